@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per concern, each using only the ones above it in this list:
+//   CShim (C: clone3, syscalls Glibc lacks, libseccomp, libcap)
+//   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
+//   Runtime (bundle → running container) · CLI (one file per command)
+// swiftrun-init, the container's first program, is plain C built static by the Makefile.
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "swiftrun",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "swiftrun", targets: ["swiftrun"]),
+        .executable(name: "swiftrun-runc", targets: ["swiftrun-runc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
+        .target(name: "OCI", swiftSettings: v5),
+        .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
+        .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
+        .target(name: "CLI", dependencies: [
+            "Runtime", "OCI", "OS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
+        .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI"], swiftSettings: v5),
+        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS"], swiftSettings: v5),
+    ]
+)

@@ -1,0 +1,59 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public let swiftrunVersion = "0.1.0"
+
+/// `swiftrun-runc`: runc's argv, so podman (--runtime), conmon and test suites can drive us.
+public struct RuncRoot: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "swiftrun-runc", abstract: "An OCI runtime (runc-compatible command line).",
+        version: "swiftrun-runc version \(swiftrunVersion)\nspec: 1.2.0", subcommands: ociCommands)
+    public init() {}
+
+    public static func entry() -> Never {
+        let args = ArgvNormalizer.normalize(Array(CommandLine.arguments.dropFirst()), commandDepth: 1)
+        dispatch(self, args, usageExit: 1)
+    }
+}
+
+struct OCIGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "oci", abstract: "The OCI runtime commands (as runc).",
+                                                    subcommands: ociCommands)
+}
+
+/// `swiftrun`: Docker-style commands, and the OCI runtime under `swiftrun oci`.
+public struct SwiftrunRoot: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "swiftrun", abstract: "A daemonless container runtime.",
+        version: swiftrunVersion, subcommands: [OCIGroup.self])
+    public init() {}
+
+    public static func entry() -> Never {
+        var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "oci" {
+            args = ["oci"] + ArgvNormalizer.normalize(Array(args.dropFirst()), commandDepth: 1)
+        }
+        dispatch(self, args, usageExit: 125)
+    }
+}
+
+/// Parses and runs; usage errors exit with `usageExit` (Docker: 125; runc: 1).
+func dispatch(_ root: ParsableCommand.Type, _ args: [String], usageExit: Int32) -> Never {
+    do {
+        var cmd = try root.parseAsRoot(args)
+        try cmd.run()
+        exit(0)
+    } catch let e as ExitCode {
+        exit(e.rawValue)
+    } catch {
+        let code = root.exitCode(for: error)
+        if code == .success {
+            stdoutWrite(root.fullMessage(for: error) + "\n")
+            exit(0)
+        }
+        stderrWrite(root.fullMessage(for: error) + "\n")
+        exit(code == .validationFailure ? usageExit : code.rawValue == 64 ? usageExit : code.rawValue)
+    }
+}

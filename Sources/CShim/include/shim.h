@@ -1,0 +1,60 @@
+/* Syscalls and libraries Swift's Glibc module lacks, and the one place where a
+ * Swift process clones a container: sr_spawn. */
+#ifndef SR_SHIM_H
+#define SR_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <signal.h>
+#include <seccomp.h>
+#include <sys/capability.h>
+#include "sr_protocol.h"
+
+/* What the clone child needs; everything is prepared by the parent because the
+ * child of a multithreaded process may only make raw syscalls until execve. */
+struct sr_spawn {
+    uint64_t flags;        /* CLONE_NEW* */
+    int cgroup_fd;         /* -1: stay in the caller's cgroup */
+    int helper_fd;         /* sealed memfd holding swiftrun-init */
+    int sync_fd;           /* child's end of the plan socketpair */
+    int fifo_fd;           /* exec fifo opened O_RDWR, or -1 */
+    int preserve_fds;      /* fds 3..3+n-1 pass through to the container */
+    char *const *argv;     /* swiftrun-init's argv (names the final fd numbers) */
+    char *const *envp;
+};
+
+/* Clones and execs swiftrun-init. Returns the pid (>0) and stores a pidfd, or -errno. */
+int sr_spawn(const struct sr_spawn *s, int *pidfd_out);
+/* The fd numbers sr_spawn gives sync, fifo and helper in the child. */
+int sr_spawn_sync_fd(int preserve_fds);
+int sr_spawn_fifo_fd(int preserve_fds);
+
+int sr_pidfd_open(pid_t pid);
+int sr_pidfd_send_signal(int pidfd, int sig);
+/* waitid(P_PIDFD); returns 0 and the wait status in *status (exit code or 128+signal). */
+int sr_pidfd_wait(int pidfd, int *code, int *signaled, int nohang);
+int sr_memfd_create(const char *name, unsigned flags);
+int sr_seal_memfd(int fd);
+int sr_close_range(unsigned first, unsigned last, unsigned flags);
+int sr_setns(int fd, int nstype);
+int sr_socketpair_cloexec(int fds[2]);
+int sr_open_cloexec(const char *path, int flags, int mode);
+int sr_mkfifo(const char *path, int mode);
+int sr_errno(void);
+int sr_fcntl_setfd(int fd, int flags);
+int sr_set_subreaper(void);
+/* Copies a file into a sealed memfd (CVE-2019-5736: the container never sees our files). */
+int sr_sealed_copy(const char *path, const char *name);
+int sr_kill(pid_t pid, int sig);
+
+/* Exports a libseccomp filter as BPF bytes; caller frees *buf. */
+int sr_seccomp_export(scmp_filter_ctx ctx, void **buf, size_t *len);
+int sr_seccomp_rule(scmp_filter_ctx ctx, uint32_t action, int syscall,
+                    unsigned nargs, const unsigned *index, const int *op,
+                    const uint64_t *value, const uint64_t *value_two);
+int sr_cap_from_name(const char *name);
+int sr_cap_last(void);
+const char *sr_signal_name(int sig);
+
+#endif

@@ -1,0 +1,202 @@
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The kernel's struct sigaction for rt_sigaction (not glibc's). */
+struct k_sigaction { void *handler; unsigned long flags; void *restorer; uint64_t mask; };
+
+static long raw(long nr, long a, long b, long c, long d, long e) {
+    return syscall(nr, a, b, c, d, e);
+}
+
+int sr_spawn_sync_fd(int preserve_fds) { return 3 + preserve_fds; }
+int sr_spawn_fifo_fd(int preserve_fds) { return 3 + preserve_fds + 1; }
+
+/* Runs in the clone child: raw syscalls only (no malloc, no stdio, no locks). */
+static void __attribute__((noreturn)) spawn_child(const struct sr_spawn *s) {
+    int base = 3 + s->preserve_fds;
+    int err;
+    struct k_sigaction dfl = { .handler = SIG_DFL };
+    uint64_t empty = 0;
+
+    /* Dispatch leaves signals ignored or blocked: none of that may reach the container. */
+    raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, 8, 0);
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            raw(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0);
+
+    /* Park the fds above the final slots, then place them. */
+    int tsync = raw(SYS_fcntl, s->sync_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0);
+    int tfifo = s->fifo_fd >= 0 ? raw(SYS_fcntl, s->fifo_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0) : -1;
+    int thelp = raw(SYS_fcntl, s->helper_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0);
+    if (tsync < 0 || thelp < 0 || (s->fifo_fd >= 0 && tfifo < 0)) { err = errno; goto fail_early; }
+    if (raw(SYS_dup3, tsync, base, 0, 0, 0) < 0) { err = errno; goto fail_early; }
+    if (tfifo >= 0 && raw(SYS_dup3, tfifo, base + 1, 0, 0, 0) < 0) { err = errno; goto fail; }
+    if (raw(SYS_dup3, thelp, base + 2, O_CLOEXEC, 0, 0) < 0) { err = errno; goto fail; }
+    /* Everything above is closed; preserved fds lose CLOEXEC (runc semantics). */
+    raw(SYS_close_range, base + 3, ~0U, 0, 0, 0);
+    if (tfifo < 0) raw(SYS_close, base + 1, 0, 0, 0, 0);
+    for (int fd = 3; fd < base; fd++) raw(SYS_fcntl, fd, F_SETFD, 0, 0, 0);
+
+    raw(SYS_execveat, base + 2, (long)"", (long)s->argv, (long)s->envp, AT_EMPTY_PATH);
+    err = errno;
+fail:
+    {
+        struct sr_report r = { .kind = SR_REPORT_ERROR, .err = err };
+        memcpy(r.step, "start swiftrun-init", 20);
+        memcpy(r.call, "execveat", 9);
+        raw(SYS_write, base, (long)&r, sizeof r, 0, 0);
+    }
+    raw(SYS_exit_group, 127, 0, 0, 0, 0);
+    __builtin_unreachable();
+fail_early:
+    {
+        struct sr_report r = { .kind = SR_REPORT_ERROR, .err = err };
+        memcpy(r.step, "arrange fds", 12);
+        memcpy(r.call, "fcntl", 6);
+        raw(SYS_write, s->sync_fd, (long)&r, sizeof r, 0, 0);
+    }
+    raw(SYS_exit_group, 127, 0, 0, 0, 0);
+    __builtin_unreachable();
+}
+
+int sr_spawn(const struct sr_spawn *s, int *pidfd_out) {
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = s->flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    if (s->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)s->cgroup_fd;
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return -errno;
+    if (pid == 0) spawn_child(s);
+    *pidfd_out = pidfd;
+    return (int)pid;
+}
+
+int sr_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int sr_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int sr_pidfd_wait(int pidfd, int *code, int *signaled, int nohang) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    for (;;) {
+        int r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0));
+        if (r == 0) break;
+        if (errno != EINTR) return -1;
+    }
+    if (info.si_pid == 0) return 1; /* still running (WNOHANG) */
+    *signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+    *code = info.si_status;
+    return 0;
+}
+
+int sr_memfd_create(const char *name, unsigned flags) { return (int)syscall(SYS_memfd_create, name, flags); }
+int sr_seal_memfd(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+}
+int sr_close_range(unsigned first, unsigned last, unsigned flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+int sr_setns(int fd, int nstype) { return setns(fd, nstype); }
+int sr_socketpair_cloexec(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+int sr_open_cloexec(const char *path, int flags, int mode) { return open(path, flags | O_CLOEXEC, mode); }
+int sr_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode); }
+int sr_errno(void) { return errno; }
+int sr_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
+int sr_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int sr_kill(pid_t pid, int sig) { return kill(pid, sig); }
+
+int sr_sealed_copy(const char *path, const char *name) {
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    if (src < 0) return -1;
+    struct stat st;
+    if (fstat(src, &st) < 0) { int e = errno; close(src); errno = e; return -1; }
+    int dst = sr_memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (dst < 0) { int e = errno; close(src); errno = e; return -1; }
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = sendfile(dst, src, NULL, (size_t)left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { int e = n < 0 ? errno : EIO; close(src); close(dst); errno = e; return -1; }
+        left -= n;
+    }
+    close(src);
+    if (fchmod(dst, 0555) < 0 || sr_seal_memfd(dst) < 0) { int e = errno; close(dst); errno = e; return -1; }
+    return dst;
+}
+
+int sr_seccomp_export(scmp_filter_ctx ctx, void **buf, size_t *len) {
+    int fd = sr_memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = seccomp_export_bpf(ctx, fd);
+    if (rc < 0) { close(fd); return rc; }
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size < 0) { rc = -errno; close(fd); return rc; }
+    void *out = malloc(size ? (size_t)size : 1);
+    if (!out) { close(fd); return -ENOMEM; }
+    ssize_t n = pread(fd, out, (size_t)size, 0);
+    close(fd);
+    if (n != size) { free(out); return -EIO; }
+    *buf = out;
+    *len = (size_t)size;
+    return 0;
+}
+
+int sr_seccomp_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned nargs,
+                    const unsigned *index, const int *op, const uint64_t *value,
+                    const uint64_t *value_two) {
+    struct scmp_arg_cmp cmps[6];
+    if (nargs > 6) return -EINVAL;
+    for (unsigned i = 0; i < nargs; i++) {
+        cmps[i].arg = index[i];
+        cmps[i].op = (enum scmp_compare)op[i];
+        cmps[i].datum_a = value[i];
+        cmps[i].datum_b = value_two[i];
+    }
+    return seccomp_rule_add_exact_array(ctx, action, nr, nargs, cmps);
+}
+
+int sr_cap_from_name(const char *name) {
+    cap_value_t v;
+    if (cap_from_name(name, &v) != 0) return -1;
+    return (int)v;
+}
+
+int sr_cap_last(void) {
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return CAP_LAST_CAP;
+    char b[16] = {0};
+    ssize_t n = read(fd, b, sizeof b - 1);
+    close(fd);
+    return n > 0 ? atoi(b) : CAP_LAST_CAP;
+}
+
+const char *sr_signal_name(int sig) { return sigabbrev_np(sig); }

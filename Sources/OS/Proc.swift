@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// Facts about a process from /proc, used to tell a live container from a reused pid.
+public enum Proc {
+    /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), and the state letter.
+    public static func stat(_ pid: Int32) -> (startTime: UInt64, state: Character)? {
+        guard let text = try? Files.readString("/proc/\(pid)/stat"),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after "comm)": state is field 3, starttime field 22.
+        let rest = text[text.index(after: close)...].split(separator: " ")
+        guard rest.count > 19, let st = rest[0].first, let start = UInt64(rest[19]) else { return nil }
+        return (start, st)
+    }
+
+    /// True if PID is the process that started at `startTime` and has not exited.
+    public static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
+        guard pid > 0, let s = stat(pid) else { return false }
+        return s.startTime == startTime && s.state != "Z" && s.state != "X"
+    }
+}
+
+public enum Signals {
+    static let names: [String: Int32] = {
+        var m: [String: Int32] = [:]
+        for sig in 1..<32 {
+            if let n = sr_signal_name(Int32(sig)) { m[String(cString: n)] = Int32(sig) }
+        }
+        return m
+    }()
+
+    /// Parses "TERM", "SIGTERM", "sigterm", "15", "RTMIN+3".
+    public static func parse(_ s: String) -> Int32? {
+        if let n = Int32(s), n > 0, n < 65 { return n }
+        var name = s.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if let n = names[name] { return n }
+        if name.hasPrefix("RTMIN") {
+            let off = name.dropFirst(5)
+            let base: Int32 = 34
+            if off.isEmpty { return base }
+            if off.hasPrefix("+"), let k = Int32(off.dropFirst()), base + k <= 64 { return base + k }
+        }
+        if name.hasPrefix("RTMAX") {
+            let off = name.dropFirst(5)
+            if off.isEmpty { return 64 }
+            if off.hasPrefix("-"), let k = Int32(off.dropFirst()), 64 - k >= 34 { return 64 - k }
+        }
+        return nil
+    }
+}

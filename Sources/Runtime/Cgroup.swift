@@ -1,0 +1,232 @@
+import CShim
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container's cgroup in the cgroup2 hierarchy. On a hybrid host (v1 controllers,
+/// cgroup2 at /sys/fs/cgroup/unified) only what is delegated to v2 can be limited;
+/// everything else fails with an error naming the controller. Never touches v1.
+public struct Cgroup {
+    /// Mount point of the cgroup2 hierarchy.
+    public let mountpoint: String
+    /// Path below the mountpoint, starting with "/".
+    public let path: String
+
+    public var dir: String { mountpoint + path }
+
+    public init(mountpoint: String, path: String) {
+        self.mountpoint = mountpoint
+        self.path = path
+    }
+
+    /// Finds the cgroup2 mount: /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on hybrid.
+    public static func findMountpoint() throws -> String {
+        let info = try Files.readString("/proc/self/mountinfo")
+        var found: [String] = []
+        for line in info.split(separator: "\n") {
+            guard let sep = line.firstRange(of: " - ") else { continue }
+            let fstype = line[sep.upperBound...].split(separator: " ").first ?? ""
+            if fstype == "cgroup2" {
+                let fields = line[..<sep.lowerBound].split(separator: " ")
+                if fields.count > 4 { found.append(unescape(String(fields[4]))) }
+            }
+        }
+        if found.contains("/sys/fs/cgroup") { return "/sys/fs/cgroup" }
+        if let f = found.first(where: { $0.hasPrefix("/sys/fs/cgroup") }) ?? found.first { return f }
+        throw Failure("no cgroup2 hierarchy is mounted (looked in /proc/self/mountinfo): mount one at /sys/fs/cgroup or /sys/fs/cgroup/unified")
+    }
+
+    static func unescape(_ s: String) -> String {
+        s.replacing("\\040", with: " ")
+    }
+
+    /// linux.cgroupsPath → a path in the hierarchy. Empty: /swiftrun/<id>. "slice:prefix:name"
+    /// (systemd form, as podman passes with --systemd-cgroup) maps to /slice/prefix-name.scope.
+    public static func resolvePath(_ cgroupsPath: String?, id: String) throws -> String {
+        var p = cgroupsPath ?? ""
+        if p.isEmpty { p = "/swiftrun/\(id)" }
+        let parts = p.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 3 && !p.hasPrefix("/") {
+            let slice = parts[0].isEmpty ? "swiftrun.slice" : String(parts[0])
+            p = "/\(slice)/\(parts[1])-\(parts[2]).scope"
+        }
+        if !p.hasPrefix("/") { p = "/swiftrun/" + p }
+        let comps = p.split(separator: "/")
+        guard !comps.isEmpty else { throw Failure("cgroupsPath \(p): the root cgroup cannot hold a container") }
+        for c in comps where c == ".." || c == "." {
+            throw Failure("cgroupsPath \(p): '.' and '..' are not allowed")
+        }
+        return "/" + comps.joined(separator: "/")
+    }
+
+    /// Creates the cgroup (mkdir -p) and returns the directories made, for cleanup on failure.
+    public func create() throws -> [String] {
+        try Files.mkdirAll(dir)
+    }
+
+    public func openDir() throws -> FD {
+        try FD.open(dir, O_RDONLY | O_DIRECTORY)
+    }
+
+    func read(_ file: String) -> String? {
+        (try? Files.readString(dir + "/" + file))?.trimmed()
+    }
+
+    func write(_ file: String, _ value: String) throws {
+        let p = dir + "/" + file
+        let fd = sr_open_cloexec(p, O_WRONLY, 0)
+        guard fd >= 0 else { throw SysError("open", p) }
+        defer { Glibc.close(fd) }
+        let bytes = Array(value.utf8)
+        if Glibc.write(fd, bytes, bytes.count) < 0 { throw SysError("write \"\(value)\" to", p) }
+    }
+
+    public func processes() -> [Int32] {
+        (read("cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    public var isPopulated: Bool {
+        guard let ev = read("cgroup.events") else { return false }
+        return ev.contains("populated 1")
+    }
+
+    /// SIGKILL everything in the cgroup at once.
+    public func killAll() throws {
+        try write("cgroup.kill", "1")
+    }
+
+    public func freeze(_ on: Bool) throws {
+        try write("cgroup.freeze", on ? "1" : "0")
+    }
+
+    public var isFrozen: Bool { read("cgroup.freeze") == "1" }
+
+    /// Removes the cgroup (killing what is left) and the empty parents listed in `created`.
+    public func remove(createdParents: [String] = []) throws {
+        if Files.exists(dir) {
+            var tries = 0
+            while rmdir(dir) < 0 {
+                let e = errno
+                if e == ENOENT { break }
+                guard e == EBUSY, tries < 200 else { throw SysError("rmdir", dir, errno: e) }
+                if tries == 0 { try? killAll() }
+                tries += 1
+                usleep(5000)
+            }
+        }
+        for p in createdParents.reversed() where p != dir { rmdir(p) }
+    }
+
+    // MARK: resources
+
+    /// The controller each cgroup file needs.
+    static func controller(ofFile file: String) -> String? {
+        guard let dot = file.firstIndex(of: ".") else { return nil }
+        let c = String(file[..<dot])
+        return c == "cgroup" ? nil : c
+    }
+
+    /// linux.resources → cgroup2 files, in order. Pure, for unit tests.
+    public static func files(for r: Spec.Resources) throws -> [(String, String)] {
+        var out: [(String, String)] = []
+        if let m = r.memory {
+            if let l = m.limit { out.append(("memory.max", l < 0 ? "max" : String(l))) }
+            if let l = m.reservation { out.append(("memory.low", l < 0 ? "max" : String(l))) }
+            if let s = m.swap {
+                // runtime-spec swap is memory+swap; cgroup2 wants swap alone.
+                if s < 0 { out.append(("memory.swap.max", "max")) }
+                else if let l = m.limit, l >= 0 {
+                    guard s >= l else { throw Failure("memory.swap (\(s)) must not be lower than memory.limit (\(l))") }
+                    out.append(("memory.swap.max", String(s - l)))
+                } else {
+                    throw Failure("memory.swap needs memory.limit")
+                }
+            }
+            if m.kernel != nil || m.kernelTCP != nil {
+                throw Failure("memory.kernel and memory.kernelTCP do not exist in cgroup v2")
+            }
+            if m.disableOOMKiller == true { throw Failure("memory.disableOOMKiller does not exist in cgroup v2") }
+        }
+        if let c = r.cpu {
+            if let s = c.shares, s > 0 {
+                // runc's mapping of [2, 262144] onto [1, 10000].
+                let w = 1 + ((max(2, min(s, 262_144)) - 2) * 9999) / 262_142
+                out.append(("cpu.weight", String(w)))
+            }
+            if c.quota != nil || c.period != nil {
+                let q = c.quota.map { $0 < 0 ? "max" : String($0) } ?? "max"
+                out.append(("cpu.max", "\(q) \(c.period ?? 100_000)"))
+            }
+            if let b = c.burst { out.append(("cpu.max.burst", String(b))) }
+            if let i = c.idle { out.append(("cpu.idle", String(i))) }
+            if let s = c.cpus, !s.isEmpty { out.append(("cpuset.cpus", s)) }
+            if let s = c.mems, !s.isEmpty { out.append(("cpuset.mems", s)) }
+            if c.realtimeRuntime != nil || c.realtimePeriod != nil {
+                throw Failure("cpu.realtimeRuntime/realtimePeriod are not supported in cgroup v2")
+            }
+        }
+        if let p = r.pids { out.append(("pids.max", p.limit <= 0 ? "max" : String(p.limit))) }
+        if let b = r.blockIO, let w = b.weight, w > 0 {
+            // blkio weight [10, 1000] → io.weight [1, 10000].
+            out.append(("io.weight", String(1 + (UInt64(w) - 10) * 9999 / 990)))
+        }
+        for h in r.hugepageLimits ?? [] {
+            out.append(("hugetlb.\(h.pageSize).max", String(h.limit)))
+        }
+        for (k, v) in (r.unified ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !k.contains("/"), !k.contains("..") else { throw Failure("linux.resources.unified: bad key \(k)") }
+            out.append((k, v))
+        }
+        return out
+    }
+
+    /// Checks that every controller the files need is enabled for this cgroup, before
+    /// anything is started, with an error that says why not.
+    public func checkControllers(for files: [(String, String)]) throws {
+        let needed = Set(files.compactMap { Self.controller(ofFile: $0.0) })
+        if needed.isEmpty { return }
+        let parent = Cgroup(mountpoint: mountpoint, path: parentPath)
+        let available = Set((parent.read("cgroup.controllers") ?? "").split(separator: " ").map(String.init))
+        for c in needed.sorted() where !available.contains(c) {
+            let v1 = Files.exists("/sys/fs/cgroup/\(c)") && mountpoint != "/sys/fs/cgroup"
+            let why = v1 ? "on this host \(c) is bound to cgroup v1 (/sys/fs/cgroup/\(c)), which swiftrun does not manage"
+                         : "it is not enabled in \(parent.dir)/cgroup.subtree_control"
+            throw Failure("cgroup controller \(c) is not available for \(dir) (available: \(available.sorted().joined(separator: " ")), \(why)): drop the limit or run on a host with \(c) in cgroup v2")
+        }
+    }
+
+    var parentPath: String {
+        let comps = path.split(separator: "/").dropLast()
+        return "/" + comps.joined(separator: "/")
+    }
+
+    /// Enables the needed controllers down from the topmost cgroup below the root (never the
+    /// root itself: that is the host's), then writes the files.
+    public func apply(_ files: [(String, String)]) throws {
+        let needed = Set(files.compactMap { Self.controller(ofFile: $0.0) })
+        if !needed.isEmpty {
+            let comps = path.split(separator: "/").map(String.init)
+            var p = ""
+            for c in comps.dropLast() {
+                p += "/" + c
+                let cg = Cgroup(mountpoint: mountpoint, path: p)
+                let enabled = Set((cg.read("cgroup.subtree_control") ?? "").split(separator: " ").map(String.init))
+                for ctl in needed.sorted() where !enabled.contains(ctl) {
+                    try cg.write("cgroup.subtree_control", "+" + ctl)
+                }
+            }
+        }
+        for (f, v) in files { try write(f, v) }
+    }
+}
+
+extension String {
+    func trimmed(_ set: String = " \n\t") -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

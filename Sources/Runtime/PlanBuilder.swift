@@ -1,0 +1,280 @@
+import CShim
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Compiles a validated spec into the steps swiftrun-init runs. Pure: no syscalls
+/// except libseccomp/libcap lookups, so it is unit-tested without root.
+public struct PlanBuilder {
+    public var spec: Spec
+    public var rootfs: String
+    public var preserveFds: Int32 = 0
+    /// The state JSON given to createContainer/startContainer hooks.
+    public var hookState: String = ""
+    public var warn: (String) -> Void = { _ in }
+
+    public init(spec: Spec, rootfs: String) {
+        self.spec = spec
+        self.rootfs = rootfs
+    }
+
+    // Mount attributes (linux/mount.h).
+    static let attrRdonly: UInt64 = 0x1, attrNosuid: UInt64 = 0x2, attrNodev: UInt64 = 0x4
+    static let attrNoexec: UInt64 = 0x8, attrAtime: UInt64 = 0x70, attrNoatime: UInt64 = 0x10
+    static let attrStrictatime: UInt64 = 0x20, attrNodiratime: UInt64 = 0x80
+    // Propagation (MS_*).
+    static let msRec: UInt64 = 0x4000, msUnbindable: UInt64 = 1 << 17, msPrivate: UInt64 = 1 << 18
+    static let msSlave: UInt64 = 1 << 19, msShared: UInt64 = 1 << 20
+
+    public static let defaultDevices: [Spec.Device] = [
+        .init(type: "c", path: "/dev/null", major: 1, minor: 3),
+        .init(type: "c", path: "/dev/zero", major: 1, minor: 5),
+        .init(type: "c", path: "/dev/full", major: 1, minor: 7),
+        .init(type: "c", path: "/dev/random", major: 1, minor: 8),
+        .init(type: "c", path: "/dev/urandom", major: 1, minor: 9),
+        .init(type: "c", path: "/dev/tty", major: 5, minor: 0),
+    ]
+
+    static func propagation(_ name: String) -> UInt64? {
+        switch name {
+        case "private": return msPrivate
+        case "rprivate": return msPrivate | msRec
+        case "slave": return msSlave
+        case "rslave": return msSlave | msRec
+        case "shared": return msShared
+        case "rshared": return msShared | msRec
+        case "unbindable": return msUnbindable
+        case "runbindable": return msUnbindable | msRec
+        default: return nil
+        }
+    }
+
+    /// Translates one spec mount. Options follow mount(8); unknown ones become fs data.
+    public func mount(_ m: Spec.Mount, hasNetNS: Bool) throws -> InitOp.Mount {
+        var type = m.type ?? ""
+        var source = m.source ?? type
+        let opts = m.options ?? []
+        var bind = type == "bind" || opts.contains("bind") || opts.contains("rbind")
+        var recursive = opts.contains("rbind")
+        // Our cgroups live in the v2 hierarchy only: a v1 "cgroup" mount becomes the
+        // container's cgroup2 view (its cgroup namespace root).
+        if type == "cgroup" { type = "cgroup2"; source = "cgroup2" }
+        // Without a network namespace the kernel refuses a new sysfs: bind the host's.
+        if type == "sysfs" && !hasNetNS && !bind { bind = true; recursive = true; source = "/sys" }
+
+        var out = InitOp.Mount(kind: bind ? .bind : .fs, source: source, destination: m.destination,
+                               fstype: bind ? "" : type)
+        out.recursive = recursive
+        out.noSymlinks = ["/proc", "/sys"].contains(m.destination) || type == "proc" || type == "sysfs"
+        var atime = false
+        for o in opts {
+            switch o {
+            case "ro": out.attrSet |= Self.attrRdonly
+            case "rw": out.attrClear |= Self.attrRdonly
+            case "nosuid": out.attrSet |= Self.attrNosuid
+            case "suid": out.attrClear |= Self.attrNosuid
+            case "nodev": out.attrSet |= Self.attrNodev
+            case "dev": out.attrClear |= Self.attrNodev
+            case "noexec": out.attrSet |= Self.attrNoexec
+            case "exec": out.attrClear |= Self.attrNoexec
+            case "noatime": out.attrSet |= Self.attrNoatime; atime = true
+            case "strictatime": out.attrSet |= Self.attrStrictatime; atime = true
+            case "relatime": atime = true
+            case "nodiratime": out.attrSet |= Self.attrNodiratime
+            case "bind", "rbind", "defaults", "async", "tmpcopyup", "norelatime", "atime", "diratime", "loud", "silent":
+                break
+            case "sync", "dirsync", "mand", "nomand", "remount":
+                warn("mount option \(o) on \(m.destination) is not supported: ignored")
+            case "idmap", "ridmap":
+                throw Failure("mount \(m.destination): idmapped mounts (\(o)) are not supported yet")
+            default:
+                if let p = Self.propagation(o) {
+                    out.propagation = p
+                } else if bind {
+                    warn("mount option \(o) on bind mount \(m.destination) ignored")
+                } else if let eq = o.firstIndex(of: "=") {
+                    out.data.append((String(o[..<eq]), String(o[o.index(after: eq)...])))
+                } else {
+                    out.data.append((o, ""))
+                }
+            }
+        }
+        if atime && bind { out.attrClear |= Self.attrAtime }
+        return out
+    }
+
+    public func build() throws -> [InitOp] {
+        guard let process = spec.process else { throw Failure("config.json has no process") }
+        guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
+            throw Failure("process.args must name a program to run")
+        }
+        let linux = spec.linux ?? Spec.Linux()
+        let namespaces = linux.namespaces ?? []
+        let newNS = { (t: String) in namespaces.contains { $0.type == t && ($0.path ?? "").isEmpty } }
+        let hasMountNS = namespaces.contains { $0.type == "mount" }
+        let hasNetNS = namespaces.contains { $0.type == "network" }
+        var ops: [InitOp] = []
+
+        // Join namespaces given by path (the init is single-threaded, so setns works).
+        for ns in namespaces {
+            guard let path = ns.path, !path.isEmpty else { continue }
+            guard let flag = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            if ns.type == "pid" || ns.type == "user" {
+                throw Failure("joining an existing \(ns.type) namespace (\(path)) is not supported yet")
+            }
+            ops.append(.setns(path: path, type: flag))
+        }
+        if !hasMountNS {
+            throw Failure("a mount namespace is required: swiftrun does not change the host's mounts")
+        }
+
+        if spec.hooks?.prestart?.isEmpty == false || spec.hooks?.createRuntime?.isEmpty == false {
+            ops.append(.sync)
+        }
+
+        let prop: UInt64
+        switch linux.rootfsPropagation ?? "" {
+        case "": prop = Self.msSlave | Self.msRec
+        case let p:
+            guard let v = Self.propagation(p) else { throw Failure("unknown rootfsPropagation \(p)") }
+            prop = v | Self.msRec
+        }
+        ops.append(.propagation(flags: prop))
+        ops.append(.rootfs(rootfs))
+
+        var devIsBind = false
+        var hasPts = false
+        for m in spec.mounts ?? [] {
+            guard m.destination.hasPrefix("/") else {
+                throw Failure("mount destination \(m.destination) must be an absolute path")
+            }
+            let op = try mount(m, hasNetNS: hasNetNS)
+            if m.destination == "/dev" && op.kind == .bind { devIsBind = true }
+            if m.destination == "/dev/pts" { hasPts = true }
+            ops.append(.mount(op))
+        }
+
+        // Devices: the defaults (unless /dev comes from the host), then the spec's.
+        var devices = devIsBind ? [] : Self.defaultDevices
+        for d in linux.devices ?? [] {
+            devices.removeAll { $0.path == d.path }
+            devices.append(d)
+        }
+        for d in devices {
+            let type: UInt32
+            switch d.type {
+            case "c", "u": type = UInt32(S_IFCHR)
+            case "b": type = UInt32(S_IFBLK)
+            case "p": type = UInt32(S_IFIFO)
+            default: throw Failure("device \(d.path): unknown type \(d.type)")
+            }
+            ops.append(.mkdev(path: d.path, mode: type | ((d.fileMode ?? 0o666) & 0o7777),
+                              major: d.major ?? 0, minor: d.minor ?? 0, uid: d.uid ?? 0, gid: d.gid ?? 0))
+        }
+        if !devIsBind {
+            for (t, p) in [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
+                           ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")] {
+                ops.append(.symlink(target: t, path: p))
+            }
+            if hasPts { ops.append(.symlink(target: "pts/ptmx", path: "/dev/ptmx")) }
+        }
+        if process.cwd != "/" { ops.append(.mkdir(process.cwd)) }
+
+        for h in spec.hooks?.createContainer ?? [] {
+            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
+        }
+        for p in linux.maskedPaths ?? [] { ops.append(.mask(p)) }
+        for p in linux.readonlyPaths ?? [] { ops.append(.readonly(p)) }
+        if spec.root?.readonly == true { ops.append(.rootReadonly) }
+        ops.append(.pivot)
+
+        if let h = spec.hostname, !h.isEmpty {
+            guard newNS("uts") else { throw Failure("hostname needs a new uts namespace") }
+            ops.append(.hostname(h))
+        }
+        if let d = spec.domainname, !d.isEmpty {
+            guard newNS("uts") else { throw Failure("domainname needs a new uts namespace") }
+            ops.append(.domainname(d))
+        }
+        for (k, v) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !k.contains("/"), !k.contains("..") else { throw Failure("sysctl \(k): invalid name") }
+            ops.append(.sysctl(key: k, value: v))
+        }
+        if let adj = process.oomScoreAdj { ops.append(.oomScoreAdj(adj)) }
+        for r in process.rlimits ?? [] {
+            guard let res = Rlimits.resource(r.type) else { throw Failure("unknown rlimit \(r.type)") }
+            ops.append(.rlimit(resource: res, soft: r.soft, hard: r.hard))
+        }
+        if let m = process.user.umask { ops.append(.umask(m)) }
+
+        let nnp = process.noNewPrivileges == true
+        var seccompOp: InitOp?
+        if let sc = linux.seccomp {
+            let prog = try Seccomp.build(sc)
+            seccompOp = .seccomp(bpf: prog.bpf, flags: prog.flags)
+        }
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps.
+        if !nnp, let s = seccompOp { ops.append(s) }
+
+        let caps = try Capabilities.resolve(process.capabilities, warn: warn)
+        ops.append(.capBounding(caps.bounding))
+        ops.append(.user(uid: process.user.uid, gid: process.user.gid, groups: process.user.additionalGids ?? []))
+        ops.append(.caps(effective: caps.effective, permitted: caps.permitted, inheritable: caps.inheritable,
+                         ambient: caps.ambient))
+        ops.append(.chdir(process.cwd))
+        ops.append(.closeFds(from: 3 + preserveFds))
+        let env = process.env ?? []
+        let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+        ops.append(.lookup(file: args[0], path: path))
+        ops.append(.deathsigClear)
+        ops.append(.ready)
+        ops.append(.waitStart)
+        for h in spec.hooks?.startContainer ?? [] {
+            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
+        }
+        if nnp { ops.append(.noNewPrivileges) }
+        if nnp, let s = seccompOp { ops.append(s) }
+        ops.append(.exec(args: args, env: env))
+        return ops
+    }
+}
+
+public enum Namespaces {
+    public static func flag(_ type: String) -> Int32? {
+        switch type {
+        case "pid": return 0x2000_0000
+        case "network": return 0x4000_0000
+        case "mount": return 0x0002_0000
+        case "ipc": return 0x0800_0000
+        case "uts": return 0x0400_0000
+        case "user": return 0x1000_0000
+        case "cgroup": return 0x0200_0000
+        case "time": return 0x0000_0080
+        default: return nil
+        }
+    }
+
+    /// The clone3 flags for namespaces the spec wants created (no path).
+    public static func cloneFlags(_ namespaces: [Spec.Namespace]) throws -> UInt64 {
+        var flags: UInt64 = 0
+        var seen = Set<String>()
+        for ns in namespaces {
+            guard let f = flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            guard seen.insert(ns.type).inserted else { throw Failure("namespace \(ns.type) is listed twice") }
+            if (ns.path ?? "").isEmpty { flags |= UInt64(UInt32(bitPattern: f)) }
+        }
+        return flags
+    }
+}
+
+public enum Rlimits {
+    static let table: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
+    public static func resource(_ name: String) -> Int32? { table[name] }
+}

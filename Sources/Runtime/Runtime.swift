@@ -1,0 +1,464 @@
+import CShim
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error with the exit code the CLI should use (126/127 for exec failures).
+public struct RuntimeError: Error, CustomStringConvertible {
+    public var description: String
+    public var exitCode: Int32
+    public init(_ description: String, exitCode: Int32 = 1) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}
+
+/// What the runtime keeps about a container in <root>/<id>/state.json.
+public struct ContainerRecord: Codable {
+    public var id: String
+    public var bundle: String
+    public var rootfs: String
+    public var pid: Int32
+    public var startTime: UInt64
+    public var created: String
+    public var cgroupMount: String
+    public var cgroupPath: String
+    public var cgroupCreated: [String]
+    public var spec: Spec
+}
+
+/// Bundle → running container, runc-style: state under `root`, one directory per ID.
+public final class Runtime {
+    public let root: String
+    public var warn: (String) -> Void = { msg in
+        let line = "swiftrun: warning: \(msg)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public struct CreateOptions {
+        public var bundle: String
+        public var pidFile: String?
+        public var preserveFds: Int32 = 0
+        public var consoleSocket: String?
+        public init(bundle: String) { self.bundle = bundle }
+    }
+
+    /// The created init: our child while this process lives.
+    public struct Created {
+        public var pid: Int32
+        public var pidfd: FD
+    }
+
+    func dir(_ id: String) -> String { root + "/" + id }
+
+    public static func validateID(_ id: String) throws {
+        let ok = !id.isEmpty && id.count <= 1024 && id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                || c == 0x5f || c == 0x2e || c == 0x2d || c == 0x2b
+        } && id != "." && id != ".."
+        guard ok else {
+            throw RuntimeError("invalid container ID \"\(id)\": use letters, digits, and _ . - + only")
+        }
+    }
+
+    /// Finds swiftrun-init: $SWIFTRUN_INIT, next to this binary, or libexec.
+    public static func initPath() throws -> String {
+        if let env = getenv("SWIFTRUN_INIT") { return String(cString: env) }
+        var candidates: [String] = []
+        if let exe = try? Files.realpath("/proc/self/exe") {
+            let dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
+            candidates.append(dir + "/swiftrun-init")
+            candidates.append(dir + "/../libexec/swiftrun/swiftrun-init")
+        }
+        candidates += ["/usr/local/libexec/swiftrun/swiftrun-init", "/usr/libexec/swiftrun/swiftrun-init"]
+        for c in candidates where access(c, X_OK) == 0 { return c }
+        throw RuntimeError("swiftrun-init not found (looked in \(candidates.joined(separator: ", "))): run `make build` or set SWIFTRUN_INIT")
+    }
+
+    public func loadSpec(bundle: String) throws -> Spec {
+        let path = bundle + "/config.json"
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path) } catch let e as SysError {
+            throw RuntimeError("cannot read the bundle's config: \(e)")
+        }
+        return try JSON.decode(Spec.self, from: bytes, what: path)
+    }
+
+    // MARK: create
+
+    public func create(id: String, options: CreateOptions) throws -> Created {
+        try Self.validateID(id)
+        if options.consoleSocket != nil {
+            throw RuntimeError("--console-socket (process.terminal) is not supported yet")
+        }
+        try Files.mkdirAll(root, mode: 0o711)
+        let dir = self.dir(id)
+        if mkdir(dir, 0o711) < 0 {
+            if errno == EEXIST { throw RuntimeError("container \(id) already exists (\(dir)): delete it or choose another ID") }
+            throw SysError("mkdir", dir)
+        }
+        var undo: [() -> Void] = [{ try? Files.removeTree(dir) }]
+        var child: Created?
+        do {
+            let c = try createInDir(id: id, dir: dir, options: options, undo: &undo, child: &child)
+            return c
+        } catch {
+            if let c = child {
+                _ = sr_pidfd_send_signal(c.pidfd.raw, SIGKILL)
+                var code: Int32 = 0, sig: Int32 = 0
+                _ = sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0)
+            }
+            for u in undo.reversed() { u() }
+            throw error
+        }
+    }
+
+    private func createInDir(id: String, dir: String, options: CreateOptions, undo: inout [() -> Void],
+                             child: inout Created?) throws -> Created {
+        let bundle = try Files.realpath(Files.absolute(options.bundle))
+        let spec = try loadSpec(bundle: bundle)
+        guard let rootPath = spec.root?.path, !rootPath.isEmpty else { throw RuntimeError("config.json: root.path is missing") }
+        let rootfs: String
+        do { rootfs = try Files.realpath(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath) } catch let e as SysError {
+            throw RuntimeError("rootfs: \(e)")
+        }
+        guard Files.isDirectory(rootfs) else { throw RuntimeError("rootfs \(rootfs) is not a directory") }
+        guard spec.process?.terminal != true else {
+            throw RuntimeError("process.terminal needs --console-socket, which swiftrun does not support yet")
+        }
+        let linux = spec.linux ?? Spec.Linux()
+        let namespaces = linux.namespaces ?? []
+        let flags = try Namespaces.cloneFlags(namespaces)
+        if namespaces.contains(where: { $0.type == "user" && ($0.path ?? "").isEmpty }) && (linux.uidMappings ?? []).isEmpty {
+            throw RuntimeError("a new user namespace needs linux.uidMappings and linux.gidMappings")
+        }
+
+        // Compile the plan first: a bad spec fails before anything exists.
+        var builder = PlanBuilder(spec: spec, rootfs: rootfs)
+        builder.preserveFds = options.preserveFds
+        builder.warn = warn
+        builder.hookState = "{}"
+        var ops = try builder.build()
+
+        // Cgroup: checked and limited before the init exists, entered atomically by clone3.
+        let mount = try Cgroup.findMountpoint()
+        let cg = Cgroup(mountpoint: mount, path: try Cgroup.resolvePath(linux.cgroupsPath, id: id))
+        let files = try Cgroup.files(for: linux.resources ?? Spec.Resources())
+        try cg.checkControllers(for: files)
+        if Files.exists(cg.dir) && !cg.processes().isEmpty {
+            throw RuntimeError("cgroup \(cg.dir) already has processes: choose another cgroupsPath")
+        }
+        let made = try cg.create()
+        undo.append { try? cg.remove(createdParents: made) }
+        try cg.apply(files)
+        let cgfd = try cg.openDir()
+
+        let fifoPath = dir + "/exec.fifo"
+        guard sr_mkfifo(fifoPath, 0o600) == 0 else { throw SysError("mkfifo", fifoPath) }
+        // O_RDWR never blocks on a FIFO; the init reads one byte from it, `start` writes it.
+        let fifo = try FD.open(fifoPath, O_RDWR)
+
+        let helperPath = try Self.initPath()
+        // CVE-2019-5736: the init runs from a sealed memfd copy, so /proc/self/exe in the
+        // container never points at a file on the host.
+        let helper = FD(sr_sealed_copy(helperPath, "swiftrun-init"))
+        guard helper.raw >= 0 else { throw SysError("copy into sealed memfd", helperPath) }
+
+        var pair: [Int32] = [-1, -1]
+        guard sr_socketpair_cloexec(&pair) == 0 else { throw SysError("socketpair") }
+        let parentSock = FD(pair[0]), childSock = FD(pair[1])
+
+        let argv = ["swiftrun-init", String(sr_spawn_sync_fd(options.preserveFds)), String(sr_spawn_fifo_fd(options.preserveFds))]
+        let cArgv = argv.map { strdup($0) } + [nil]
+        defer { cArgv.forEach { free($0) } }
+        let cEnv: [UnsafeMutablePointer<CChar>?] = [nil]
+        var pidfd: Int32 = -1
+        let pid: Int32 = cArgv.withUnsafeBufferPointer { av in
+            cEnv.withUnsafeBufferPointer { ev in
+                var s = sr_spawn(flags: flags, cgroup_fd: cgfd.raw, helper_fd: helper.raw, sync_fd: childSock.raw,
+                                 fifo_fd: fifo.raw, preserve_fds: options.preserveFds,
+                                 argv: av.baseAddress, envp: ev.baseAddress)
+                return sr_spawn(&s, &pidfd)
+            }
+        }
+        guard pid > 0 else {
+            let e = -pid
+            throw SysError("clone3 (namespaces \(Self.describeFlags(flags)))", nil, errno: e)
+        }
+        let created = Created(pid: pid, pidfd: FD(pidfd))
+        child = created
+        childSock.close()
+        helper.close()
+        fifo.close()
+
+        if flags & 0x1000_0000 != 0 {
+            try writeIDMaps(pid: pid, linux: linux)
+        }
+
+        let startTime = Proc.stat(pid)?.startTime ?? 0
+        let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
+        let stateJSON = try JSON.string(state)
+        ops = ops.map { op in
+            if case .hook(let p, _, let t, let a, let e) = op { return .hook(path: p, stdin: stateJSON, timeout: t, args: a, env: e) }
+            return op
+        }
+        try parentSock.writeAll(PlanEncoder.encode(ops))
+
+        while true {
+            guard let bytes = try parentSock.readExactly(MemoryLayout<sr_report>.size) else {
+                var code: Int32 = 0, sig: Int32 = 0
+                _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 0)
+                child = nil
+                throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)"))")
+            }
+            let r = bytes.withUnsafeBytes { $0.loadUnaligned(as: sr_report.self) }
+            switch r.kind {
+            case SR_REPORT_READY.rawValue:
+                break
+            case SR_REPORT_SYNC.rawValue:
+                let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
+                try runHooks(hooks, kind: "createRuntime", state: stateJSON)
+                try parentSock.writeAll([1])
+                continue
+            default:
+                throw Self.error(from: r, ops: ops)
+            }
+            break
+        }
+
+        let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
+                                     created: Time.rfc3339Nano(), cgroupMount: mount, cgroupPath: cg.path,
+                                     cgroupCreated: made, spec: spec)
+        try Files.writeAtomic(dir + "/state.json", try JSON.encode(record), mode: 0o600)
+        if let pf = options.pidFile {
+            try Files.writeAtomic(Files.absolute(pf), Array("\(pid)".utf8))
+        }
+        return created
+    }
+
+    static func describeFlags(_ f: UInt64) -> String {
+        let names: [(UInt64, String)] = [(0x2000_0000, "pid"), (0x4000_0000, "network"), (0x0002_0000, "mount"),
+                                         (0x0800_0000, "ipc"), (0x0400_0000, "uts"), (0x1000_0000, "user"),
+                                         (0x0200_0000, "cgroup"), (0x80, "time")]
+        return names.filter { f & $0.0 != 0 }.map { $0.1 }.joined(separator: ",")
+    }
+
+    static func cString<T>(_ tuple: T) -> String {
+        withUnsafeBytes(of: tuple) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    static func error(from r: sr_report, ops: [InitOp]) -> RuntimeError {
+        let step = cString(r.step), call = cString(r.call), path = cString(r.path)
+        switch r.kind {
+        case SR_REPORT_NOT_FOUND.rawValue:
+            return RuntimeError("exec: \"\(path)\": executable file not found in $PATH", exitCode: 127)
+        case SR_REPORT_NOT_EXEC.rawValue:
+            return RuntimeError("exec: \"\(path)\": permission denied (not an executable file)", exitCode: 126)
+        default:
+            let err = SysError(call, path.isEmpty ? nil : path, errno: r.err)
+            return RuntimeError("container init failed to \(step): \(err)")
+        }
+    }
+
+    func writeIDMaps(pid: Int32, linux: Spec.Linux) throws {
+        func render(_ m: [Spec.IDMapping]) -> String {
+            m.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        try Files.write("/proc/\(pid)/uid_map", render(linux.uidMappings ?? []))
+        try Files.write("/proc/\(pid)/gid_map", render(linux.gidMappings ?? []))
+    }
+
+    func runHooks(_ hooks: [Spec.Hook], kind: String, state: String) throws {
+        for h in hooks {
+            let r = try Subprocess.run(h.path, args: h.args ?? [h.path], env: h.env ?? [], input: Array(state.utf8),
+                                       timeoutSeconds: h.timeout ?? 0)
+            if r.timedOut { throw RuntimeError("\(kind) hook \(h.path) timed out after \(h.timeout ?? 0)s") }
+            if r.status != 0 { throw RuntimeError("\(kind) hook \(h.path) failed with status \(r.status)") }
+        }
+    }
+
+    // MARK: state
+
+    public func load(_ id: String) throws -> ContainerRecord {
+        try Self.validateID(id)
+        let path = dir(id) + "/state.json"
+        guard Files.exists(dir(id)) else { throw RuntimeError("container \(id) does not exist") }
+        do {
+            return try JSON.decode(ContainerRecord.self, from: try Files.read(path), what: path)
+        } catch let e as SysError where e.errno == ENOENT {
+            throw RuntimeError("container \(id) is being created or its creation failed (no \(path)); `delete --force \(id)` cleans it up")
+        }
+    }
+
+    public func status(_ rec: ContainerRecord) -> State.Status {
+        guard Proc.isAlive(rec.pid, startTime: rec.startTime) else { return .stopped }
+        if Files.exists(dir(rec.id) + "/exec.fifo") { return .created }
+        if Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).isFrozen { return .paused }
+        return .running
+    }
+
+    public func state(_ id: String) throws -> State {
+        let rec = try load(id)
+        let st = status(rec)
+        return State(id: id, status: st, pid: st == .stopped ? 0 : rec.pid, bundle: rec.bundle,
+                     annotations: rec.spec.annotations)
+    }
+
+    public func list() -> [(ContainerRecord, State.Status)] {
+        let ids = (try? Files.list(root)) ?? []
+        return ids.sorted().compactMap { id in
+            guard let rec = try? load(id) else { return nil }
+            return (rec, status(rec))
+        }
+    }
+
+    // MARK: start
+
+    public func start(_ id: String) throws {
+        let rec = try load(id)
+        let st = status(rec)
+        guard st == .created else {
+            throw RuntimeError("cannot start container \(id): it is \(st.rawValue), not created")
+        }
+        let fifoPath = dir(id) + "/exec.fifo"
+        let fd = sr_open_cloexec(fifoPath, O_WRONLY | O_NONBLOCK, 0)
+        guard fd >= 0 else {
+            if errno == ENXIO { throw RuntimeError("cannot start container \(id): its init is gone") }
+            throw SysError("open", fifoPath)
+        }
+        defer { Glibc.close(fd) }
+        var one: UInt8 = 0x30
+        guard Glibc.write(fd, &one, 1) == 1 else { throw SysError("write", fifoPath) }
+        unlink(fifoPath)
+        let state = State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.spec.annotations)
+        for h in rec.spec.hooks?.poststart ?? [] {
+            // Poststart failures are logged, not fatal (runtime-spec).
+            do { try runHooks([h], kind: "poststart", state: try JSON.string(state)) } catch { warn("\(error)") }
+        }
+    }
+
+    // MARK: kill
+
+    public func kill(_ id: String, signal: Int32, all: Bool) throws {
+        let rec = try load(id)
+        let st = status(rec)
+        guard st != .stopped else { throw RuntimeError("cannot kill container \(id): it is not running") }
+        let cg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath)
+        if all {
+            if signal == SIGKILL {
+                try cg.killAll()
+            } else {
+                for p in cg.processes() { _ = sr_kill(p, signal) }
+            }
+            if st == .paused && signal != SIGKILL { try? cg.freeze(false) }
+            return
+        }
+        try signalInit(rec, signal)
+    }
+
+    func signalInit(_ rec: ContainerRecord, _ signal: Int32) throws {
+        let fd = FD(sr_pidfd_open(rec.pid))
+        guard fd.raw >= 0 else {
+            if errno == ESRCH { throw RuntimeError("container \(rec.id) is not running") }
+            throw SysError("pidfd_open", "pid \(rec.pid)")
+        }
+        // The pidfd pins the process; check it is still ours (not a reused pid).
+        guard Proc.isAlive(rec.pid, startTime: rec.startTime) else { throw RuntimeError("container \(rec.id) is not running") }
+        guard sr_pidfd_send_signal(fd.raw, signal) == 0 else { throw SysError("pidfd_send_signal", "pid \(rec.pid)") }
+    }
+
+    // MARK: delete
+
+    public func delete(_ id: String, force: Bool) throws {
+        try Self.validateID(id)
+        let d = dir(id)
+        guard Files.exists(d) else { throw RuntimeError("container \(id) does not exist") }
+        guard let rec = try? load(id) else {
+            // A create that died half way: nothing runs; remove what it left.
+            guard force else { throw RuntimeError("container \(id) has no state (a failed create?): use delete --force") }
+            if let cg = try? Cgroup(mountpoint: Cgroup.findMountpoint(), path: Cgroup.resolvePath(nil, id: id)) {
+                try? cg.remove()
+            }
+            try Files.removeTree(d)
+            return
+        }
+        let st = status(rec)
+        let cg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath)
+        switch st {
+        case .stopped: break
+        case .created, .creating: try killAndWait(rec, cg)
+        case .running, .paused:
+            guard force else { throw RuntimeError("cannot delete container \(id): it is \(st.rawValue); stop it first or use --force") }
+            try killAndWait(rec, cg)
+        }
+        try cg.remove(createdParents: rec.cgroupCreated)
+        try Files.removeTree(d)
+        let state = State(id: id, status: .stopped, pid: 0, bundle: rec.bundle, annotations: rec.spec.annotations)
+        for h in rec.spec.hooks?.poststop ?? [] {
+            do { try runHooks([h], kind: "poststop", state: try JSON.string(state)) } catch { warn("\(error)") }
+        }
+    }
+
+    func killAndWait(_ rec: ContainerRecord, _ cg: Cgroup) throws {
+        let fd = FD(sr_pidfd_open(rec.pid))
+        let ours = fd.raw >= 0 && Proc.isAlive(rec.pid, startTime: rec.startTime)
+        if Files.exists(cg.dir) { try? cg.killAll() }
+        if ours {
+            _ = sr_pidfd_send_signal(fd.raw, SIGKILL)
+            var p = pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 10_000) == 0 { throw RuntimeError("container \(rec.id) did not die within 10 s of SIGKILL") }
+        }
+        // Wait for the cgroup to empty so rmdir succeeds.
+        var tries = 0
+        while cg.isPopulated && tries < 1000 {
+            usleep(2000)
+            tries += 1
+        }
+    }
+
+    // MARK: run
+
+    /// create + start; unless detached, waits and returns the exit code (128+signal if killed).
+    public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool) throws -> Int32 {
+        if !detach { SignalForwarder.blockSignals() }
+        let c = try create(id: id, options: options)
+        do { try start(id) } catch {
+            try? delete(id, force: true)
+            throw error
+        }
+        if detach { return 0 }
+        let forwarder = SignalForwarder(pidfd: c.pidfd.raw)
+        forwarder.start()
+        var code: Int32 = 0, sig: Int32 = 0
+        guard sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(c.pid)") }
+        if !keep { try? delete(id, force: true) }
+        return sig != 0 ? 128 + code : code
+    }
+}
+
+extension Runtime {
+    public func processes(_ id: String) throws -> [Int32] {
+        let rec = try load(id)
+        return Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).processes()
+    }
+
+    public func pause(_ id: String, _ freeze: Bool) throws {
+        let rec = try load(id)
+        let st = status(rec)
+        if freeze {
+            guard st == .running else { throw RuntimeError("cannot pause container \(id): it is \(st.rawValue)") }
+        } else {
+            guard st == .paused else { throw RuntimeError("cannot resume container \(id): it is \(st.rawValue), not paused") }
+        }
+        try Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).freeze(freeze)
+    }
+}

@@ -1,0 +1,104 @@
+import CShim
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// linux.seccomp → BPF, built with libseccomp in the parent; the init only loads it.
+public enum Seccomp {
+    public struct Program: Equatable {
+        public var bpf: [UInt8]
+        public var flags: UInt32
+    }
+
+    static func action(_ name: String, errnoRet: UInt32?, defaultErrno: UInt32) throws -> UInt32 {
+        switch name {
+        case "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD": return 0x0000_0000
+        case "SCMP_ACT_KILL_PROCESS": return 0x8000_0000
+        case "SCMP_ACT_TRAP": return 0x0003_0000
+        case "SCMP_ACT_ERRNO": return 0x0005_0000 | ((errnoRet ?? defaultErrno) & 0xffff)
+        case "SCMP_ACT_TRACE": return 0x7ff0_0000 | ((errnoRet ?? defaultErrno) & 0xffff)
+        case "SCMP_ACT_LOG": return 0x7ffc_0000
+        case "SCMP_ACT_ALLOW": return 0x7fff_0000
+        case "SCMP_ACT_NOTIFY":
+            throw Failure("seccomp action SCMP_ACT_NOTIFY is not supported by swiftrun (no listenerPath support yet)")
+        default: throw Failure("unknown seccomp action \(name)")
+        }
+    }
+
+    static func compare(_ op: String) throws -> Int32 {
+        switch op {
+        case "SCMP_CMP_NE": return 1
+        case "SCMP_CMP_LT": return 2
+        case "SCMP_CMP_LE": return 3
+        case "SCMP_CMP_EQ": return 4
+        case "SCMP_CMP_GE": return 5
+        case "SCMP_CMP_GT": return 6
+        case "SCMP_CMP_MASKED_EQ": return 7
+        default: throw Failure("unknown seccomp operator \(op)")
+        }
+    }
+
+    static func flag(_ name: String) throws -> UInt32 {
+        switch name {
+        case "SECCOMP_FILTER_FLAG_TSYNC": return 1
+        case "SECCOMP_FILTER_FLAG_LOG": return 2
+        case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": return 4
+        case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": return 0 // only meaningful with NOTIFY
+        default: throw Failure("unknown seccomp flag \(name)")
+        }
+    }
+
+    /// Builds the filter. Syscalls unknown to this architecture are skipped (as runc does).
+    public static func build(_ spec: Spec.Seccomp) throws -> Program {
+        let defErrno = spec.defaultErrnoRet ?? UInt32(EPERM)
+        let defAction = try action(spec.defaultAction, errnoRet: spec.defaultErrnoRet, defaultErrno: defErrno)
+        guard let ctx = seccomp_init(defAction) else { throw Failure("seccomp_init failed for default action \(spec.defaultAction)") }
+        defer { seccomp_release(ctx) }
+        for arch in spec.architectures ?? [] {
+            let name = archName(arch)
+            let token = seccomp_arch_resolve_name(name)
+            if token == 0 { throw Failure("unknown seccomp architecture \(arch)") }
+            let rc = seccomp_arch_add(ctx, token)
+            if rc < 0 && rc != -EEXIST { throw Failure("seccomp_arch_add \(arch): \(SysError.describe(-rc))") }
+        }
+        var flags: UInt32 = 0
+        for f in spec.flags ?? [] { flags |= try flag(f) }
+
+        for rule in spec.syscalls ?? [] {
+            let act = try action(rule.action, errnoRet: rule.errnoRet, defaultErrno: UInt32(EPERM))
+            if act == defAction { continue } // libseccomp refuses rules that repeat the default
+            let args = rule.args ?? []
+            for a in args where a.index > 5 { throw Failure("seccomp rule for \(rule.names): argument index \(a.index) > 5") }
+            // Two conditions on the same argument cannot be ANDed by libseccomp: add each as its own rule.
+            let indexes = args.map { $0.index }
+            let groups: [[Spec.Seccomp.Arg]] = Set(indexes).count == indexes.count ? [args] : args.map { [$0] }
+            for name in rule.names {
+                let nr = seccomp_syscall_resolve_name(name)
+                if nr == __NR_SCMP_ERROR { continue }
+                for g in groups {
+                    let idx = g.map { UInt32($0.index) }
+                    let ops = try g.map { try compare($0.op) }
+                    let vals = g.map { $0.value }
+                    let vals2 = g.map { $0.valueTwo ?? 0 }
+                    let rc = sr_seccomp_rule(ctx, act, nr, UInt32(g.count), idx, ops, vals, vals2)
+                    if rc < 0 { throw Failure("seccomp rule for \(name): \(SysError.describe(-rc))") }
+                }
+            }
+        }
+        var buf: UnsafeMutableRawPointer?
+        var len = 0
+        let rc = sr_seccomp_export(ctx, &buf, &len)
+        if rc < 0 { throw Failure("seccomp_export_bpf: \(SysError.describe(-rc))") }
+        defer { free(buf) }
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: buf, count: len))
+        return Program(bpf: bytes, flags: flags)
+    }
+
+    static func archName(_ arch: String) -> String {
+        var n = arch
+        if n.hasPrefix("SCMP_ARCH_") { n.removeFirst(10) }
+        return n.lowercased()
+    }
+}
