@@ -29,7 +29,7 @@ let package = Package(
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS"], swiftSettings: v5),
     ]
 )

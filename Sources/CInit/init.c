@@ -241,7 +241,11 @@ static void op_mount(const struct op *o) {
     int target = open_in_root(dst, 1, as_file, (flags & SR_MNT_NO_SYMLINKS) ? RESOLVE_NO_SYMLINKS : 0);
     if (target < 0) {
         /* CVE-2019-16884 / CVE-2019-19921: a symlinked /proc must not redirect the mount. */
-        if (errno == ELOOP) fail(step, "openat2 (destination is or passes a symlink)", dst);
+        if (errno == ELOOP) {
+            char why[96];
+            snprintf(why, sizeof why, "%s (destination is a symlink)", step);
+            fail(why, "openat2", dst);
+        }
         fail(step, "openat2", dst);
     }
     if (move_mount_(mnt, target) < 0) fail(step, "move_mount", dst);
@@ -306,6 +310,22 @@ static void op_readonly(const struct op *o) {
     close(t);
 }
 
+static void bind_host_device(const char *path, mode_t mode, dev_t dev) {
+    int src = open_tree_(AT_FDCWD, path, OPEN_TREE_CLONE);
+    if (src < 0) fail("bind host device (mknod refused)", "open_tree", path);
+    struct stat st;
+    if (fstat(src, &st) < 0) fail("bind host device", "fstat", path);
+    if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) {
+        errno = ENODEV;
+        fail("bind host device: host node differs", "fstat", path);
+    }
+    int t = open_in_root(path, 1, 1, 0);
+    if (t < 0) fail("bind host device", "openat2", path);
+    if (move_mount_(src, t) < 0) fail("bind host device", "move_mount", path);
+    close(t);
+    close(src);
+}
+
 static void op_mkdev(const struct op *o) {
     const char *path = S(o, 0);
     mode_t mode = (mode_t)I(o, 1);
@@ -328,6 +348,13 @@ static void op_mkdev(const struct op *o) {
                 goto own;
             /* Whatever the image left there (a symlink to the host?) is replaced. */
             if (unlinkat(dfd, leaf, 0) < 0 || mknodat(dfd, leaf, mode, dev) < 0) fail("create device", "mknodat", path);
+        } else if (errno == EPERM) {
+            /* In a user namespace mknod is refused: bind the host's node instead,
+             * after checking it is the device the spec asks for. */
+            close(dfd);
+            close(pfd);
+            bind_host_device(path, mode, dev);
+            return;
         } else {
             fail("create device", "mknodat", path);
         }
@@ -605,9 +632,10 @@ int main(int argc, char **argv) {
             break;
         case SR_OP_SYSCTL: op_sysctl(o); break;
         case SR_OP_OOM_SCORE_ADJ: {
-            char v[32];
+            char v[32], rel[64];
             snprintf(v, sizeof v, "%lld", (long long)I(o, 0));
-            write_proc("set oom_score_adj", "self/oom_score_adj", v);
+            snprintf(rel, sizeof rel, "%d/oom_score_adj", (int)getpid()); /* /proc/self is a symlink */
+            write_proc("set oom_score_adj", rel, v);
             break;
         }
         case SR_OP_RLIMIT: {

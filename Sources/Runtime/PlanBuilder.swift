@@ -185,6 +185,12 @@ public struct PlanBuilder {
         for h in spec.hooks?.createContainer ?? [] {
             ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
         }
+        // Through the new /proc, before /proc/sys turns read-only.
+        for (k, v) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !k.contains("/"), !k.contains("..") else { throw Failure("sysctl \(k): invalid name") }
+            ops.append(.sysctl(key: k, value: v))
+        }
+        if let adj = process.oomScoreAdj { ops.append(.oomScoreAdj(adj)) }
         for p in linux.maskedPaths ?? [] { ops.append(.mask(p)) }
         for p in linux.readonlyPaths ?? [] { ops.append(.readonly(p)) }
         if spec.root?.readonly == true { ops.append(.rootReadonly) }
@@ -198,11 +204,6 @@ public struct PlanBuilder {
             guard newNS("uts") else { throw Failure("domainname needs a new uts namespace") }
             ops.append(.domainname(d))
         }
-        for (k, v) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard !k.contains("/"), !k.contains("..") else { throw Failure("sysctl \(k): invalid name") }
-            ops.append(.sysctl(key: k, value: v))
-        }
-        if let adj = process.oomScoreAdj { ops.append(.oomScoreAdj(adj)) }
         for r in process.rlimits ?? [] {
             guard let res = Rlimits.resource(r.type) else { throw Failure("unknown rlimit \(r.type)") }
             ops.append(.rlimit(resource: res, soft: r.soft, hard: r.hard))

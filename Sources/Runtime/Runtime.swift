@@ -183,6 +183,7 @@ public final class Runtime {
             cEnv.withUnsafeBufferPointer { ev in
                 var s = sr_spawn(flags: flags, cgroup_fd: cgfd.raw, helper_fd: helper.raw, sync_fd: childSock.raw,
                                  fifo_fd: fifo.raw, preserve_fds: options.preserveFds,
+                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0,
                                  argv: av.baseAddress, envp: ev.baseAddress)
                 return sr_spawn(&s, &pidfd)
             }
@@ -199,6 +200,7 @@ public final class Runtime {
 
         if flags & 0x1000_0000 != 0 {
             try writeIDMaps(pid: pid, linux: linux)
+            try parentSock.writeAll([1])
         }
 
         let startTime = Proc.stat(pid)?.startTime ?? 0

@@ -20,6 +20,8 @@ struct sr_spawn {
     int sync_fd;           /* child's end of the plan socketpair */
     int fifo_fd;           /* exec fifo opened O_RDWR, or -1 */
     int preserve_fds;      /* fds 3..3+n-1 pass through to the container */
+    int wait_parent;       /* read one byte from sync_fd before execveat (user namespace:
+                              the parent writes uid/gid maps first, or exec drops all caps) */
     char *const *argv;     /* swiftrun-init's argv (names the final fd numbers) */
     char *const *envp;
 };

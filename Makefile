@@ -1,0 +1,68 @@
+# swiftrun — on a fresh machine: `make demo`, then `make test`. Everything else is installed here.
+SHELL := /bin/bash
+SWIFT ?= swift
+CC ?= cc
+DEBUG_BIN := .build/debug
+RELEASE_BIN := .build/release
+ROOTFS := Sysroot/out/rootfs-busybox
+PREFIX ?= /usr/local
+# Debian packages every target needs (build, tests, benchmarks).
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2
+INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h
+INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
+
+.PHONY: all deps build debug test unit integration demo bench conformance install clean sysroot
+
+all: build
+
+# Installs what is missing (apt only when something is).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "make deps: swift not found (expected the toolchain at /opt/swift)"; exit 1; }
+
+# swiftrun-init is plain C linked static: it runs before and after pivot_root.
+$(RELEASE_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-init: $(INIT_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(INIT_CFLAGS) -o $@ Sources/CInit/init.c
+
+build: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+	$(MAKE) --no-print-directory $(RELEASE_BIN)/swiftrun-init
+
+debug: deps
+	$(SWIFT) build
+	$(MAKE) --no-print-directory $(DEBUG_BIN)/swiftrun-init
+
+sysroot: deps $(ROOTFS)/bin/busybox
+
+$(ROOTFS)/bin/busybox: Sysroot/busybox-rootfs.sh
+	Sysroot/busybox-rootfs.sh $(ROOTFS)
+
+# Unit tests need no root; integration tests run the real binaries as root on the Sysroot rootfs.
+test: debug sysroot
+	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
+	  $(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+unit: debug
+	$(SWIFT) test --filter UnitTests
+
+integration: debug sysroot
+	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) $(SWIFT) test --filter IntegrationTests
+
+demo: build sysroot
+	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
+
+bench: build sysroot
+	@bench/runtime.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
+
+install: build
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun $(DESTDIR)$(PREFIX)/bin/swiftrun
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun-runc $(DESTDIR)$(PREFIX)/bin/swiftrun-runc
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun-init $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-init
+
+clean:
+	rm -rf .build Sysroot/out

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+import OCI
+
+/// create → start → kill → delete, and the errors around them (runc's lifecycle.bats).
+final class LifecycleTests: XCTestCase {
+    func testCreateStartKillDelete() throws {
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        let pidFile = b.dir + "/pid"
+        let c = try b.create(extra: ["--pid-file", pidFile])
+        XCTAssertEqual(c.code, 0, c.err)
+        let st = try XCTUnwrap(b.state())
+        XCTAssertEqual(st.status, .created)
+        XCTAssertEqual(st.bundle, b.dir)
+        XCTAssertEqual(try String(contentsOfFile: pidFile, encoding: .utf8), String(st.pid!))
+        // The init waits before exec: it is still swiftrun-init, from a sealed memfd.
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(st.pid!)/exe")
+        XCTAssertTrue(exe.hasPrefix("/memfd:swiftrun-init"), exe)
+
+        XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+        XCTAssertEqual(try b.state()?.status, .running)
+        let again = try b.runc(["start", b.id])
+        XCTAssertNotEqual(again.code, 0)
+        XCTAssertTrue(again.err.contains("running, not created"), again.err)
+
+        let del = try b.runc(["delete", b.id])
+        XCTAssertNotEqual(del.code, 0, "a running container is not deleted without --force")
+        XCTAssertTrue(del.err.contains("--force"), del.err)
+
+        XCTAssertEqual(try b.runc(["kill", b.id, "KILL"]).code, 0)
+        var status: State.Status?
+        for _ in 0..<100 {
+            status = try b.state()?.status
+            if status == .stopped { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(status, .stopped)
+        XCTAssertEqual(try b.runc(["delete", b.id]).code, 0)
+        XCTAssertNil(try b.state())
+    }
+
+    func testListAndDuplicateID() throws {
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        XCTAssertEqual(try b.create().code, 0)
+        let dup = try b.create()
+        XCTAssertNotEqual(dup.code, 0)
+        XCTAssertTrue(dup.err.contains("already exists"), dup.err)
+        let list = try b.runc(["list", "--format", "json"])
+        XCTAssertTrue(list.out.contains("\"id\":\"\(b.id)\""), list.out)
+        XCTAssertTrue(list.out.contains("\"status\":\"created\""), list.out)
+        XCTAssertEqual(try b.runc(["delete", b.id]).code, 0, "a created container is deleted without --force")
+    }
+
+    func testRunReturnsExitCodeAndRemovesState() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let r = try b.run(["sh", "-c", "echo out; echo err >&2; exit 7"])
+        XCTAssertEqual(r.code, 7)
+        XCTAssertEqual(r.out, "out\n")
+        XCTAssertTrue(r.err.contains("err\n"))
+        XCTAssertNil(try b.state())
+    }
+
+    func testKillDeliversTheNamedSignal() throws {
+        let b = try TestBundle(args: ["sh", "-c", "trap 'echo got-usr1 > /dev/shm/x; exit 3' USR1; while :; do sleep 0.05; done"])
+        defer { b.cleanup() }
+        XCTAssertEqual(try b.create().code, 0)
+        XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+        usleep(200_000)
+        XCTAssertEqual(try b.runc(["kill", b.id, "SIGUSR1"]).code, 0)
+        for _ in 0..<100 where try b.state()?.status != .stopped { usleep(20_000) }
+        XCTAssertEqual(try b.state()?.status, .stopped)
+        let bad = try b.runc(["kill", b.id, "NOPE"])
+        XCTAssertNotEqual(bad.code, 0)
+        XCTAssertTrue(bad.err.contains("unknown signal"), bad.err)
+    }
+
+    func testUnknownContainer() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        for cmd in [["state", "nope"], ["start", "nope"], ["kill", "nope"], ["delete", "nope"]] {
+            let r = try b.runc(cmd)
+            XCTAssertNotEqual(r.code, 0)
+            XCTAssertTrue(r.err.contains("container nope does not exist"), "\(cmd): \(r.err)")
+        }
+    }
+
+    func testErrorsGoToTheJSONLog() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let log = b.dir + "/log.json"
+        let r = try TestBundle.exec(TestBundle.binDir + "/swiftrun-runc",
+                                    ["--root", b.stateRoot, "--log", log, "--log-format", "json", "state", "nope"])
+        XCTAssertNotEqual(r.code, 0)
+        let line = try String(contentsOfFile: log, encoding: .utf8)
+        let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["level"] as? String, "error")
+        XCTAssertTrue((obj?["msg"] as? String ?? "").contains("does not exist"))
+    }
+}

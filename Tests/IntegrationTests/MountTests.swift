@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// Spec mounts: filesystems with options, binds, propagation, devices.
+final class MountTests: XCTestCase {
+    func testFilesystemsAndOptions() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.mounts!.append(.init(destination: "/data/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m", "mode=700", "noexec"]))
+        let r = try b.run(["sh", "-c", "grep -E ' /(proc|sys|dev|dev/pts|dev/shm|sys/fs/cgroup|data/scratch) ' /proc/self/mounts; stat -c '%a' /data/scratch"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let m = lines(r.out)
+        XCTAssertTrue(m.contains { $0.hasPrefix("proc /proc proc") }, r.out)
+        XCTAssertTrue(m.contains { $0.contains(" /sys sysfs ro,") }, r.out)
+        XCTAssertTrue(m.contains { $0.contains(" /sys/fs/cgroup cgroup2 ro,") }, r.out)
+        XCTAssertTrue(m.contains { $0.contains(" /dev/pts devpts ") && $0.contains("ptmxmode=666") }, r.out)
+        XCTAssertTrue(m.contains { $0.contains(" /data/scratch tmpfs ") && $0.contains("noexec") && $0.contains("size=1024k") }, r.out)
+        XCTAssertEqual(m.last, "700")
+    }
+
+    func testBindMountReadOnlyAndReadWrite() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let ro = b.dir + "/ro", rw = b.dir + "/rw"
+        for d in [ro, rw] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try "hello\n".write(toFile: ro + "/f", atomically: true, encoding: .utf8)
+        b.spec.mounts! += [.init(destination: "/ro", type: "bind", source: ro, options: ["rbind", "ro"]),
+                           .init(destination: "/rw", type: "bind", source: rw, options: ["bind", "rw"]),
+                           .init(destination: "/etc/motd", type: "bind", source: ro + "/f", options: ["bind", "ro"])]
+        let r = try b.run(["sh", "-c", "cat /ro/f; cat /etc/motd; echo x > /ro/g || echo ro-refused; echo data > /rw/out"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["hello", "hello", "ro-refused"])
+        XCTAssertEqual(try String(contentsOfFile: rw + "/out", encoding: .utf8), "data\n")
+    }
+
+    func testMissingBindSourceNamesTheSyscallAndPath() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.mounts!.append(.init(destination: "/x", type: "bind", source: "/nonexistent/swiftrun", options: ["bind"]))
+        let r = try b.run(["true"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("open_tree /nonexistent/swiftrun: ENOENT"), r.err)
+    }
+
+    func testDevices() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.devices = [.init(type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0)]
+        let r = try b.run(["sh", "-c", "stat -c '%n %t:%T %a' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/fuse; for l in /dev/fd /dev/stdin /dev/ptmx; do readlink $l; done; head -c 4 /dev/zero | wc -c"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["/dev/null 1:3 666", "/dev/zero 1:5 666", "/dev/full 1:7 666", "/dev/random 1:8 666",
+                                      "/dev/urandom 1:9 666", "/dev/tty 5:0 666", "/dev/fuse a:e5 600",
+                                      "/proc/self/fd", "/proc/self/fd/0", "pts/ptmx", "4"])
+    }
+
+    func testSysctlAndMissingCwdIsCreated() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.sysctl = ["net.ipv4.ip_forward": "1", "kernel.msgmax": "4096"]
+        b.spec.process!.cwd = "/tmp/new/dir"
+        let r = try b.run(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; pwd"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["1", "4096", "/tmp/new/dir"])
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+
+/// Each namespace is new (or joined by path) as the spec says.
+final class NamespaceTests: XCTestCase {
+    func ns(_ pid: String, _ type: String) throws -> String {
+        try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(type)")
+    }
+
+    func testNewNamespaces() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.namespaces!.append(.init(type: "time"))
+        let script = "echo pid=$$; hostname; for t in mnt pid net ipc uts cgroup time; do echo $t=$(readlink /proc/self/ns/$t); done; cat /proc/self/cgroup; ls /sys/class/net"
+        let r = try b.run(["sh", "-c", script])
+        XCTAssertEqual(r.code, 0, r.err)
+        let out = lines(r.out)
+        XCTAssertEqual(out[0], "pid=1")
+        XCTAssertEqual(out[1], "testbox")
+        for (i, t) in ["mnt", "pid", "net", "ipc", "uts", "cgroup", "time"].enumerated() {
+            let host = try ns("self", t)
+            XCTAssertNotEqual(out[2 + i], "\(t)=\(host)", "\(t) namespace is new")
+        }
+        XCTAssertTrue(out.contains("0::/"), "cgroup namespace rooted at the container's cgroup: \(out)")
+        XCTAssertEqual(out.last, "lo", "a new network namespace has only lo")
+    }
+
+    func testJoinNamespaceByPath() throws {
+        let holder = try TestBundle(args: ["sleep", "60"])
+        defer { holder.cleanup() }
+        XCTAssertEqual(try holder.create().code, 0)
+        let pid = try XCTUnwrap(holder.state()?.pid)
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
+            $0.type == "uts" || $0.type == "network" ? .init(type: $0.type, path: "/proc/\(pid)/ns/\($0.type == "network" ? "net" : "uts")") : $0
+        }
+        b.spec.hostname = nil
+        let r = try b.run(["sh", "-c", "readlink /proc/self/ns/uts; readlink /proc/self/ns/net"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), [try ns("\(pid)", "uts"), try ns("\(pid)", "net")])
+    }
+
+    func testUserNamespaceMappings() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.namespaces!.append(.init(type: "user"))
+        b.spec.linux!.uidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        b.spec.linux!.gidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        b.spec.linux!.maskedPaths = []
+        b.spec.linux!.readonlyPaths = []
+        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %t:%T /dev/null"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
+        XCTAssertEqual(out, ["0 100000 65536", "0", "1:3"], "root inside maps to 100000; /dev/null is the host node, bound")
+    }
+}

@@ -1,0 +1,112 @@
+import XCTest
+import OCI
+import CShim
+@testable import Runtime
+
+final class PlanBuilderTests: XCTestCase {
+    func spec(_ edit: (inout Spec) -> Void = { _ in }) -> Spec {
+        var s = DefaultSpec.make(args: ["true"], terminal: false)
+        edit(&s)
+        return s
+    }
+
+    func ops(_ s: Spec) throws -> [InitOp] { try PlanBuilder(spec: s, rootfs: "/r").build() }
+
+    func index(_ ops: [InitOp], _ match: (InitOp) -> Bool) -> Int? { ops.firstIndex(where: match) }
+
+    func testDefaultPlanOrder() throws {
+        let o = try ops(spec())
+        XCTAssertEqual(o.first, .propagation(flags: PlanBuilder.msSlave | PlanBuilder.msRec))
+        XCTAssertEqual(o[1], .rootfs("/r"))
+        let pivot = try XCTUnwrap(index(o) { $0 == .pivot })
+        let firstMask = try XCTUnwrap(index(o) { if case .mask = $0 { return true }; return false })
+        XCTAssertLessThan(firstMask, pivot, "masks are applied inside the rootfs before pivot_root")
+        let ready = try XCTUnwrap(index(o) { $0 == .ready })
+        let wait = try XCTUnwrap(index(o) { $0 == .waitStart })
+        XCTAssertEqual(wait, ready + 1)
+        XCTAssertEqual(o.last, .exec(args: ["true"], env: spec().process!.env!))
+        XCTAssertTrue(o.contains(.rootReadonly))
+        XCTAssertTrue(o.contains(.hostname("swiftrun")))
+        // no_new_privs comes after start, right before exec.
+        XCTAssertEqual(o[o.count - 2], .noNewPrivileges)
+    }
+
+    func testSysctlsComeBeforeReadonlyProcSys() throws {
+        let o = try ops(spec { $0.linux!.sysctl = ["net.ipv4.ip_forward": "1"] })
+        let sysctl = try XCTUnwrap(index(o) { if case .sysctl = $0 { return true }; return false })
+        let ro = try XCTUnwrap(index(o) { $0 == .readonly("/proc/sys") })
+        XCTAssertLessThan(sysctl, ro)
+    }
+
+    func testSeccompPlacementFollowsNoNewPrivileges() throws {
+        let sc = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW",
+                              syscalls: [.init(names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 38)])
+        // With NNP: loaded last, after the start handshake.
+        var o = try ops(spec { $0.linux!.seccomp = sc })
+        let seccompNNP = try XCTUnwrap(index(o) { if case .seccomp = $0 { return true }; return false })
+        XCTAssertGreaterThan(seccompNNP, try XCTUnwrap(index(o) { $0 == .waitStart }))
+        // Without NNP it needs CAP_SYS_ADMIN: before capabilities are dropped.
+        o = try ops(spec { $0.linux!.seccomp = sc; $0.process!.noNewPrivileges = false })
+        let seccomp = try XCTUnwrap(index(o) { if case .seccomp = $0 { return true }; return false })
+        XCTAssertLessThan(seccomp, try XCTUnwrap(index(o) { if case .capBounding = $0 { return true }; return false }))
+        XCTAssertFalse(o.contains(.noNewPrivileges))
+    }
+
+    func testMountOptions() throws {
+        let b = PlanBuilder(spec: spec(), rootfs: "/r")
+        let tmp = try b.mount(.init(destination: "/dev", type: "tmpfs", source: "tmpfs",
+                                    options: ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]), hasNetNS: true)
+        XCTAssertEqual(tmp.kind, .fs)
+        XCTAssertEqual(tmp.attrSet, PlanBuilder.attrNosuid | PlanBuilder.attrStrictatime | PlanBuilder.attrRdonly)
+        XCTAssertEqual(tmp.data.map { "\($0.0)=\($0.1)" }, ["mode=755", "size=65536k"])
+        let pts = try b.mount(.init(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["newinstance"]), hasNetNS: true)
+        XCTAssertEqual(pts.data.map { $0.0 + "|" + $0.1 }, ["newinstance|"], "a flag has an empty value")
+        let bind = try b.mount(.init(destination: "/data", type: "none", source: "/host", options: ["rbind", "ro", "rprivate"]), hasNetNS: true)
+        XCTAssertEqual(bind.kind, .bind)
+        XCTAssertTrue(bind.recursive)
+        XCTAssertEqual(bind.attrSet, PlanBuilder.attrRdonly)
+        XCTAssertEqual(bind.propagation, PlanBuilder.msPrivate | PlanBuilder.msRec)
+        let cg = try b.mount(.init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup"), hasNetNS: true)
+        XCTAssertEqual(cg.fstype, "cgroup2", "v1 cgroup mounts become the container's cgroup2 view")
+        let sys = try b.mount(.init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"]), hasNetNS: false)
+        XCTAssertEqual(sys.kind, .bind, "no netns: the host's /sys is bound, as the kernel refuses a new sysfs")
+        XCTAssertTrue(sys.noSymlinks)
+        XCTAssertThrowsError(try b.mount(.init(destination: "/x", type: "bind", source: "/y", options: ["idmap"]), hasNetNS: true))
+    }
+
+    func testRejectsWhatCannotWork() {
+        XCTAssertThrowsError(try ops(spec { $0.linux!.namespaces!.removeAll { $0.type == "mount" } })) { e in
+            XCTAssertTrue("\(e)".contains("mount namespace"))
+        }
+        XCTAssertThrowsError(try ops(spec { $0.linux!.namespaces!.removeAll { $0.type == "uts" } })) { e in
+            XCTAssertTrue("\(e)".contains("uts"))
+        }
+        XCTAssertThrowsError(try ops(spec { $0.process!.args = [] }))
+        XCTAssertThrowsError(try ops(spec { $0.process!.rlimits = [.init(type: "RLIMIT_BOGUS", hard: 1, soft: 1)] }))
+        XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["../../etc/passwd": "x"] }))
+        XCTAssertThrowsError(try ops(spec { $0.mounts!.append(.init(destination: "relative", type: "tmpfs")) }))
+    }
+
+    func testLookupUsesContainerPath() throws {
+        let o = try ops(spec { $0.process!.env = ["PATH=/opt/bin:/bin"]; $0.process!.args = ["app", "-x"] })
+        XCTAssertTrue(o.contains(.lookup(file: "app", path: "/opt/bin:/bin")))
+        XCTAssertTrue(o.contains(.closeFds(from: 3)))
+    }
+
+    func testDevicesAndSymlinks() throws {
+        let o = try ops(spec { $0.linux!.devices = [.init(type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 0o600)] })
+        XCTAssertTrue(o.contains(.mkdev(path: "/dev/null", mode: UInt32(S_IFCHR) | 0o666, major: 1, minor: 3, uid: 0, gid: 0)))
+        XCTAssertTrue(o.contains(.mkdev(path: "/dev/fuse", mode: UInt32(S_IFCHR) | 0o600, major: 10, minor: 229, uid: 0, gid: 0)))
+        XCTAssertTrue(o.contains(.symlink(target: "/proc/self/fd", path: "/dev/fd")))
+        XCTAssertTrue(o.contains(.symlink(target: "pts/ptmx", path: "/dev/ptmx")))
+    }
+
+    func testEncoding() throws {
+        let bytes = PlanEncoder.encode([.hostname("h"), .rlimit(resource: 7, soft: 10, hard: 20)])
+        XCTAssertEqual(Array(bytes[0..<4]), [0x53, 0x52, 0x49, 0x31]) // "SRI1"
+        XCTAssertEqual(bytes[4], 2)
+        // hostname: code, argc=1, len=1, "h", NUL
+        XCTAssertEqual(Array(bytes[12..<21]), [UInt8(SR_OP_HOSTNAME.rawValue), 0, 1, 0, 1, 0, 0, 0, 0x68])
+        XCTAssertEqual(bytes[21], 0)
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+import OCI
+import OS
+@testable import Runtime
+@testable import CLI
+
+final class TranslationTests: XCTestCase {
+    func testCapabilities() throws {
+        let s = try Capabilities.resolve(.init(bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_KILL"]))
+        XCTAssertEqual(s.bounding, 1 << 0 | 1 << 5)
+        XCTAssertEqual(s.effective, 1 << 5)
+        XCTAssertEqual(s.ambient, 0)
+        XCTAssertThrowsError(try Capabilities.resolve(.init(bounding: ["CAP_NOT_A_THING"]))) { e in
+            XCTAssertTrue("\(e)".contains("CAP_NOT_A_THING"))
+        }
+        XCTAssertEqual(try Capabilities.resolve(nil), Capabilities.Sets())
+    }
+
+    func testSeccompBuildsBPF() throws {
+        let p = try Seccomp.build(.init(defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                                        flags: ["SECCOMP_FILTER_FLAG_LOG"],
+                                        syscalls: [.init(names: ["read", "write", "no_such_syscall"], action: "SCMP_ACT_ALLOW"),
+                                                   .init(names: ["personality"], action: "SCMP_ACT_ALLOW",
+                                                         args: [.init(index: 0, value: 0, op: "SCMP_CMP_EQ"),
+                                                                .init(index: 0, value: 8, op: "SCMP_CMP_EQ")])]))
+        XCTAssertGreaterThan(p.bpf.count, 0)
+        XCTAssertEqual(p.bpf.count % 8, 0, "struct sock_filter is 8 bytes")
+        XCTAssertEqual(p.flags, 2)
+        XCTAssertThrowsError(try Seccomp.build(.init(defaultAction: "SCMP_ACT_BOGUS")))
+        XCTAssertThrowsError(try Seccomp.build(.init(defaultAction: "SCMP_ACT_ALLOW",
+                                                     syscalls: [.init(names: ["read"], action: "SCMP_ACT_ERRNO",
+                                                                      args: [.init(index: 0, value: 0, op: "SCMP_CMP_ALMOST")])])))
+    }
+
+    func testCgroupFiles() throws {
+        var r = Spec.Resources()
+        r.memory = .init()
+        r.memory!.limit = 100
+        r.memory!.swap = 150
+        r.cpu = .init()
+        r.cpu!.shares = 1024
+        r.cpu!.quota = 50000
+        r.pids = .init(limit: 5)
+        r.unified = ["memory.high": "90"]
+        let f = Dictionary(uniqueKeysWithValues: try Cgroup.files(for: r))
+        XCTAssertEqual(f["memory.max"], "100")
+        XCTAssertEqual(f["memory.swap.max"], "50")
+        XCTAssertEqual(f["cpu.weight"], "39")
+        XCTAssertEqual(f["cpu.max"], "50000 100000")
+        XCTAssertEqual(f["pids.max"], "5")
+        XCTAssertEqual(f["memory.high"], "90")
+        r.memory!.swap = 50
+        XCTAssertThrowsError(try Cgroup.files(for: r))
+        XCTAssertEqual(Cgroup.controller(ofFile: "memory.max"), "memory")
+        XCTAssertNil(Cgroup.controller(ofFile: "cgroup.max.descendants"))
+    }
+
+    func testCgroupPaths() throws {
+        XCTAssertEqual(try Cgroup.resolvePath(nil, id: "c1"), "/swiftrun/c1")
+        XCTAssertEqual(try Cgroup.resolvePath("/a/b", id: "c1"), "/a/b")
+        XCTAssertEqual(try Cgroup.resolvePath("machine.slice:libpod:abc", id: "c1"), "/machine.slice/libpod-abc.scope")
+        XCTAssertThrowsError(try Cgroup.resolvePath("/a/../b", id: "c1"))
+        XCTAssertThrowsError(try Cgroup.resolvePath("/", id: "c1"))
+    }
+
+    func testSignals() {
+        XCTAssertEqual(Signals.parse("TERM"), SIGTERM)
+        XCTAssertEqual(Signals.parse("SIGKILL"), SIGKILL)
+        XCTAssertEqual(Signals.parse("sigusr1"), SIGUSR1)
+        XCTAssertEqual(Signals.parse("9"), 9)
+        XCTAssertEqual(Signals.parse("RTMIN+2"), 36)
+        XCTAssertNil(Signals.parse("NOPE"))
+        XCTAssertNil(Signals.parse("99"))
+    }
+
+    func testArgvNormalizer() {
+        XCTAssertEqual(ArgvNormalizer.normalize(["--root", "/r", "--log-format=json", "--debug", "create", "--bundle", "b", "x"]),
+                       ["create", "--root", "/r", "--log-format=json", "--debug", "--bundle", "b", "x"])
+        XCTAssertEqual(ArgvNormalizer.normalize(["-root", "/r", "state", "x"]), ["state", "--root", "/r", "x"])
+        XCTAssertEqual(ArgvNormalizer.normalize(["state", "x"]), ["state", "x"])
+        XCTAssertEqual(ArgvNormalizer.normalize(["--systemd-cgroup", "run", "x"]), ["run", "--systemd-cgroup", "x"])
+    }
+
+    func testIDValidation() {
+        XCTAssertNoThrow(try Runtime.validateID("abc-1.2_3"))
+        for bad in ["", "..", "a/b", "a b", "x\n"] { XCTAssertThrowsError(try Runtime.validateID(bad), bad) }
+    }
+
+    func testSpecDecodingErrorsNameTheField() throws {
+        let bad = Array(#"{"ociVersion":"1.0.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"sh"}}"#.utf8)
+        XCTAssertThrowsError(try JSON.decode(Spec.self, from: bad, what: "config.json")) { e in
+            XCTAssertTrue("\(e)".contains("process.args"), "\(e)")
+        }
+        let spec = DefaultSpec.make()
+        XCTAssertEqual(try JSON.decode(Spec.self, from: try JSON.encode(spec), what: "x"), spec)
+    }
+
+    func testTimeFormat() {
+        XCTAssertEqual(Time.rfc3339Nano(1_795_423_728_000_000_005), "2026-11-23T08:48:48.000000005Z")
+    }
+}
