@@ -7,11 +7,11 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux
 INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h
 INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
 
-.PHONY: all deps build debug test unit integration demo bench conformance install clean sysroot
+.PHONY: all deps build debug test unit integration demo bench conformance install clean sysroot images
 
 all: build
 
@@ -37,10 +37,12 @@ debug: deps
 	$(SWIFT) build
 	$(MAKE) --no-print-directory $(DEBUG_BIN)/swiftrun-init
 
-sysroot: deps $(ROOTFS)/bin/busybox
+sysroot: deps Sysroot/out/.rootfs-busybox.stamp
 
-$(ROOTFS)/bin/busybox: Sysroot/busybox-rootfs.sh
+# A stamp, not the tree: the tree's mtimes are fixed for determinism.
+Sysroot/out/.rootfs-busybox.stamp: Sysroot/busybox-rootfs.sh
 	Sysroot/busybox-rootfs.sh $(ROOTFS)
+	touch $@
 
 # Unit tests need no root; integration tests run the real binaries as root on the Sysroot rootfs.
 test: debug sysroot
@@ -66,3 +68,7 @@ install: build
 
 clean:
 	rm -rf .build Sysroot/out
+
+# Test images: OCI layout (dir + tar) and a docker-save archive, with a Healthcheck config.
+images: sysroot
+	python3 Sysroot/make-images.py $(ROOTFS) Sysroot/out

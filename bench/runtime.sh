@@ -1,29 +1,59 @@
 #!/usr/bin/env bash
 # Runtime core benchmark: a busybox `true` bundle, created, started and deleted, by
-# swiftrun-runc and by runc (and crun, where it runs) in one hyperfine run.
+# swiftrun-runc, runc and crun in one hyperfine run.
+#
+# This host is hybrid: left alone, runc creates cgroups in the v1 hierarchies and, in v2
+# mode, enables controllers in the root cgroup; crun refuses to start. Neither is ours to
+# touch. So every runtime runs in a cgroup we create (swiftrun-bench.PID), inside a cgroup
+# namespace rooted there and a private mount namespace with only that cgroup2 view at
+# /sys/fs/cgroup: whatever a peer does to "the root cgroup" lands in ours. The host's
+# mounts and cgroups are unchanged afterwards.
 # Usage: bench/runtime.sh BIN_DIR ROOTFS   (make bench)
 set -euo pipefail
 bin=${1:?bin dir}; rootfs=${2:?rootfs}
-work=$(mktemp -d /tmp/swiftrun-bench.XXXXXX)
-trap 'for r in "$work"/state-*; do for c in $(ls "$r" 2>/dev/null); do "$bin/swiftrun-runc" --root "$r" delete -f "$c" 2>/dev/null || true; done; done
-      runc --root "$work/runc" delete -f b 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/bundle"
-ln -s "$rootfs" "$work/bundle/rootfs"
-"$bin/swiftrun-runc" spec --bundle "$work/bundle"
-jq '.process.terminal=false | .process.args=["true"]' "$work/bundle/config.json" > "$work/c.json"
-mv "$work/c.json" "$work/bundle/config.json"
-
-sr="$bin/swiftrun-runc --root $work/state-sr"
-cmds=(-n "swiftrun-runc run" "$sr run --bundle $work/bundle b"
-      -n "runc run" "runc --root $work/runc run --bundle $work/bundle b"
-      -n "swiftrun-runc create+start+delete" "$sr create --bundle $work/bundle b && $sr start b && $sr delete -f b"
-      -n "runc create+start+delete" "runc --root $work/runc create --bundle $work/bundle b && runc --root $work/runc start b && runc --root $work/runc delete -f b")
-if command -v crun >/dev/null && crun --root "$work/crun" run --bundle "$work/bundle" b >/dev/null 2>&1; then
-    cmds+=(-n "crun run" "crun --root $work/crun run --bundle $work/bundle b")
-else
-    echo "crun: not run ($(command -v crun >/dev/null && echo 'refuses on this host: hybrid cgroups' || echo 'not installed'))"
+if [ -z "${SWIFTRUN_BENCH_NS:-}" ]; then
+    v2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+    cg="$v2/swiftrun-bench.$$"
+    mkdir "$cg"
+    rc=0
+    bash -c 'echo $$ > "$1/cgroup.procs" && exec env SWIFTRUN_BENCH_NS=1 unshare -C -m --propagation private "${@:2}"' \
+        _ "$cg" "$0" "$@" || rc=$?
+    find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    exit $rc
 fi
+mount -t cgroup2 none /sys/fs/cgroup
+work=$(mktemp -d /tmp/swiftrun-bench.XXXXXX)
+cleanup() {
+    "$bin/swiftrun-runc" --root "$work/sr" delete -f b >/dev/null 2>&1 || true
+    runc --root "$work/runc" delete -f b >/dev/null 2>&1 || true
+    crun --root "$work/crun" delete -f b >/dev/null 2>&1 || true
+    umount "$work/bundle/rootfs" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/bundle/rootfs"
+mount --bind -o ro "$rootfs" "$work/bundle/rootfs" # runc refuses a symlinked rootfs
+"$bin/swiftrun-runc" spec --bundle "$work/bundle"
+jq '.ociVersion="1.0.2" | .process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/swiftrun-bench/b"' \
+   "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
+
+B="--bundle $work/bundle"
+sr="$bin/swiftrun-runc --root $work/sr"
+runc="runc --root $work/runc"
+crun="crun --root $work/crun"
+cmds=(-n "swiftrun-runc run" "$sr run $B b" -n "runc run" "$runc run $B b")
+have_crun=0
+if command -v crun >/dev/null && $crun run $B b >/dev/null 2>&1; then
+    have_crun=1
+    cmds+=(-n "crun run" "$crun run $B b")
+else
+    echo "crun: not measured ($(command -v crun >/dev/null && echo 'it failed here' || echo 'not installed'))"
+fi
+cmds+=(-n "swiftrun-runc create+start+delete" "$sr create $B b && $sr start b && $sr delete -f b"
+       -n "runc create+start+delete" "$runc create $B b && $runc start b && $runc delete -f b")
+[ $have_crun = 1 ] && cmds+=(-n "crun create+start+delete" "$crun create $B b && $crun start b && $crun delete -f b")
 cmds+=(-n "floor: fork+exec true" "$rootfs/bin/true")
-hyperfine -N --warmup 5 --runs 40 --export-markdown "$work/table.md" "${cmds[@]}" >/dev/null
-echo "Runtime core: busybox 'true' bundle, $(date -u +%F), $(nproc) cores, kernel $(uname -r)"
+hyperfine --warmup 5 --runs ${BENCH_RUNS:-50} --export-markdown "$work/table.md" "${cmds[@]}" >/dev/null
+echo "Runtime core, busybox 'true' bundle: $(date -u +%F), $(nproc) cores, kernel $(uname -r),"
+echo "runc $(runc --version | head -1 | awk '{print $3}')$([ $have_crun = 1 ] && echo ", crun $(crun --version | head -1 | awk '{print $3}')")"
 cat "$work/table.md"
