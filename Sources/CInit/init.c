@@ -51,15 +51,18 @@
 struct arg { const char *p; uint32_t len; };
 struct op { uint16_t code, argc; struct arg *args; };
 
-static int sync_fd = -1, fifo_fd = -1, root_fd = -1;
+static int sync_fd = -1, fifo_fd = -1, root_fd = -1, join_fd = -1;
 static uint32_t cur_op;
 static char exec_path[PATH_MAX];
 
 /* ---- reporting ---------------------------------------------------------------- */
 
+static int32_t report_pid;
+
 static void send_report(uint32_t kind, int err, const char *step, const char *call, const char *path) {
     struct sr_report r;
     memset(&r, 0, sizeof r);
+    r.pid = report_pid;
     r.kind = kind;
     r.err = err;
     r.op = cur_op;
@@ -598,6 +601,10 @@ int main(int argc, char **argv) {
     fifo_fd = atoi(argv[2]);
     if (fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0) return 125;
     if (fifo_fd >= 0 && fcntl(fifo_fd, F_SETFD, FD_CLOEXEC) < 0) fifo_fd = -1;
+    if (argc > 3 && (join_fd = atoi(argv[3])) >= 0 && fcntl(join_fd, F_SETFD, FD_CLOEXEC) < 0) join_fd = -1;
+    /* CVE-2016-9962: joining a running container, we hold host fds while its processes
+     * look on: they must not ptrace us or open our /proc/PID/fd. Reset by the final execve. */
+    if (join_fd >= 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* Until READY, die with the runtime that creates us. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
@@ -680,6 +687,23 @@ int main(int argc, char **argv) {
             if (fd < 0) fail("join namespace", "open", S(o, 0));
             if (setns(fd, (int)I(o, 1)) < 0) fail("join namespace", "setns", S(o, 0));
             close(fd);
+            break;
+        }
+        case SR_OP_JOIN:
+            if (join_fd < 0) { errno = EBADF; fail("join the container", "setns", "pidfd"); }
+            if (setns(join_fd, (int)I(o, 0)) < 0) fail("join the container's namespaces", "setns", "pidfd");
+            close(join_fd);
+            join_fd = -1;
+            break;
+        case SR_OP_FORK: {
+            /* Joining pid and time namespaces takes effect for children only. */
+            pid_t child = fork();
+            if (child < 0) fail("fork into the container's pid namespace", "fork", NULL);
+            if (child > 0) {
+                report_pid = child;
+                send_report(SR_REPORT_PID, 0, "forked", "", "");
+                _exit(0);
+            }
             break;
         }
         case SR_OP_EXEC: op_exec(o);

@@ -32,6 +32,7 @@ static long raw(long nr, long a, long b, long c, long d, long e) {
 
 int sr_spawn_sync_fd(int preserve_fds) { return 3 + preserve_fds; }
 int sr_spawn_fifo_fd(int preserve_fds) { return 3 + preserve_fds + 1; }
+int sr_spawn_extra_fd(int preserve_fds) { return 3 + preserve_fds + 3; }
 
 /* Runs in the clone child: raw syscalls only (no malloc, no stdio, no locks). */
 static void __attribute__((noreturn)) spawn_child(const struct sr_spawn *s) {
@@ -50,12 +51,17 @@ static void __attribute__((noreturn)) spawn_child(const struct sr_spawn *s) {
     int tsync = raw(SYS_fcntl, s->sync_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0);
     int tfifo = s->fifo_fd >= 0 ? raw(SYS_fcntl, s->fifo_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0) : -1;
     int thelp = raw(SYS_fcntl, s->helper_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0);
-    if (tsync < 0 || thelp < 0 || (s->fifo_fd >= 0 && tfifo < 0)) { err = errno; goto fail_early; }
+    int textra = s->extra_fd >= 0 ? raw(SYS_fcntl, s->extra_fd, F_DUPFD_CLOEXEC, base + 4, 0, 0) : -1;
+    if (tsync < 0 || thelp < 0 || (s->fifo_fd >= 0 && tfifo < 0) || (s->extra_fd >= 0 && textra < 0)) {
+        err = errno;
+        goto fail_early;
+    }
     if (raw(SYS_dup3, tsync, base, 0, 0, 0) < 0) { err = errno; goto fail_early; }
     if (tfifo >= 0 && raw(SYS_dup3, tfifo, base + 1, 0, 0, 0) < 0) { err = errno; goto fail; }
     if (raw(SYS_dup3, thelp, base + 2, O_CLOEXEC, 0, 0) < 0) { err = errno; goto fail; }
+    if (textra >= 0 && raw(SYS_dup3, textra, base + 3, 0, 0, 0) < 0) { err = errno; goto fail; }
     /* Everything above is closed; preserved fds lose CLOEXEC (runc semantics). */
-    raw(SYS_close_range, base + 3, ~0U, 0, 0, 0);
+    raw(SYS_close_range, textra >= 0 ? base + 4 : base + 3, ~0U, 0, 0, 0);
     if (tfifo < 0) raw(SYS_close, base + 1, 0, 0, 0, 0);
     for (int fd = 3; fd < base; fd++) raw(SYS_fcntl, fd, F_SETFD, 0, 0, 0);
 

@@ -36,6 +36,8 @@ public enum InitOp: Equatable {
     case mkdir(String)
     case sync
     case setns(path: String, type: Int32)
+    case join(flags: Int32)
+    case fork
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -145,6 +147,8 @@ public enum PlanEncoder {
         case .mkdir(let p): emit(&out, SR_OP_MKDIR, [.s(p)])
         case .sync: emit(&out, SR_OP_SYNC, [])
         case .setns(let p, let t): emit(&out, SR_OP_SETNS, [.s(p), .i(Int64(t))])
+        case .join(let f): emit(&out, SR_OP_JOIN, [.i(Int64(f))])
+        case .fork: emit(&out, SR_OP_FORK, [])
         }
     }
 }

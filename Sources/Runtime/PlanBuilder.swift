@@ -110,6 +110,7 @@ public struct PlanBuilder {
         guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
             throw Failure("process.args must name a program to run")
         }
+        _ = args
         let linux = spec.linux ?? Spec.Linux()
         let namespaces = linux.namespaces ?? []
         let newNS = { (t: String) in namespaces.contains { $0.type == t && ($0.path ?? "").isEmpty } }
@@ -204,6 +205,16 @@ public struct PlanBuilder {
             guard newNS("uts") else { throw Failure("domainname needs a new uts namespace") }
             ops.append(.domainname(d))
         }
+        ops += try processOps(process, seccomp: linux.seccomp, startHooks: spec.hooks?.startContainer ?? [], waitStart: true)
+        return ops
+    }
+
+    /// The steps from credentials to exec, shared by create and exec.
+    func processOps(_ process: Spec.Process, seccomp: Spec.Seccomp?, startHooks: [Spec.Hook], waitStart: Bool) throws -> [InitOp] {
+        guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
+            throw Failure("process.args must name a program to run")
+        }
+        var ops: [InitOp] = []
         for r in process.rlimits ?? [] {
             guard let res = Rlimits.resource(r.type) else { throw Failure("unknown rlimit \(r.type)") }
             ops.append(.rlimit(resource: res, soft: r.soft, hard: r.hard))
@@ -212,7 +223,7 @@ public struct PlanBuilder {
 
         let nnp = process.noNewPrivileges == true
         var seccompOp: InitOp?
-        if let sc = linux.seccomp {
+        if let sc = seccomp {
             let prog = try Seccomp.build(sc)
             seccompOp = .seccomp(bpf: prog.bpf, flags: prog.flags)
         }
@@ -231,14 +242,27 @@ public struct PlanBuilder {
         ops.append(.lookup(file: args[0], path: path))
         ops.append(.deathsigClear)
         ops.append(.ready)
-        ops.append(.waitStart)
-        for h in spec.hooks?.startContainer ?? [] {
+        if waitStart { ops.append(.waitStart) }
+        for h in startHooks {
             ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
         }
         if nnp { ops.append(.noNewPrivileges) }
         if nnp, let s = seccompOp { ops.append(s) }
         ops.append(.exec(args: args, env: env))
         return ops
+    }
+
+    /// A process joining a running container: setns through the init's pidfd, fork (pid and
+    /// time namespaces apply to children), then the same credential steps as create.
+    public func buildExec(_ process: Spec.Process) throws -> [InitOp] {
+        let linux = spec.linux ?? Spec.Linux()
+        var flags: Int32 = 0
+        for ns in linux.namespaces ?? [] {
+            guard let f = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            flags |= f
+        }
+        return [.join(flags: flags), .fork]
+            + (try processOps(process, seccomp: linux.seccomp, startHooks: [], waitStart: false))
     }
 }
 

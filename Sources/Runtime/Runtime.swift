@@ -164,45 +164,18 @@ public final class Runtime {
         // O_RDWR never blocks on a FIFO; the init reads one byte from it, `start` writes it.
         let fifo = try FD.open(fifoPath, O_RDWR)
 
-        let helperPath = try Self.initPath()
-        // CVE-2019-5736: the init runs from a sealed memfd copy, so /proc/self/exe in the
-        // container never points at a file on the host.
-        let helper = FD(sr_sealed_copy(helperPath, "swiftrun-init"))
-        guard helper.raw >= 0 else { throw SysError("copy into sealed memfd", helperPath) }
-
-        var pair: [Int32] = [-1, -1]
-        guard sr_socketpair_cloexec(&pair) == 0 else { throw SysError("socketpair") }
-        let parentSock = FD(pair[0]), childSock = FD(pair[1])
-
-        let argv = ["swiftrun-init", String(sr_spawn_sync_fd(options.preserveFds)), String(sr_spawn_fifo_fd(options.preserveFds))]
-        let cArgv = argv.map { strdup($0) } + [nil]
-        defer { cArgv.forEach { free($0) } }
-        let cEnv: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pidfd: Int32 = -1
-        let pid: Int32 = cArgv.withUnsafeBufferPointer { av in
-            cEnv.withUnsafeBufferPointer { ev in
-                var s = sr_spawn(flags: flags, cgroup_fd: cgfd.raw, helper_fd: helper.raw, sync_fd: childSock.raw,
-                                 fifo_fd: fifo.raw, preserve_fds: options.preserveFds,
-                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0,
-                                 argv: av.baseAddress, envp: ev.baseAddress)
-                return sr_spawn(&s, &pidfd)
-            }
-        }
-        guard pid > 0 else {
-            let e = -pid
-            throw SysError("clone3 (namespaces \(Self.describeFlags(flags)))", nil, errno: e)
-        }
-        let created = Created(pid: pid, pidfd: FD(pidfd))
+        let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: options.preserveFds,
+                                    extraFD: -1)
+        let created = spawned.created
+        let parentSock = spawned.sock
         child = created
-        childSock.close()
-        helper.close()
         fifo.close()
 
         if flags & 0x1000_0000 != 0 {
-            try writeIDMaps(pid: pid, linux: linux)
+            try writeIDMaps(pid: created.pid, linux: linux)
             try parentSock.writeAll([1])
         }
-
+        let pid = created.pid
         let startTime = Proc.stat(pid)?.startTime ?? 0
         let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
         let stateJSON = try JSON.string(state)
@@ -211,27 +184,15 @@ public final class Runtime {
             return op
         }
         try parentSock.writeAll(PlanEncoder.encode(ops))
-
-        while true {
-            guard let bytes = try parentSock.readExactly(MemoryLayout<sr_report>.size) else {
-                var code: Int32 = 0, sig: Int32 = 0
-                _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 0)
-                child = nil
-                throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)"))")
-            }
-            let r = bytes.withUnsafeBytes { $0.loadUnaligned(as: sr_report.self) }
-            switch r.kind {
-            case SR_REPORT_READY.rawValue:
-                break
-            case SR_REPORT_SYNC.rawValue:
+        reports: while true {
+            switch try nextReport(parentSock, created, ops) {
+            case .ready: break reports
+            case .sync:
                 let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
                 try runHooks(hooks, kind: "createRuntime", state: stateJSON)
                 try parentSock.writeAll([1])
-                continue
-            default:
-                throw Self.error(from: r, ops: ops)
+            case .pid: throw RuntimeError("container init sent an unexpected report")
             }
-            break
         }
 
         let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
@@ -242,6 +203,60 @@ public final class Runtime {
             try Files.writeAtomic(Files.absolute(pf), Array("\(pid)".utf8))
         }
         return created
+    }
+
+    struct Spawned {
+        var created: Created
+        var sock: FD
+    }
+
+    /// Clones swiftrun-init (from a sealed memfd) into new namespaces and a cgroup.
+    func spawnInit(flags: UInt64, cgroupFD: Int32, fifoFD: Int32, preserveFds: Int32, extraFD: Int32) throws -> Spawned {
+        let helperPath = try Self.initPath()
+        // CVE-2019-5736: the init runs from a sealed memfd copy, so /proc/self/exe in the
+        // container never points at a file on the host.
+        let helper = FD(sr_sealed_copy(helperPath, "swiftrun-init"))
+        guard helper.raw >= 0 else { throw SysError("copy into sealed memfd", helperPath) }
+        var pair: [Int32] = [-1, -1]
+        guard sr_socketpair_cloexec(&pair) == 0 else { throw SysError("socketpair") }
+        let parentSock = FD(pair[0]), childSock = FD(pair[1])
+        var argv = ["swiftrun-init", String(sr_spawn_sync_fd(preserveFds)), String(fifoFD >= 0 ? sr_spawn_fifo_fd(preserveFds) : -1)]
+        if extraFD >= 0 { argv.append(String(sr_spawn_extra_fd(preserveFds))) }
+        let cArgv = argv.map { strdup($0) } + [nil]
+        defer { cArgv.forEach { free($0) } }
+        let cEnv: [UnsafeMutablePointer<CChar>?] = [nil]
+        var pidfd: Int32 = -1
+        let pid: Int32 = cArgv.withUnsafeBufferPointer { av in
+            cEnv.withUnsafeBufferPointer { ev in
+                var s = sr_spawn(flags: flags, cgroup_fd: cgroupFD, helper_fd: helper.raw, sync_fd: childSock.raw,
+                                 fifo_fd: fifoFD, preserve_fds: preserveFds, extra_fd: extraFD,
+                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0,
+                                 argv: av.baseAddress, envp: ev.baseAddress)
+                return sr_spawn(&s, &pidfd)
+            }
+        }
+        guard pid > 0 else {
+            throw SysError("clone3 (namespaces \(Self.describeFlags(flags)))", nil, errno: -pid)
+        }
+        return Spawned(created: Created(pid: pid, pidfd: FD(pidfd)), sock: parentSock)
+    }
+
+    enum InitEvent { case ready, sync, pid(Int32) }
+
+    /// The next report from swiftrun-init; errors become RuntimeErrors naming step, syscall and path.
+    func nextReport(_ sock: FD, _ created: Created, _ ops: [InitOp]) throws -> InitEvent {
+        guard let bytes = try sock.readExactly(MemoryLayout<sr_report>.size) else {
+            var code: Int32 = 0, sig: Int32 = 0
+            _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 1)
+            throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)"))")
+        }
+        let r = bytes.withUnsafeBytes { $0.loadUnaligned(as: sr_report.self) }
+        switch r.kind {
+        case SR_REPORT_READY.rawValue: return .ready
+        case SR_REPORT_SYNC.rawValue: return .sync
+        case SR_REPORT_PID.rawValue: return .pid(r.pid)
+        default: throw Self.error(from: r, ops: ops)
+        }
     }
 
     static func describeFlags(_ f: UInt64) -> String {

@@ -110,3 +110,18 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertEqual(bytes[21], 0)
     }
 }
+
+final class ExecPlanTests: XCTestCase {
+    func testExecJoinsForksAndSkipsRootfsSetup() throws {
+        let spec = DefaultSpec.make(args: ["sleep", "1"], terminal: false)
+        var p = spec.process!
+        p.args = ["ps"]
+        let ops = try PlanBuilder(spec: spec, rootfs: "/r").buildExec(p)
+        XCTAssertEqual(ops[0], .join(flags: 0x2000_0000 | 0x4000_0000 | 0x0800_0000 | 0x0400_0000 | 0x0002_0000 | 0x0200_0000))
+        XCTAssertEqual(ops[1], .fork)
+        XCTAssertFalse(ops.contains(.pivot))
+        XCTAssertFalse(ops.contains(.waitStart), "exec does not wait for start")
+        XCTAssertFalse(ops.contains { if case .mount = $0 { return true }; return false })
+        XCTAssertEqual(ops.last, .exec(args: ["ps"], env: p.env!))
+    }
+}

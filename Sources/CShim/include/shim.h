@@ -20,6 +20,7 @@ struct sr_spawn {
     int sync_fd;           /* child's end of the plan socketpair */
     int fifo_fd;           /* exec fifo opened O_RDWR, or -1 */
     int preserve_fds;      /* fds 3..3+n-1 pass through to the container */
+    int extra_fd;          /* -1, or an fd the init gets as argv[3] (a pidfd for exec) */
     int wait_parent;       /* read one byte from sync_fd before execveat (user namespace:
                               the parent writes uid/gid maps first, or exec drops all caps) */
     char *const *argv;     /* swiftrun-init's argv (names the final fd numbers) */
@@ -28,9 +29,10 @@ struct sr_spawn {
 
 /* Clones and execs swiftrun-init. Returns the pid (>0) and stores a pidfd, or -errno. */
 int sr_spawn(const struct sr_spawn *s, int *pidfd_out);
-/* The fd numbers sr_spawn gives sync, fifo and helper in the child. */
+/* The fd numbers sr_spawn gives sync, fifo and the extra fd in the child. */
 int sr_spawn_sync_fd(int preserve_fds);
 int sr_spawn_fifo_fd(int preserve_fds);
+int sr_spawn_extra_fd(int preserve_fds);
 
 int sr_pidfd_open(pid_t pid);
 int sr_pidfd_send_signal(int pidfd, int sig);

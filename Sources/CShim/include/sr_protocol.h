@@ -52,6 +52,8 @@ enum sr_op_code {
     SR_OP_MKDIR,           /* str path inside the rootfs (mkdir -p, resolved in root) */
     SR_OP_SYNC,            /* report SYNC and wait for one byte (createRuntime hooks run meanwhile) */
     SR_OP_SETNS,           /* str path, i64 CLONE_NEW* type: join an existing namespace */
+    SR_OP_JOIN,            /* i64 CLONE_NEW* flags: setns into the container through the pidfd (argv[3]) */
+    SR_OP_FORK,            /* fork; the parent reports PID (the child's) and exits, the child goes on */
     SR_OP_MAX
 };
 
@@ -65,6 +67,7 @@ enum sr_report_kind {
     SR_REPORT_NOT_FOUND = 3, /* the executable was not found: exit 127 */
     SR_REPORT_NOT_EXEC = 4,  /* found but cannot be executed: exit 126 */
     SR_REPORT_SYNC = 5,      /* paused at SR_OP_SYNC */
+    SR_REPORT_PID = 6,       /* SR_OP_FORK: `pid` is the process that will exec */
 };
 
 /* Fixed-size so that the clone child can send one with a single write. */
@@ -72,7 +75,7 @@ struct sr_report {
     uint32_t kind;
     int32_t err;     /* errno */
     uint32_t op;     /* index of the failing op */
-    uint32_t _pad;
+    int32_t pid;     /* SR_REPORT_PID */
     char step[64];   /* what we were doing: "mount proc", "pivot_root" */
     char call[32];   /* the syscall: "fsmount" */
     char path[512];  /* the path it was about */

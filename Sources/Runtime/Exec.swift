@@ -1,0 +1,110 @@
+import CShim
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Runtime {
+    public struct ExecOptions {
+        public var process: Spec.Process
+        public var detach = false
+        public var pidFile: String?
+        public var preserveFds: Int32 = 0
+        public init(process: Spec.Process) { self.process = process }
+    }
+
+    /// The process `exec` runs by default: the container's, with these changes.
+    public func execProcess(_ id: String, args: [String], env: [String], cwd: String?, user: String?,
+                            addCaps: [String], noNewPrivileges: Bool) throws -> Spec.Process {
+        let rec = try load(id)
+        var p = rec.spec.process ?? Spec.Process()
+        p.args = args
+        p.terminal = false
+        var merged = p.env ?? []
+        for e in env {
+            let key = e.split(separator: "=", maxSplits: 1).first.map(String.init) ?? e
+            merged.removeAll { $0.hasPrefix(key + "=") }
+            merged.append(e)
+        }
+        p.env = merged
+        if let cwd { p.cwd = cwd }
+        if let user {
+            let parts = user.split(separator: ":", maxSplits: 1)
+            guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                throw RuntimeError("--user \(user): give numeric uid[:gid]")
+            }
+            p.user = .init(uid: uid, gid: parts.count > 1 ? UInt32(parts[1])! : 0)
+        }
+        if !addCaps.isEmpty {
+            var c = p.capabilities ?? Spec.Capabilities()
+            for cap in addCaps {
+                let name = cap.uppercased().hasPrefix("CAP_") ? cap.uppercased() : "CAP_" + cap.uppercased()
+                for kp in [\Spec.Capabilities.bounding, \.effective, \.permitted] where !(c[keyPath: kp] ?? []).contains(name) {
+                    c[keyPath: kp] = (c[keyPath: kp] ?? []) + [name]
+                }
+            }
+            p.capabilities = c
+        }
+        if noNewPrivileges { p.noNewPrivileges = true }
+        return p
+    }
+
+    /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
+    /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
+    public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
+        if options.process.terminal == true { throw RuntimeError("exec --tty is not supported yet") }
+        let rec = try load(id)
+        let st = status(rec)
+        guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
+        // The process that execs is a grandchild (fork after setns): adopt it to wait for it.
+        guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
+        let initFD = FD(sr_pidfd_open(rec.pid))
+        guard initFD.raw >= 0, Proc.isAlive(rec.pid, startTime: rec.startTime) else {
+            throw RuntimeError("cannot exec in container \(id): its init is gone")
+        }
+        var builder = PlanBuilder(spec: rec.spec, rootfs: rec.rootfs)
+        builder.preserveFds = options.preserveFds
+        builder.warn = warn
+        let ops = try builder.buildExec(options.process)
+        let cg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath)
+        let cgfd = try cg.openDir()
+        if !options.detach { SignalForwarder.blockSignals() }
+        let spawned = try spawnInit(flags: 0, cgroupFD: cgfd.raw, fifoFD: -1, preserveFds: options.preserveFds,
+                                    extraFD: initFD.raw)
+        var target: FD?
+        var targetPid: Int32 = 0
+        func abort() {
+            _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
+            if let t = target { _ = sr_pidfd_send_signal(t.raw, SIGKILL) }
+            var c: Int32 = 0, s: Int32 = 0
+            _ = sr_pidfd_wait(spawned.created.pidfd.raw, &c, &s, 0)
+            if let t = target { _ = sr_pidfd_wait(t.raw, &c, &s, 0) }
+        }
+        do {
+            try spawned.sock.writeAll(PlanEncoder.encode(ops))
+            reports: while true {
+                switch try nextReport(spawned.sock, spawned.created, ops) {
+                case .pid(let p):
+                    targetPid = p
+                    target = FD(sr_pidfd_open(p))
+                    guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
+                case .ready: break reports
+                case .sync: throw RuntimeError("unexpected report from the exec init")
+                }
+            }
+        } catch {
+            abort()
+            throw error
+        }
+        // Reap the intermediate process (it exits right after the fork).
+        var code: Int32 = 0, sig: Int32 = 0
+        _ = sr_pidfd_wait(spawned.created.pidfd.raw, &code, &sig, 0)
+        guard let t = target else { throw RuntimeError("exec init did not report the process it forked") }
+        if let pf = options.pidFile { try Files.writeAtomic(Files.absolute(pf), Array("\(targetPid)".utf8)) }
+        if options.detach { return 0 }
+        SignalForwarder(pidfd: t.raw).start()
+        guard sr_pidfd_wait(t.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(targetPid)") }
+        return sig != 0 ? 128 + code : code
+    }
+}
