@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -221,3 +222,35 @@ int sr_cap_last(void) {
 }
 
 const char *sr_signal_name(int sig) { return sigabbrev_np(sig); }
+
+int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *log, size_t log_len) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.insn_cnt = (uint32_t)(len / sizeof(struct bpf_insn));
+    attr.license = (uint64_t)(uintptr_t)"Apache";
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (prog < 0 && log && log_len) {
+        /* Again with the verifier's log, only to explain the failure (a log that
+         * overflows fails the load with ENOSPC by itself, so never log on success). */
+        int e = errno;
+        log[0] = 0;
+        attr.log_buf = (uint64_t)(uintptr_t)log;
+        attr.log_size = (uint32_t)log_len;
+        attr.log_level = 1;
+        prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+        if (prog < 0) return -e;
+    }
+    if (prog < 0) return -errno;
+    memset(&attr, 0, sizeof attr);
+    attr.target_fd = (uint32_t)cgroup_fd;
+    attr.attach_bpf_fd = (uint32_t)prog;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    /* ALLOW_MULTI: programs of parent cgroups keep applying as well. */
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    int rc = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr);
+    int e = errno;
+    close(prog); /* the attachment holds the program */
+    return rc < 0 ? -e : 0;
+}

@@ -158,6 +158,7 @@ public final class Runtime {
         undo.append { try? cg.remove(createdParents: made) }
         try cg.apply(files)
         let cgfd = try cg.openDir()
+        try Self.attachDeviceFilter(cgfd.raw, rules: try DeviceFilter.rules(for: spec), cgroup: cg.dir)
 
         let fifoPath = dir + "/exec.fifo"
         guard sr_mkfifo(fifoPath, 0o600) == 0 else { throw SysError("mkfifo", fifoPath) }
@@ -256,6 +257,17 @@ public final class Runtime {
         case SR_REPORT_SYNC.rawValue: return .sync
         case SR_REPORT_PID.rawValue: return .pid(r.pid)
         default: throw Self.error(from: r, ops: ops)
+        }
+    }
+
+    static func attachDeviceFilter(_ fd: Int32, rules: [DeviceFilter.Rule], cgroup: String) throws {
+        let prog = DeviceFilter.bytes(rules)
+        var log = [CChar](repeating: 0, count: 1 << 16)
+        let rc = prog.withUnsafeBytes { sr_attach_device_filter(fd, $0.baseAddress, $0.count, &log, log.count) }
+        if rc < 0 {
+            let detail = String(cString: log)
+            throw RuntimeError("device cgroup: load and attach the eBPF filter to \(cgroup): \(SysError.describe(-rc))"
+                               + (detail.isEmpty ? "" : "; verifier: \(detail)"))
         }
     }
 

@@ -125,3 +125,25 @@ final class SecurityTests: XCTestCase {
         XCTAssertTrue(r.err.contains("mount proc (destination is a symlink): openat2 /proc: ELOOP"), r.err)
     }
 }
+
+/// The device cgroup (eBPF): with CAP_MKNOD a container may create nodes but may open
+/// only the devices its spec allows, never the host's disks or memory.
+final class DeviceCgroupTests: XCTestCase {
+    func testOnlyAllowedDevicesOpen() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let caps = ["CAP_MKNOD", "CAP_DAC_OVERRIDE"]
+        b.spec.process!.capabilities = .init(bounding: caps, effective: caps, permitted: caps)
+        b.spec.linux!.resources = .init()
+        b.spec.linux!.resources!.devices = [.init(allow: false, type: nil, major: nil, minor: nil, access: "rwm"),
+                                           .init(allow: true, type: "c", major: 10, minor: 229, access: "r")]
+        let script = """
+        mknod /dev/sdx b 8 0 && echo mknod; head -c1 /dev/sdx >/dev/null 2>&1 || echo disk-denied
+        mknod /dev/mem2 c 1 1; head -c1 /dev/mem2 >/dev/null 2>&1 || echo mem-denied
+        head -c1 /dev/zero | wc -c
+        mknod /dev/f c 10 229; echo x > /dev/f 2>/dev/null || echo write-denied
+        """
+        let r = try b.run(["sh", "-c", script])
+        XCTAssertEqual(lines(r.out), ["mknod", "disk-denied", "mem-denied", "1", "write-denied"], r.err)
+    }
+}

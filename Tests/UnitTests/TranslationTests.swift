@@ -99,3 +99,32 @@ final class TranslationTests: XCTestCase {
         XCTAssertEqual(Time.rfc3339Nano(1_795_423_728_000_000_005), "2026-11-23T08:48:48.000000005Z")
     }
 }
+
+final class DeviceFilterTests: XCTestCase {
+    func testProgramTestsRulesLastFirstAndDeniesByDefault() throws {
+        let rules: [DeviceFilter.Rule] = [.init(allow: true, type: "b", major: 8, minor: -1, access: "r"),
+                                          .init(allow: false, type: "a", major: -1, minor: -1, access: "rwm"),
+                                          .init(allow: true, type: "c", major: 1, minor: 3, access: "rw")]
+        let p = DeviceFilter.program(rules)
+        // 6 loads; last rule first: type, access (3), major, minor, verdict (2) = 8; then "deny all",
+        // which matches everything: its verdict ends the program (the first rule is unreachable).
+        XCTAssertEqual(p.count, 6 + 8 + 2)
+        XCTAssertEqual(p[6], DeviceFilter.jne(2, 2, 7), "not a char device: skip the 7 insns left in the block")
+        XCTAssertEqual(p[12], DeviceFilter.mov64(0, 1))
+        XCTAssertEqual(Array(p.suffix(2)), [DeviceFilter.mov64(0, 0), DeviceFilter.exit], "deny-all decides")
+        let open = DeviceFilter.program([.init(allow: true, type: "c", major: 1, minor: -1, access: "rwm")])
+        XCTAssertEqual(Array(open.suffix(2)), [DeviceFilter.mov64(0, 0), DeviceFilter.exit], "no match: deny")
+        XCTAssertEqual(DeviceFilter.bytes(rules).count, p.count * 8)
+    }
+
+    func testRulesFromSpec() throws {
+        var s = DefaultSpec.make()
+        s.linux!.devices = [.init(type: "c", path: "/dev/fuse", major: 10, minor: 229)]
+        let r = try DeviceFilter.rules(for: s)
+        XCTAssertEqual(r.first, .init(allow: true, type: "c", major: 10, minor: 229, access: "rwm"))
+        XCTAssertEqual(Array(r.dropFirst()), DeviceFilter.defaultAllowed)
+        s.linux!.resources = .init()
+        s.linux!.resources!.devices = [.init(allow: true, type: "x", major: nil, minor: nil, access: "rwm")]
+        XCTAssertThrowsError(try DeviceFilter.rules(for: s))
+    }
+}

@@ -57,6 +57,9 @@ int sr_seccomp_export(scmp_filter_ctx ctx, void **buf, size_t *len);
 int sr_seccomp_rule(scmp_filter_ctx ctx, uint32_t action, int syscall,
                     unsigned nargs, const unsigned *index, const int *op,
                     const uint64_t *value, const uint64_t *value_two);
+/* Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup (dir fd).
+ * Returns 0, or -errno with the verifier's log in `log`. */
+int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *log, size_t log_len);
 int sr_cap_from_name(const char *name);
 int sr_cap_last(void);
 const char *sr_signal_name(int sig);
