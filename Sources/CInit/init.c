@@ -21,6 +21,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <termios.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -524,6 +527,66 @@ static void op_lookup(const struct op *o) {
     _exit(127);
 }
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+
+/* A pty from the container's own devpts. The peer is opened from the master by ioctl,
+ * never by path, and bound onto /dev/console by fd (CVE-2025-52565). The master goes to
+ * the runtime over the sync socket. */
+static void op_console(const struct op *o) {
+    int ptmx = open_in_root("/dev/pts/ptmx", 0, 0, RESOLVE_NO_SYMLINKS);
+    if (ptmx < 0) fail("create the console (is /dev/pts mounted?)", "openat2", "/dev/pts/ptmx");
+    struct statfs sf;
+    if (fstatfs(ptmx, &sf) < 0 || sf.f_type != DEVPTS_SUPER_MAGIC) {
+        errno = EXDEV;
+        fail("create the console: /dev/pts is not devpts", "fstatfs", "/dev/pts/ptmx");
+    }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", ptmx);
+    int master = open(self, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    close(ptmx);
+    if (master < 0) fail("create the console", "open", "/dev/pts/ptmx");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail("create the console", "ioctl TIOCSPTLCK", "/dev/pts/ptmx");
+    int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer < 0) fail("create the console", "ioctl TIOCGPTPEER", "/dev/pts/ptmx");
+    struct winsize ws = { .ws_row = (unsigned short)I(o, 0), .ws_col = (unsigned short)I(o, 1) };
+    if (ws.ws_row && ws.ws_col && ioctl(peer, TIOCSWINSZ, &ws) < 0) fail("create the console", "ioctl TIOCSWINSZ", NULL);
+    if (I(o, 2)) {
+        int tree = open_tree_(peer, "", OPEN_TREE_CLONE | AT_EMPTY_PATH);
+        if (tree < 0) fail("bind the console", "open_tree", "/dev/console");
+        int t = open_in_root("/dev/console", 1, 1, RESOLVE_NO_SYMLINKS);
+        if (t < 0) fail("bind the console", "openat2", "/dev/console");
+        if (move_mount_(tree, t) < 0) fail("bind the console", "move_mount", "/dev/console");
+        close(t);
+        close(tree);
+    }
+    struct sr_report r;
+    memset(&r, 0, sizeof r);
+    r.kind = SR_REPORT_CONSOLE;
+    r.op = cur_op;
+    struct iovec iov = { &r, sizeof r };
+    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
+    memset(&cm, 0, sizeof cm);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(sync_fd, &msg, 0) != (ssize_t)sizeof r) fail("send the console", "sendmsg", NULL);
+    close(master);
+    if (setsid() < 0) fail("create the console", "setsid", NULL);
+    if (ioctl(peer, TIOCSCTTY, 0) < 0) fail("create the console", "ioctl TIOCSCTTY", NULL);
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(peer, fd) < 0) fail("create the console", "dup2", NULL);
+    if (peer > 2) close(peer);
+}
+
 static void op_wait_start(void) {
     if (fifo_fd < 0) return;
     char c;
@@ -694,6 +757,9 @@ int main(int argc, char **argv) {
             if (setns(join_fd, (int)I(o, 0)) < 0) fail("join the container's namespaces", "setns", "pidfd");
             close(join_fd);
             join_fd = -1;
+            /* Joining the mount namespace made "/" the container's root: resolve inside it. */
+            root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (root_fd < 0) fail("join the container", "open", "/");
             break;
         case SR_OP_FORK: {
             /* Joining pid and time namespaces takes effect for children only. */
@@ -706,6 +772,7 @@ int main(int argc, char **argv) {
             }
             break;
         }
+        case SR_OP_CONSOLE: op_console(o); break;
         case SR_OP_EXEC: op_exec(o);
         default:
             errno = EPROTO;

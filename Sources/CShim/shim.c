@@ -12,6 +12,7 @@
 #include <sys/sendfile.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -253,4 +254,46 @@ int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *
     int e = errno;
     close(prog); /* the attachment holds the program */
     return rc < 0 ? -e : 0;
+}
+
+ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd) {
+    size_t got = 0;
+    *fd = -1;
+    while (got < len) {
+        struct iovec iov = { (char *)buf + got, len - got };
+        union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && *fd < 0)
+                memcpy(fd, CMSG_DATA(c), sizeof(int));
+        if (n == 0) return got == 0 ? 0 : -EPROTO;
+        got += (size_t)n;
+    }
+    return (ssize_t)len;
+}
+
+int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(socket_path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
+    strcpy(addr.sun_path, socket_path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -errno;
+    if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(s); return -e; }
+    struct iovec iov = { (void *)name, strlen(name) };
+    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
+    memset(&cm, 0, sizeof cm);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t n;
+    do n = sendmsg(s, &msg, 0); while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(s);
+    return n < 0 ? -e : 0;
 }

@@ -62,6 +62,10 @@ public struct Spec: Codable, Equatable, Sendable {
     public struct Box: Codable, Equatable, Sendable {
         public var height: UInt
         public var width: UInt
+        public init(height: UInt, width: UInt) {
+            self.height = height
+            self.width = width
+        }
     }
 
     public struct User: Codable, Equatable, Sendable {

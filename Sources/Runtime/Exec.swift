@@ -11,16 +11,16 @@ extension Runtime {
         public var detach = false
         public var pidFile: String?
         public var preserveFds: Int32 = 0
+        public var consoleSocket: String?
         public init(process: Spec.Process) { self.process = process }
     }
 
     /// The process `exec` runs by default: the container's, with these changes.
     public func execProcess(_ id: String, args: [String], env: [String], cwd: String?, user: String?,
-                            addCaps: [String], noNewPrivileges: Bool) throws -> Spec.Process {
+                            addCaps: [String], noNewPrivileges: Bool, tty: Bool = false) throws -> Spec.Process {
         let rec = try load(id)
         var p = rec.spec.process ?? Spec.Process()
         p.args = args
-        p.terminal = false
         var merged = p.env ?? []
         for e in env {
             let key = e.split(separator: "=", maxSplits: 1).first.map(String.init) ?? e
@@ -47,13 +47,14 @@ extension Runtime {
             p.capabilities = c
         }
         if noNewPrivileges { p.noNewPrivileges = true }
+        p.terminal = tty
         return p
     }
 
     /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
     /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
     public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
-        if options.process.terminal == true { throw RuntimeError("exec --tty is not supported yet") }
+        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket)
         let rec = try load(id)
         let st = status(rec)
         guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
@@ -90,6 +91,7 @@ extension Runtime {
                     target = FD(sr_pidfd_open(p))
                     guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
                 case .ready: break reports
+                case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
                 case .sync: throw RuntimeError("unexpected report from the exec init")
                 }
             }

@@ -38,6 +38,7 @@ public enum InitOp: Equatable {
     case setns(path: String, type: Int32)
     case join(flags: Int32)
     case fork
+    case console(rows: UInt, cols: UInt, bindDevConsole: Bool)
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -149,6 +150,7 @@ public enum PlanEncoder {
         case .setns(let p, let t): emit(&out, SR_OP_SETNS, [.s(p), .i(Int64(t))])
         case .join(let f): emit(&out, SR_OP_JOIN, [.i(Int64(f))])
         case .fork: emit(&out, SR_OP_FORK, [])
+        case .console(let r, let c, let b): emit(&out, SR_OP_CONSOLE, [.i(Int64(r)), .i(Int64(c)), .i(b ? 1 : 0)])
         }
     }
 }

@@ -230,6 +230,11 @@ public struct PlanBuilder {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps.
         if !nnp, let s = seccompOp { ops.append(s) }
 
+        if process.terminal == true {
+            // Before dropping privileges: binding /dev/console needs CAP_SYS_ADMIN.
+            ops.append(.console(rows: process.consoleSize?.height ?? 0, cols: process.consoleSize?.width ?? 0,
+                                bindDevConsole: waitStart))
+        }
         let caps = try Capabilities.resolve(process.capabilities, warn: warn)
         ops.append(.capBounding(caps.bounding))
         ops.append(.user(uid: process.user.uid, gid: process.user.gid, groups: process.user.additionalGids ?? []))

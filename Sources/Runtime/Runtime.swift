@@ -94,9 +94,6 @@ public final class Runtime {
 
     public func create(id: String, options: CreateOptions) throws -> Created {
         try Self.validateID(id)
-        if options.consoleSocket != nil {
-            throw RuntimeError("--console-socket (process.terminal) is not supported yet")
-        }
         try Files.mkdirAll(root, mode: 0o711)
         let dir = self.dir(id)
         if mkdir(dir, 0o711) < 0 {
@@ -129,9 +126,7 @@ public final class Runtime {
             throw RuntimeError("rootfs: \(e)")
         }
         guard Files.isDirectory(rootfs) else { throw RuntimeError("rootfs \(rootfs) is not a directory") }
-        guard spec.process?.terminal != true else {
-            throw RuntimeError("process.terminal needs --console-socket, which swiftrun does not support yet")
-        }
+        try Self.checkConsole(terminal: spec.process?.terminal == true, socket: options.consoleSocket)
         let linux = spec.linux ?? Spec.Linux()
         let namespaces = linux.namespaces ?? []
         let flags = try Namespaces.cloneFlags(namespaces)
@@ -188,6 +183,7 @@ public final class Runtime {
         reports: while true {
             switch try nextReport(parentSock, created, ops) {
             case .ready: break reports
+            case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
             case .sync:
                 let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
                 try runHooks(hooks, kind: "createRuntime", state: stateJSON)
@@ -242,17 +238,40 @@ public final class Runtime {
         return Spawned(created: Created(pid: pid, pidfd: FD(pidfd)), sock: parentSock)
     }
 
-    enum InitEvent { case ready, sync, pid(Int32) }
+    enum InitEvent { case ready, sync, pid(Int32), console(FD) }
+
+    static func checkConsole(terminal: Bool, socket: String?) throws {
+        if terminal && socket == nil {
+            throw RuntimeError("process.terminal is true: pass --console-socket (a unix socket that receives the pty master)")
+        }
+        if !terminal && socket != nil {
+            throw RuntimeError("--console-socket was given but process.terminal is false")
+        }
+    }
+
+    /// runc's console protocol: the pty master, sent over the caller's unix socket.
+    static func forwardConsole(_ master: FD, to socket: String?) throws {
+        guard let socket else { throw RuntimeError("the init made a console nobody asked for") }
+        let rc = sr_send_fd_to(socket, master.raw, "/dev/ptmx")
+        if rc < 0 { throw SysError("send the pty master to --console-socket", socket, errno: -rc) }
+    }
 
     /// The next report from swiftrun-init; errors become RuntimeErrors naming step, syscall and path.
     func nextReport(_ sock: FD, _ created: Created, _ ops: [InitOp]) throws -> InitEvent {
-        guard let bytes = try sock.readExactly(MemoryLayout<sr_report>.size) else {
+        var r = sr_report()
+        var fd: Int32 = -1
+        let n = sr_recv_report(sock.raw, &r, MemoryLayout<sr_report>.size, &fd)
+        let passed = fd >= 0 ? FD(fd) : nil
+        if n < 0 { throw SysError("read a report from swiftrun-init", nil, errno: Int32(-n)) }
+        if n == 0 {
             var code: Int32 = 0, sig: Int32 = 0
             _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 1)
             throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)"))")
         }
-        let r = bytes.withUnsafeBytes { $0.loadUnaligned(as: sr_report.self) }
         switch r.kind {
+        case SR_REPORT_CONSOLE.rawValue:
+            guard let passed else { throw RuntimeError("console report without a pty master") }
+            return .console(passed)
         case SR_REPORT_READY.rawValue: return .ready
         case SR_REPORT_SYNC.rawValue: return .sync
         case SR_REPORT_PID.rawValue: return .pid(r.pid)

@@ -49,13 +49,14 @@ final class FailureTests: XCTestCase {
         try assertNothingLeft(b)
     }
 
-    func testConsoleSocketIsRefusedClearly() throws {
+    func testTerminalWithoutConsoleSocketIsAClearError() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
+        b.spec.process!.terminal = true
         try b.writeSpec()
-        let r = try b.runc(["create", "--bundle", b.dir, "--console-socket", "/tmp/none.sock", b.id])
+        let r = try b.runc(["create", "--bundle", b.dir, b.id])
         XCTAssertEqual(r.code, 1)
-        XCTAssertTrue(r.err.contains("not supported yet"), r.err)
+        XCTAssertTrue(r.err.contains("pass --console-socket"), r.err)
         try assertNothingLeft(b)
     }
 }

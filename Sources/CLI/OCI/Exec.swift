@@ -9,7 +9,7 @@ struct OCIExec: ParsableCommand {
     @Option(name: [.short, .long], help: "A process.json (runtime-spec process) to run instead of ARGS.") var process: String?
     @Flag(name: [.short, .long], help: "Return once the process has started.") var detach = false
     @Option(name: .customLong("pid-file")) var pidFile: String?
-    @Flag(name: [.short, .long], help: "Allocate a terminal (not supported yet).") var tty = false
+    @Flag(name: [.short, .long], help: "Allocate a terminal; its master goes to --console-socket.") var tty = false
     @Option(name: .customLong("console-socket")) var consoleSocket: String?
     @Option(name: [.short, .long], help: "KEY=VALUE, repeatable.") var env: [String] = []
     @Option(name: .long, help: "Working directory in the container.") var cwd: String?
@@ -25,7 +25,6 @@ struct OCIExec: ParsableCommand {
     func run() throws {
         var code: Int32 = 0
         try perform(g) {
-            if tty || consoleSocket != nil { throw RuntimeError("exec --tty/--console-socket is not supported yet") }
             let rt = g.runtime
             var proc: Spec.Process
             if let process {
@@ -33,12 +32,13 @@ struct OCIExec: ParsableCommand {
             } else {
                 let a = args.first == "--" ? Array(args.dropFirst()) : args
                 guard !a.isEmpty else { throw RuntimeError("exec needs a command (or --process FILE)") }
-                proc = try rt.execProcess(id, args: a, env: env, cwd: cwd, user: user, addCaps: cap, noNewPrivileges: noNewPrivs)
+                proc = try rt.execProcess(id, args: a, env: env, cwd: cwd, user: user, addCaps: cap, noNewPrivileges: noNewPrivs, tty: tty)
             }
             var o = Runtime.ExecOptions(process: proc)
             o.detach = detach
             o.pidFile = pidFile
             o.preserveFds = preserveFds
+            o.consoleSocket = consoleSocket
             code = try rt.exec(id, o)
         }
         if code != 0 { throw ExitCode(code) }

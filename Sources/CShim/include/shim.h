@@ -60,6 +60,11 @@ int sr_seccomp_rule(scmp_filter_ctx ctx, uint32_t action, int syscall,
 /* Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup (dir fd).
  * Returns 0, or -errno with the verifier's log in `log`. */
 int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *log, size_t log_len);
+/* Reads exactly len bytes of one report; an fd sent with it (SCM_RIGHTS) lands in *fd (else -1).
+ * Returns len, 0 on EOF before any byte, or -errno. */
+ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd);
+/* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
+int sr_send_fd_to(const char *socket_path, int fd, const char *name);
 int sr_cap_from_name(const char *name);
 int sr_cap_last(void);
 const char *sr_signal_name(int sig);

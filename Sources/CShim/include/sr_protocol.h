@@ -54,6 +54,8 @@ enum sr_op_code {
     SR_OP_SETNS,           /* str path, i64 CLONE_NEW* type: join an existing namespace */
     SR_OP_JOIN,            /* i64 CLONE_NEW* flags: setns into the container through the pidfd (argv[3]) */
     SR_OP_FORK,            /* fork; the parent reports PID (the child's) and exits, the child goes on */
+    SR_OP_CONSOLE,         /* i64 rows, i64 cols, i64 bind /dev/console: make a pty in the container's
+                              devpts, send the master with a CONSOLE report, take the peer as stdio */
     SR_OP_MAX
 };
 
@@ -68,6 +70,7 @@ enum sr_report_kind {
     SR_REPORT_NOT_EXEC = 4,  /* found but cannot be executed: exit 126 */
     SR_REPORT_SYNC = 5,      /* paused at SR_OP_SYNC */
     SR_REPORT_PID = 6,       /* SR_OP_FORK: `pid` is the process that will exec */
+    SR_REPORT_CONSOLE = 7,   /* carries the pty master as SCM_RIGHTS */
 };
 
 /* Fixed-size so that the clone child can send one with a single write. */
