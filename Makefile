@@ -72,3 +72,7 @@ clean:
 # Test images: OCI layout (dir + tar) and a docker-save archive, with a Healthcheck config.
 images: sysroot
 	python3 Sysroot/make-images.py $(ROOTFS) Sysroot/out
+
+# crun's OCI test suite against swiftrun-runc and runc (fetched at run time; not part of make test).
+conformance: debug
+	@conformance/run.sh $(CURDIR)/$(DEBUG_BIN)

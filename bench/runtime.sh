@@ -2,26 +2,13 @@
 # Runtime core benchmark: a busybox `true` bundle, created, started and deleted, by
 # swiftrun-runc, runc and crun in one hyperfine run.
 #
-# This host is hybrid: left alone, runc creates cgroups in the v1 hierarchies and, in v2
-# mode, enables controllers in the root cgroup; crun refuses to start. Neither is ours to
-# touch. So every runtime runs in a cgroup we create (swiftrun-bench.PID), inside a cgroup
-# namespace rooted there and a private mount namespace with only that cgroup2 view at
-# /sys/fs/cgroup: whatever a peer does to "the root cgroup" lands in ours. The host's
-# mounts and cgroups are unchanged afterwards.
+# Runs inside bench/cgroup-sandbox.sh, so no runtime touches cgroup v1 or the host's root cgroup.
 # Usage: bench/runtime.sh BIN_DIR ROOTFS   (make bench)
 set -euo pipefail
 bin=${1:?bin dir}; rootfs=${2:?rootfs}
-if [ -z "${SWIFTRUN_BENCH_NS:-}" ]; then
-    v2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
-    cg="$v2/swiftrun-bench.$$"
-    mkdir "$cg"
-    rc=0
-    bash -c 'echo $$ > "$1/cgroup.procs" && exec env SWIFTRUN_BENCH_NS=1 unshare -C -m --propagation private "${@:2}"' \
-        _ "$cg" "$0" "$@" || rc=$?
-    find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-    exit $rc
+if [ -z "${SWIFTRUN_SANDBOXED:-}" ]; then
+    exec "$(dirname "$0")/cgroup-sandbox.sh" "$0" "$@"
 fi
-mount -t cgroup2 none /sys/fs/cgroup
 work=$(mktemp -d /tmp/swiftrun-bench.XXXXXX)
 cleanup() {
     "$bin/swiftrun-runc" --root "$work/sr" delete -f b >/dev/null 2>&1 || true

@@ -316,6 +316,17 @@ static void op_readonly(const struct op *o) {
     close(t);
 }
 
+/* "/a/b/c" → "/a/b" and "c"; "/c" → "/" and "c". */
+static void split_path(const char *path, char dir[PATH_MAX], char leaf[NAME_MAX + 1]) {
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (strlen(name) > NAME_MAX || !*name) { errno = EINVAL; fail("split path", "", path); }
+    strcpy(leaf, name);
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n == 0) strcpy(dir, "/");
+    else { memcpy(dir, path, n); dir[n] = 0; }
+}
+
 static void bind_host_device(const char *path, mode_t mode, dev_t dev) {
     int src = open_tree_(AT_FDCWD, path, OPEN_TREE_CLONE);
     if (src < 0) fail("bind host device (mknod refused)", "open_tree", path);
@@ -336,13 +347,9 @@ static void op_mkdev(const struct op *o) {
     const char *path = S(o, 0);
     mode_t mode = (mode_t)I(o, 1);
     dev_t dev = makedev((unsigned)I(o, 2), (unsigned)I(o, 3));
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *leaf = slash ? slash + 1 : dir;
-    if (slash == dir) strcpy(dir, "/");
-    else if (slash) *slash = 0;
-    int pfd = open_in_root(slash ? dir : "/", 1, 0, 0);
+    char dir[PATH_MAX], leaf[NAME_MAX + 1];
+    split_path(path, dir, leaf);
+    int pfd = open_in_root(dir, 1, 0, 0);
     if (pfd < 0) fail("create device", "openat2", path);
     int dfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) fail("create device", "openat", path);
@@ -375,13 +382,9 @@ own:
 
 static void op_symlink(const struct op *o) {
     const char *target = S(o, 0), *path = S(o, 1);
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *leaf = slash ? slash + 1 : dir;
-    if (slash == dir) strcpy(dir, "/");
-    else if (slash) *slash = 0;
-    int pfd = open_in_root(slash ? dir : "/", 1, 0, 0);
+    char dir[PATH_MAX], leaf[NAME_MAX + 1];
+    split_path(path, dir, leaf);
+    int pfd = open_in_root(dir, 1, 0, 0);
     if (pfd < 0) fail("create symlink", "openat2", path);
     int dfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || (symlinkat(target, dfd, leaf) < 0 && errno != EEXIST)) fail("create symlink", "symlinkat", path);
@@ -641,13 +644,44 @@ static void op_hook(const struct op *o) {
     }
 }
 
+/* HOME, when the process has none: the user's entry in the container's /etc/passwd
+ * (we run after pivot_root, so this is the image's file), else "/" (as runc and crun). */
+static char *home_env(void) {
+    static char buf[PATH_MAX + 8];
+    const char *home = "/";
+    char line[1024];
+    FILE *f = fopen("/etc/passwd", "re");
+    uid_t uid = getuid();
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            char *fields[7] = {0};
+            int n = 0;
+            for (char *p = line, *tok; n < 7 && (tok = strsep(&p, ":\n")); ) fields[n++] = tok;
+            if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[5][0]) {
+                snprintf(buf, sizeof buf, "HOME=%s", fields[5]);
+                fclose(f);
+                return buf;
+            }
+        }
+        fclose(f);
+    }
+    snprintf(buf, sizeof buf, "HOME=%s", home);
+    return buf;
+}
+
 static void __attribute__((noreturn)) op_exec(const struct op *o) {
     int64_t argc = I(o, 0);
     if (argc < 1 || argc + 1 > o->argc) { errno = EPROTO; fail("exec", "decode", NULL); }
     char **argv = calloc((size_t)argc + 1, sizeof *argv);
-    char **envp = calloc((size_t)(o->argc - 1 - argc) + 1, sizeof *envp);
+    char **envp = calloc((size_t)(o->argc - 1 - argc) + 2, sizeof *envp);
+    int has_home = 0;
+    unsigned j = 0;
     for (int64_t i = 0; i < argc; i++) argv[i] = (char *)S(o, (unsigned)(1 + i));
-    for (unsigned i = (unsigned)(1 + argc), j = 0; i < o->argc; i++, j++) envp[j] = (char *)S(o, i);
+    for (unsigned i = (unsigned)(1 + argc); i < o->argc; i++, j++) {
+        envp[j] = (char *)S(o, i);
+        if (strncmp(envp[j], "HOME=", 5) == 0) has_home = 1;
+    }
+    if (!has_home) envp[j] = home_env();
     execve(exec_path, argv, envp);
     int e = errno;
     /* After start nobody listens on the sync fd: say it on the container's stderr. */

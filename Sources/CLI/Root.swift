@@ -9,7 +9,7 @@ public let swiftrunVersion = "0.1.0"
 public struct RuncRoot: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "swiftrun-runc", abstract: "An OCI runtime (runc-compatible command line).",
-        version: "swiftrun-runc version \(swiftrunVersion)\nspec: 1.2.0", subcommands: ociCommands)
+        version: "swiftrun-runc version \(swiftrunVersion)\nspec: 1.2.0\n+CAP +SECCOMP +EBPF", subcommands: ociCommands)
     public init() {}
 
     public static func entry() -> Never {

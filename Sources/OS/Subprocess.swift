@@ -66,3 +66,16 @@ public enum Subprocess {
         return Result(status: signaled != 0 ? 128 + code : code, timedOut: timedOut)
     }
 }
+
+/// The process environment ("KEY=VALUE" strings).
+public enum Environment {
+    public static func current() -> [String] {
+        var out: [String] = []
+        var p = environ
+        while let e = p.pointee {
+            out.append(String(cString: e))
+            p += 1
+        }
+        return out
+    }
+}

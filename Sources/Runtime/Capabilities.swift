@@ -12,8 +12,8 @@ public enum Capabilities {
         public var ambient: UInt64 = 0
     }
 
-    /// Unknown names are an error; names the running kernel lacks are dropped with a warning
-    /// (a newer spec on an older kernel), as runc does.
+    /// Names libcap or the kernel do not know are dropped with a warning (a newer spec on an
+    /// older host), as runc and crun do.
     public static func resolve(_ caps: Spec.Capabilities?, warn: (String) -> Void = { _ in }) throws -> Sets {
         guard let caps else { return Sets() }
         let last = sr_cap_last()
@@ -21,7 +21,10 @@ public enum Capabilities {
             var m: UInt64 = 0
             for name in names ?? [] {
                 let v = sr_cap_from_name(name)
-                guard v >= 0 else { throw Failure("unknown capability \(name) in process.capabilities") }
+                guard v >= 0 else {
+                    warn("unknown capability \(name) in process.capabilities: ignored")
+                    continue
+                }
                 if v > last {
                     warn("capability \(name) is not known to this kernel: ignored")
                     continue

@@ -167,7 +167,8 @@ public struct Cgroup {
                 throw Failure("cpu.realtimeRuntime/realtimePeriod are not supported in cgroup v2")
             }
         }
-        if let p = r.pids { out.append(("pids.max", p.limit <= 0 ? "max" : String(p.limit))) }
+        // runc: 0 means no limit is set, negative means unlimited.
+        if let p = r.pids, p.limit != 0 { out.append(("pids.max", p.limit < 0 ? "max" : String(p.limit))) }
         if let b = r.blockIO, let w = b.weight, w > 0 {
             // blkio weight [10, 1000] → io.weight [1, 10000].
             out.append(("io.weight", String(1 + (UInt64(w) - 10) * 9999 / 990)))

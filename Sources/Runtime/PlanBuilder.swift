@@ -11,6 +11,10 @@ public struct PlanBuilder {
     public var spec: Spec
     public var rootfs: String
     public var preserveFds: Int32 = 0
+    /// The container's cgroup directory on the host, bound at /sys/fs/cgroup when the
+    /// container has no cgroup namespace (a fresh cgroup2 mount would show the host's tree,
+    /// and in a user namespace the kernel refuses it).
+    public var cgroupDir: String?
     /// The state JSON given to createContainer/startContainer hooks.
     public var hookState: String = ""
     public var warn: (String) -> Void = { _ in }
@@ -61,6 +65,12 @@ public struct PlanBuilder {
         // Our cgroups live in the v2 hierarchy only: a v1 "cgroup" mount becomes the
         // container's cgroup2 view (its cgroup namespace root).
         if type == "cgroup" { type = "cgroup2"; source = "cgroup2" }
+        let newCgroupNS = (spec.linux?.namespaces ?? []).contains { $0.type == "cgroup" && ($0.path ?? "").isEmpty }
+        if type == "cgroup2" && !newCgroupNS && !bind, let dir = cgroupDir {
+            bind = true
+            recursive = true
+            source = dir
+        }
         // Without a network namespace the kernel refuses a new sysfs: bind the host's.
         if type == "sysfs" && !hasNetNS && !bind { bind = true; recursive = true; source = "/sys" }
 
@@ -103,6 +113,25 @@ public struct PlanBuilder {
         }
         if atime && bind { out.attrClear |= Self.attrAtime }
         return out
+    }
+
+    static let ipcSysctls: Set<String> = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                          "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
+
+    /// A sysctl is written only where it is namespaced and the container has its own
+    /// namespace: anything else would change the host's kernel (runc's rule).
+    static func checkSysctl(_ key: String, newNamespace: (String) -> Bool) throws {
+        guard !key.isEmpty, !key.contains("/"), !key.split(separator: ".").contains(where: { $0 == ".." || $0.isEmpty }) else {
+            throw Failure("sysctl \(key): invalid name")
+        }
+        let ns: String
+        if ipcSysctls.contains(key) || key.hasPrefix("fs.mqueue.") { ns = "ipc" }
+        else if key.hasPrefix("net.") { ns = "network" }
+        else if key == "kernel.hostname" || key == "kernel.domainname" { ns = "uts" }
+        else { throw Failure("sysctl \(key) is not namespaced: setting it would change the host") }
+        guard newNamespace(ns) else {
+            throw Failure("sysctl \(key) needs a new \(ns) namespace: without one it would change the host")
+        }
     }
 
     public func build() throws -> [InitOp] {
@@ -184,11 +213,11 @@ public struct PlanBuilder {
         if process.cwd != "/" { ops.append(.mkdir(process.cwd)) }
 
         for h in spec.hooks?.createContainer ?? [] {
-            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
+            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? Environment.current()))
         }
         // Through the new /proc, before /proc/sys turns read-only.
         for (k, v) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard !k.contains("/"), !k.contains("..") else { throw Failure("sysctl \(k): invalid name") }
+            try Self.checkSysctl(k, newNamespace: newNS)
             ops.append(.sysctl(key: k, value: v))
         }
         if let adj = process.oomScoreAdj { ops.append(.oomScoreAdj(adj)) }
@@ -249,7 +278,7 @@ public struct PlanBuilder {
         ops.append(.ready)
         if waitStart { ops.append(.waitStart) }
         for h in startHooks {
-            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? []))
+            ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? Environment.current()))
         }
         if nnp { ops.append(.noNewPrivileges) }
         if nnp, let s = seccompOp { ops.append(s) }

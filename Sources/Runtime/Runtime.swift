@@ -119,7 +119,7 @@ public final class Runtime {
     private func createInDir(id: String, dir: String, options: CreateOptions, undo: inout [() -> Void],
                              child: inout Created?) throws -> Created {
         let bundle = try Files.realpath(Files.absolute(options.bundle))
-        let spec = try loadSpec(bundle: bundle)
+        var spec = try loadSpec(bundle: bundle)
         guard let rootPath = spec.root?.path, !rootPath.isEmpty else { throw RuntimeError("config.json: root.path is missing") }
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath) } catch let e as SysError {
@@ -134,16 +134,25 @@ public final class Runtime {
             throw RuntimeError("a new user namespace needs linux.uidMappings and linux.gidMappings")
         }
 
+        // systemd socket activation, as runc and crun do: LISTEN_FDS fds (from 3) pass
+        // through, and the container's process is told it is their LISTEN_PID (1).
+        var preserveFds = options.preserveFds
+        if let v = getenv("LISTEN_FDS"), let n = Int32(String(cString: v)), n > 0 {
+            preserveFds = max(preserveFds, n)
+            let env = (spec.process?.env ?? []).filter { !$0.hasPrefix("LISTEN_FDS=") && !$0.hasPrefix("LISTEN_PID=") }
+            spec.process?.env = env + ["LISTEN_FDS=\(n)", "LISTEN_PID=1"]
+        }
+        let mount = try Cgroup.findMountpoint()
+        let cg = Cgroup(mountpoint: mount, path: try Cgroup.resolvePath(linux.cgroupsPath, id: id))
         // Compile the plan first: a bad spec fails before anything exists.
         var builder = PlanBuilder(spec: spec, rootfs: rootfs)
-        builder.preserveFds = options.preserveFds
+        builder.cgroupDir = cg.dir
+        builder.preserveFds = preserveFds
         builder.warn = warn
         builder.hookState = "{}"
         var ops = try builder.build()
 
         // Cgroup: checked and limited before the init exists, entered atomically by clone3.
-        let mount = try Cgroup.findMountpoint()
-        let cg = Cgroup(mountpoint: mount, path: try Cgroup.resolvePath(linux.cgroupsPath, id: id))
         let files = try Cgroup.files(for: linux.resources ?? Spec.Resources())
         try cg.checkControllers(for: files)
         if Files.exists(cg.dir) && !cg.processes().isEmpty {
@@ -160,7 +169,7 @@ public final class Runtime {
         // O_RDWR never blocks on a FIFO; the init reads one byte from it, `start` writes it.
         let fifo = try FD.open(fifoPath, O_RDWR)
 
-        let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: options.preserveFds,
+        let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: preserveFds,
                                     extraFD: -1)
         let created = spawned.created
         let parentSock = spawned.sock
@@ -327,7 +336,8 @@ public final class Runtime {
 
     func runHooks(_ hooks: [Spec.Hook], kind: String, state: String) throws {
         for h in hooks {
-            let r = try Subprocess.run(h.path, args: h.args ?? [h.path], env: h.env ?? [], input: Array(state.utf8),
+            // A hook with no env inherits ours (runc does the same).
+            let r = try Subprocess.run(h.path, args: h.args ?? [h.path], env: h.env ?? Environment.current(), input: Array(state.utf8),
                                        timeoutSeconds: h.timeout ?? 0)
             if r.timedOut { throw RuntimeError("\(kind) hook \(h.path) timed out after \(h.timeout ?? 0)s") }
             if r.status != 0 { throw RuntimeError("\(kind) hook \(h.path) failed with status \(r.status)") }
@@ -429,7 +439,10 @@ public final class Runtime {
     public func delete(_ id: String, force: Bool) throws {
         try Self.validateID(id)
         let d = dir(id)
-        guard Files.exists(d) else { throw RuntimeError("container \(id) does not exist") }
+        guard Files.exists(d) else {
+            if force { return } // runc: --force on a container that is already gone succeeds
+            throw RuntimeError("container \(id) does not exist")
+        }
         guard let rec = try? load(id) else {
             // A create that died half way: nothing runs; remove what it left.
             guard force else { throw RuntimeError("container \(id) has no state (a failed create?): use delete --force") }

@@ -31,7 +31,7 @@ final class FailureTests: XCTestCase {
     func testFailureInsideInitCleansUp() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
-        b.spec.linux!.sysctl = ["kernel.no_such_knob": "1"]
+        b.spec.linux!.sysctl = ["net.ipv4.no_such_knob": "1"]
         let r = try b.run(["true"])
         XCTAssertEqual(r.code, 1)
         XCTAssertTrue(r.err.contains("sysctl") && r.err.contains("ENOENT"), r.err)

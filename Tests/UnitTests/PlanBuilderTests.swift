@@ -84,6 +84,13 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertThrowsError(try ops(spec { $0.process!.args = [] }))
         XCTAssertThrowsError(try ops(spec { $0.process!.rlimits = [.init(type: "RLIMIT_BOGUS", hard: 1, soft: 1)] }))
         XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["../../etc/passwd": "x"] }))
+        // Sysctls only where the container has its own namespace for them.
+        XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["vm.swappiness": "1"] })) { e in
+            XCTAssertTrue("\(e)".contains("not namespaced"))
+        }
+        XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["fs.mqueue.queues_max": "1"]; $0.linux!.namespaces!.removeAll { $0.type == "ipc" } }))
+        XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["net.ipv4.ip_forward": "1"]; $0.linux!.namespaces!.removeAll { $0.type == "network" } }))
+        XCTAssertNoThrow(try ops(spec { $0.linux!.sysctl = ["net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "kernel.domainname": "x"] }))
         XCTAssertThrowsError(try ops(spec { $0.mounts!.append(.init(destination: "relative", type: "tmpfs")) }))
     }
 
