@@ -124,10 +124,11 @@ public struct PlanBuilder {
         guard !key.isEmpty, !key.contains("/"), !key.split(separator: ".").contains(where: { $0 == ".." || $0.isEmpty }) else {
             throw Failure("sysctl \(key): invalid name")
         }
+        if key == "kernel.hostname" { throw Failure("sysctl kernel.hostname: set the hostname with the spec's \"hostname\"") }
         let ns: String
         if ipcSysctls.contains(key) || key.hasPrefix("fs.mqueue.") { ns = "ipc" }
         else if key.hasPrefix("net.") { ns = "network" }
-        else if key == "kernel.hostname" || key == "kernel.domainname" { ns = "uts" }
+        else if key == "kernel.domainname" { ns = "uts" }
         else { throw Failure("sysctl \(key) is not namespaced: setting it would change the host") }
         guard newNamespace(ns) else {
             throw Failure("sysctl \(key) needs a new \(ns) namespace: without one it would change the host")

@@ -46,6 +46,9 @@ public final class Runtime {
         public var pidFile: String?
         public var preserveFds: Int32 = 0
         public var consoleSocket: String?
+        /// The config file, if not <bundle>/config.json (crun's --config); relative paths
+        /// in it still resolve against the bundle.
+        public var configPath: String?
         public init(bundle: String) { self.bundle = bundle }
     }
 
@@ -81,8 +84,8 @@ public final class Runtime {
         throw RuntimeError("swiftrun-init not found (looked in \(candidates.joined(separator: ", "))): run `make build` or set SWIFTRUN_INIT")
     }
 
-    public func loadSpec(bundle: String) throws -> Spec {
-        let path = bundle + "/config.json"
+    public func loadSpec(bundle: String, configPath: String? = nil) throws -> Spec {
+        let path = configPath.map { $0.hasPrefix("/") ? $0 : bundle + "/" + $0 } ?? bundle + "/config.json"
         let bytes: [UInt8]
         do { bytes = try Files.read(path) } catch let e as SysError {
             throw RuntimeError("cannot read the bundle's config: \(e)")
@@ -119,7 +122,7 @@ public final class Runtime {
     private func createInDir(id: String, dir: String, options: CreateOptions, undo: inout [() -> Void],
                              child: inout Created?) throws -> Created {
         let bundle = try Files.realpath(Files.absolute(options.bundle))
-        var spec = try loadSpec(bundle: bundle)
+        var spec = try loadSpec(bundle: bundle, configPath: options.configPath)
         guard let rootPath = spec.root?.path, !rootPath.isEmpty else { throw RuntimeError("config.json: root.path is missing") }
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath) } catch let e as SysError {

@@ -91,6 +91,7 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["fs.mqueue.queues_max": "1"]; $0.linux!.namespaces!.removeAll { $0.type == "ipc" } }))
         XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["net.ipv4.ip_forward": "1"]; $0.linux!.namespaces!.removeAll { $0.type == "network" } }))
         XCTAssertNoThrow(try ops(spec { $0.linux!.sysctl = ["net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "kernel.domainname": "x"] }))
+        XCTAssertThrowsError(try ops(spec { $0.linux!.sysctl = ["kernel.hostname": "x"] }), "the spec's hostname is the way")
         XCTAssertThrowsError(try ops(spec { $0.mounts!.append(.init(destination: "relative", type: "tmpfs")) }))
     }
 

@@ -8,7 +8,7 @@ struct OCICreate: ParsableCommand {
     @Option(name: .customLong("pid-file"), help: "Write the init's pid here.") var pidFile: String?
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Option(name: .customLong("preserve-fds"), help: "Pass fds 3..3+N-1 to the container.") var preserveFds: Int32 = 0
-    @Option(help: "Config file to use instead of <bundle>/config.json (crun).") var config: String?
+    @Option(help: "Config file to use instead of <bundle>/config.json, relative to the bundle (crun).") var config: String?
     @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
     @Argument(help: "Container ID.") var id: String
@@ -19,18 +19,9 @@ struct OCICreate: ParsableCommand {
             o.pidFile = pidFile
             o.consoleSocket = consoleSocket
             o.preserveFds = preserveFds
-            if let config { o.bundle = try bundleFor(config: config, bundle: bundle) }
+            o.configPath = config
             _ = try g.runtime.create(id: id, options: o)
         }
     }
 }
 
-/// crun's --config points at a config file elsewhere; we only accept the bundle's own.
-func bundleFor(config: String, bundle: String) throws -> String {
-    let name = config.split(separator: "/").last.map(String.init) ?? config
-    let dir = config.contains("/") ? String(config[..<config.lastIndex(of: "/")!]) : bundle
-    guard name == "config.json" else {
-        throw RuntimeError("--config \(config): only a file named config.json is supported")
-    }
-    return dir.isEmpty ? "/" : dir
-}

@@ -22,7 +22,7 @@ struct OCIRun: ParsableCommand {
             o.pidFile = pidFile
             o.consoleSocket = consoleSocket
             o.preserveFds = preserveFds
-            if let config { o.bundle = try bundleFor(config: config, bundle: bundle) }
+            o.configPath = config
             code = try g.runtime.run(id: id, options: o, detach: detach, keep: keep)
         }
         if code != 0 { throw ExitCode(code) }
