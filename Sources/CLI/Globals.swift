@@ -31,6 +31,10 @@ public struct GlobalOptions: ParsableArguments {
         let r = Runtime(root: root)
         let l = logger
         r.warn = { l.warn($0) }
+        if debug {
+            r.debug = { msg in l.debug(msg); stderrWrite("swiftrun: debug: \(msg)\n") }
+            r.debug?("command parsed")
+        }
         return r
     }
 

@@ -15,6 +15,17 @@ public enum Proc {
         return (start, st)
     }
 
+    /// Milliseconds since this process started (for --debug phase timings).
+    public static func sinceStartMs() -> String {
+        guard let st = stat(getpid()) else { return "?" }
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        let ms = (now - Double(st.startTime) / hz) * 1000
+        return String(Int(ms.rounded()))
+    }
+
     /// True if PID is the process that started at `startTime` and has not exited.
     public static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
         guard pid > 0, let s = stat(pid) else { return false }

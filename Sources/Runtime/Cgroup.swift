@@ -103,17 +103,39 @@ public struct Cgroup {
 
     public var isFrozen: Bool { read("cgroup.freeze") == "1" }
 
+    /// Waits until no process is left in the cgroup. The kernel signals changes of
+    /// "populated" in cgroup.events with POLLPRI: no sleeping and polling.
+    @discardableResult
+    public func waitEmpty(timeoutMs: Int32) -> Bool {
+        let path = dir + "/cgroup.events"
+        let fd = sr_open_cloexec(path, O_RDONLY, 0)
+        guard fd >= 0 else { return !Files.exists(dir) }
+        defer { Glibc.close(fd) }
+        let deadline = Time.monotonicNanos() + Int64(timeoutMs) * 1_000_000
+        var buf = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return true }
+            if !String(decoding: buf[0..<n], as: UTF8.self).contains("populated 1") { return true }
+            let left = (deadline - Time.monotonicNanos()) / 1_000_000
+            if left <= 0 { return false }
+            var p = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+            _ = poll(&p, 1, Int32(left))
+        }
+    }
+
     /// Removes the cgroup (killing what is left) and the empty parents listed in `created`.
     public func remove(createdParents: [String] = []) throws {
         if Files.exists(dir) {
-            var tries = 0
+            var killed = false
             while rmdir(dir) < 0 {
                 let e = errno
                 if e == ENOENT { break }
-                guard e == EBUSY, tries < 200 else { throw SysError("rmdir", dir, errno: e) }
-                if tries == 0 { try? killAll() }
-                tries += 1
-                usleep(5000)
+                guard e == EBUSY, !killed else { throw SysError("rmdir", dir, errno: e) }
+                // Still populated (a process exiting, or left behind): kill and wait for empty.
+                try? killAll()
+                killed = true
+                if !waitEmpty(timeoutMs: 10_000) { throw SysError("rmdir (processes did not exit within 10 s)", dir, errno: EBUSY) }
             }
         }
         for p in createdParents.reversed() where p != dir { rmdir(p) }

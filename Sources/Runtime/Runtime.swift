@@ -37,8 +37,16 @@ public final class Runtime {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
+    /// Debug log lines (--debug): phases with the milliseconds since the process started.
+    public var debug: ((String) -> Void)?
+
     public init(root: String) {
         self.root = root
+    }
+
+    func trace(_ what: @autoclosure () -> String) {
+        guard let debug else { return }
+        debug("\(what()) at \(Proc.sinceStartMs()) ms")
     }
 
     public struct CreateOptions {
@@ -148,6 +156,7 @@ public final class Runtime {
         let mount = try Cgroup.findMountpoint()
         let cg = Cgroup(mountpoint: mount, path: try Cgroup.resolvePath(linux.cgroupsPath, id: id))
         // Compile the plan first: a bad spec fails before anything exists.
+        trace("create: spec loaded")
         var builder = PlanBuilder(spec: spec, rootfs: rootfs)
         builder.cgroupDir = cg.dir
         builder.preserveFds = preserveFds
@@ -156,6 +165,7 @@ public final class Runtime {
         var ops = try builder.build()
 
         // Cgroup: checked and limited before the init exists, entered atomically by clone3.
+        trace("create: plan built")
         let files = try Cgroup.files(for: linux.resources ?? Spec.Resources())
         try cg.checkControllers(for: files)
         if Files.exists(cg.dir) && !cg.processes().isEmpty {
@@ -167,11 +177,13 @@ public final class Runtime {
         let cgfd = try cg.openDir()
         try Self.attachDeviceFilter(cgfd.raw, rules: try DeviceFilter.rules(for: spec), cgroup: cg.dir)
 
+        trace("create: cgroup ready")
         let fifoPath = dir + "/exec.fifo"
         guard sr_mkfifo(fifoPath, 0o600) == 0 else { throw SysError("mkfifo", fifoPath) }
         // O_RDWR never blocks on a FIFO; the init reads one byte from it, `start` writes it.
         let fifo = try FD.open(fifoPath, O_RDWR)
 
+        trace("create: fifo ready")
         let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: preserveFds,
                                     extraFD: -1)
         let created = spawned.created
@@ -184,6 +196,7 @@ public final class Runtime {
             try parentSock.writeAll([1])
         }
         let pid = created.pid
+        trace("create: init cloned")
         let startTime = Proc.stat(pid)?.startTime ?? 0
         let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
         let stateJSON = try JSON.string(state)
@@ -204,6 +217,7 @@ public final class Runtime {
             }
         }
 
+        trace("create: init ready")
         let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
                                      created: Time.rfc3339Nano(), cgroupMount: mount, cgroupPath: cg.path,
                                      cgroupCreated: made, spec: spec)
@@ -482,11 +496,7 @@ public final class Runtime {
             if poll(&p, 1, 10_000) == 0 { throw RuntimeError("container \(rec.id) did not die within 10 s of SIGKILL") }
         }
         // Wait for the cgroup to empty so rmdir succeeds.
-        var tries = 0
-        while cg.isPopulated && tries < 1000 {
-            usleep(2000)
-            tries += 1
-        }
+        cg.waitEmpty(timeoutMs: 10_000)
     }
 
     // MARK: run
@@ -499,12 +509,15 @@ public final class Runtime {
             try? delete(id, force: true)
             throw error
         }
+        trace("run: started")
         if detach { return 0 }
         let forwarder = SignalForwarder(pidfd: c.pidfd.raw)
         forwarder.start()
         var code: Int32 = 0, sig: Int32 = 0
         guard sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(c.pid)") }
+        trace("run: exited")
         if !keep { try? delete(id, force: true) }
+        trace("run: deleted")
         return sig != 0 ? 128 + code : code
     }
 }
