@@ -4,6 +4,7 @@ import PackageDescription
 // One module per concern, each using only the ones above it in this list:
 //   CShim (C: clone3, syscalls Glibc lacks, libseccomp, libcap)
 //   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
+//   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (layers, blobs, images)
 //   Runtime (bundle → running container) · CLI (one file per command)
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -20,16 +21,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
+        .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
+        .target(name: "ImageStore", dependencies: ["OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
             "Runtime", "OCI", "OS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim"], swiftSettings: v5),
-        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore"], swiftSettings: v5),
+        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
     ]
 )

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef CLONE_INTO_CGROUP
@@ -296,4 +297,8 @@ int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
     int e = errno;
     close(s);
     return n < 0 ? -e : 0;
+}
+
+ssize_t sr_lgetxattr(const char *path, const char *name, void *value, size_t size) {
+    return lgetxattr(path, name, value, size);
 }

@@ -65,6 +65,8 @@ int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *
 ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd);
 /* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
 int sr_send_fd_to(const char *socket_path, int fd, const char *name);
+/* lgetxattr (the Glibc module lacks sys/xattr.h). */
+ssize_t sr_lgetxattr(const char *path, const char *name, void *value, size_t size);
 int sr_cap_from_name(const char *name);
 int sr_cap_last(void);
 const char *sr_signal_name(int sig);

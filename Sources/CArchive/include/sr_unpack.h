@@ -1,0 +1,21 @@
+/* Unpacking an image layer (tar; gzip, zstd or none) into a directory, through fds only. */
+#ifndef SR_UNPACK_H
+#define SR_UNPACK_H
+
+#include <stdint.h>
+
+struct sr_unpack_result {
+    int err;             /* errno, or 0 */
+    char entry[512];     /* the tar entry that failed */
+    char what[160];      /* what was wrong, or the syscall that failed */
+    uint64_t entries;
+    uint64_t bytes;
+};
+
+/* Unpacks the archive read from src_fd into the directory dest_fd. Entries may not reach
+ * outside it: ".." components, symlinked parents and hard links leaving the layer are
+ * refused. Whiteouts become overlayfs whiteouts (char 0:0, trusted.overlay.opaque).
+ * Returns 0, or -1 with `res` describing the failure. */
+int sr_unpack_layer(int src_fd, int dest_fd, struct sr_unpack_result *res);
+
+#endif

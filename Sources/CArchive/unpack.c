@@ -1,0 +1,306 @@
+/* Layer unpacking with libarchive: every write goes through a directory fd resolved with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a hostile layer cannot write outside
+ * its directory (the class of CVE-2018-15664, CVE-2019-14271 and the many tar-slip bugs). */
+#define _GNU_SOURCE
+#include "sr_unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+
+static int fail(struct sr_unpack_result *r, int err, const char *entry, const char *what) {
+    r->err = err;
+    snprintf(r->entry, sizeof r->entry, "%s", entry ? entry : "");
+    snprintf(r->what, sizeof r->what, "%s", what);
+    return -1;
+}
+
+static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolve) {
+    struct open_how how = { .flags = flags, .resolve = resolve };
+    int fd;
+    do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+    return fd;
+}
+
+/* Normalises a tar path: drops leading "/" and "./", empty and "." components; refuses "..".
+ * Returns 0, 1 for the layer root itself, or -1. */
+static int clean_path(const char *in, char out[PATH_MAX]) {
+    size_t o = 0;
+    const char *p = in;
+    while (*p) {
+        while (*p == '/') p++;
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0) break;
+        if (n == 1 && p[0] == '.') { p += n; continue; }
+        if (n == 2 && p[0] == '.' && p[1] == '.') return -1;
+        if (o + n + 2 >= PATH_MAX) return -1;
+        if (o) out[o++] = '/';
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = 0;
+    return o == 0 ? 1 : 0;
+}
+
+/* Opens the parent directory of `path` beneath dest, walking one component at a time
+ * (each opened with RESOLVE_STRICT relative to the previous one) and creating missing
+ * directories. *leaf points into `path` afterwards. */
+static int open_parent(int dest, char *path, const char **leaf, struct sr_unpack_result *r, const char *entry) {
+    char *slash = strrchr(path, '/');
+    *leaf = slash ? slash + 1 : path;
+    int cur = openat2_(dest, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
+    if (cur < 0) { fail(r, errno, entry, "open of the layer directory"); return -1; }
+    if (!slash) return cur;
+    *slash = 0;
+    char *comp = path;
+    for (;;) {
+        char *next = strchr(comp, '/');
+        if (next) *next = 0;
+        int fd = openat2_(cur, comp, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
+        if (fd < 0 && errno == ENOENT) {
+            int d = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (d < 0 || (mkdirat(d, comp, 0755) < 0 && errno != EEXIST)) {
+                fail(r, errno, entry, "mkdirat of a parent directory");
+                if (d >= 0) close(d);
+                fd = -2;
+            } else {
+                close(d);
+                fd = openat2_(cur, comp, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
+            }
+        }
+        if (fd == -1) {
+            int e = errno;
+            fail(r, e, entry, e == ELOOP ? "a parent directory is a symlink: refused (it could lead outside the layer)"
+                              : e == EXDEV ? "a parent directory leaves the layer: refused"
+                              : e == ENOTDIR ? "a parent is not a directory" : "openat2 of a parent directory");
+        }
+        if (next) *next = '/';
+        close(cur);
+        if (fd < 0) { *slash = '/'; return -1; }
+        cur = fd;
+        if (!next) break;
+        comp = next + 1;
+    }
+    *slash = '/';
+    return cur;
+}
+
+/* Makes room for a new entry: an existing directory stays if the new one is a directory. */
+static int clear_leaf(int pfd, const char *leaf, int new_is_dir) {
+    struct stat st;
+    if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(st.st_mode)) {
+        if (new_is_dir) return 0;
+        return unlinkat(pfd, leaf, AT_REMOVEDIR); /* only if empty; else an error */
+    }
+    return unlinkat(pfd, leaf, 0);
+}
+
+static int write_data(struct archive *a, int fd, struct sr_unpack_result *r) {
+    const void *buf;
+    size_t size;
+    la_int64_t off;
+    for (;;) {
+        int rc = archive_read_data_block(a, &buf, &size, &off);
+        if (rc == ARCHIVE_EOF) return 0;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) { errno = EIO; return -2; }
+        const char *p = buf;
+        while (size) {
+            ssize_t n = pwrite(fd, p, size, off);
+            if (n < 0) { if (errno == EINTR) continue; return -1; }
+            p += n;
+            off += n;
+            size -= (size_t)n;
+            r->bytes += (uint64_t)n;
+        }
+    }
+}
+
+struct dirtime { char *path; struct timespec ts[2]; };
+
+int sr_unpack_layer(int src_fd, int dest, struct sr_unpack_result *r) {
+    memset(r, 0, sizeof *r);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_none(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    if (archive_read_open_fd(a, src_fd, 1 << 20) != ARCHIVE_OK) {
+        fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "not an archive");
+        archive_read_free(a);
+        return -1;
+    }
+    struct dirtime *dirs = NULL;
+    size_t ndirs = 0, capdirs = 0;
+    int ret = -1;
+    struct archive_entry *e;
+    char path[PATH_MAX], target[PATH_MAX];
+    for (;;) {
+        int rc = archive_read_next_header(a, &e);
+        if (rc == ARCHIVE_EOF) break;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+            fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "corrupt archive");
+            goto out;
+        }
+        const char *name = archive_entry_pathname(e);
+        if (!name) { fail(r, EINVAL, "", "entry without a name"); goto out; }
+        int c = clean_path(name, path);
+        if (c < 0) { fail(r, EPERM, name, "the path leaves the layer (\"..\"): refused"); goto out; }
+        r->entries++;
+        mode_t type = archive_entry_filetype(e);
+        if (c == 1) continue; /* the layer root itself: nothing to create */
+
+        const char *leaf;
+        int pfd = open_parent(dest, path, &leaf, r, name);
+        if (pfd < 0) goto out;
+        int pdir = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* *at() needs a real dir fd */
+        close(pfd);
+        if (pdir < 0) { fail(r, errno, name, "open of the parent directory"); goto out; }
+        int ok = 0;
+
+        /* Whiteouts (OCI image spec): the overlayfs representation. */
+        if (strncmp(leaf, ".wh.", 4) == 0) {
+            if (strcmp(leaf, ".wh..wh..opq") == 0) {
+                if (fsetxattr(pdir, "trusted.overlay.opaque", "y", 1, 0) < 0) { fail(r, errno, name, "fsetxattr trusted.overlay.opaque"); goto entry_out; }
+            } else {
+                const char *victim = leaf + 4;
+                if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0 || strchr(victim, '/')) {
+                    fail(r, EPERM, name, "a whiteout for an invalid name: refused"); goto entry_out;
+                }
+                if (clear_leaf(pdir, victim, 0) < 0 && errno != ENOTEMPTY) { fail(r, errno, name, "unlinkat before whiteout"); goto entry_out; }
+                if (mknodat(pdir, victim, S_IFCHR | 0, makedev(0, 0)) < 0) { fail(r, errno, name, "mknodat whiteout"); goto entry_out; }
+            }
+            ok = 1;
+            goto entry_out;
+        }
+
+        const char *hard = archive_entry_hardlink(e);
+        if (hard) {
+            int hc = clean_path(hard, target);
+            if (hc != 0) { fail(r, EPERM, name, "a hard link to a path outside the layer: refused"); goto entry_out; }
+            const char *tleaf;
+            int tp = open_parent(dest, target, &tleaf, r, name);
+            if (tp < 0) goto entry_out;
+            int tdir = openat(tp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            close(tp);
+            struct stat st;
+            if (tdir < 0 || fstatat(tdir, tleaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                fail(r, errno, name, "the hard link's target is not in the layer");
+                if (tdir >= 0) close(tdir);
+                goto entry_out;
+            }
+            if (clear_leaf(pdir, leaf, 0) < 0 || linkat(tdir, tleaf, pdir, leaf, 0) < 0) {
+                fail(r, errno, name, "linkat");
+                close(tdir);
+                goto entry_out;
+            }
+            close(tdir);
+            ok = 1;
+            goto entry_out;
+        }
+
+        if (clear_leaf(pdir, leaf, type == AE_IFDIR) < 0) { fail(r, errno, name, "unlinkat of what was there"); goto entry_out; }
+        mode_t mode = archive_entry_perm(e);
+        switch (type) {
+        case AE_IFDIR:
+            if (mkdirat(pdir, leaf, 0700) < 0 && errno != EEXIST) { fail(r, errno, name, "mkdirat"); goto entry_out; }
+            break;
+        case AE_IFREG: {
+            int fd = openat(pdir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0) { fail(r, errno, name, "openat"); goto entry_out; }
+            int w = write_data(a, fd, r);
+            if (w < 0) {
+                fail(r, errno, name, w == -2 ? (archive_error_string(a) ? archive_error_string(a) : "corrupt data") : "write");
+                close(fd);
+                goto entry_out;
+            }
+            if (ftruncate(fd, archive_entry_size(e)) < 0) { fail(r, errno, name, "ftruncate"); close(fd); goto entry_out; }
+            close(fd);
+            break;
+        }
+        case AE_IFLNK:
+            if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", pdir, leaf) < 0) { fail(r, errno, name, "symlinkat"); goto entry_out; }
+            break;
+        case AE_IFCHR: case AE_IFBLK: case AE_IFIFO:
+            if (mknodat(pdir, leaf, type | mode, archive_entry_rdev(e)) < 0) { fail(r, errno, name, "mknodat"); goto entry_out; }
+            break;
+        default:
+            fail(r, EINVAL, name, "unsupported entry type");
+            goto entry_out;
+        }
+        /* Owner first: chown clears setuid/setgid, so the mode comes after it. */
+        if (fchownat(pdir, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0) {
+            fail(r, errno, name, "fchownat"); goto entry_out;
+        }
+        if (type != AE_IFLNK && fchmodat(pdir, leaf, mode, 0) < 0) { fail(r, errno, name, "fchmodat"); goto entry_out; }
+        /* Extended attributes, on what can be opened without following links. */
+        archive_entry_xattr_reset(e);
+        if (type == AE_IFREG || type == AE_IFDIR) {
+            const char *xn;
+            const void *xv;
+            size_t xl;
+            int xfd = -1;
+            while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK) {
+                if (xfd < 0) xfd = openat(pdir, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (type == AE_IFDIR ? O_DIRECTORY : 0));
+                if (xfd < 0 || fsetxattr(xfd, xn, xv, xl, 0) < 0) {
+                    fail(r, errno, name, "fsetxattr");
+                    if (xfd >= 0) close(xfd);
+                    goto entry_out;
+                }
+            }
+            if (xfd >= 0) close(xfd);
+        }
+        struct timespec ts[2] = {
+            { archive_entry_atime(e), archive_entry_atime_nsec(e) },
+            { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+        };
+        if (!archive_entry_atime_is_set(e)) ts[0] = ts[1];
+        if (type == AE_IFDIR) {
+            /* Children change a directory's mtime: set it at the end. */
+            if (ndirs == capdirs) {
+                capdirs = capdirs ? capdirs * 2 : 64;
+                dirs = realloc(dirs, capdirs * sizeof *dirs);
+            }
+            dirs[ndirs].path = strdup(path);
+            dirs[ndirs].ts[0] = ts[0];
+            dirs[ndirs].ts[1] = ts[1];
+            ndirs++;
+        } else if (utimensat(pdir, leaf, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+            fail(r, errno, name, "utimensat");
+            goto entry_out;
+        }
+        ok = 1;
+    entry_out:
+        close(pdir);
+        if (!ok) goto out;
+    }
+    for (size_t i = ndirs; i-- > 0;) {
+        int fd = openat2_(dest, dirs[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
+        if (fd >= 0) {
+            futimens(fd, dirs[i].ts);
+            close(fd);
+        }
+    }
+    ret = 0;
+out:
+    for (size_t i = 0; i < ndirs; i++) free(dirs[i].path);
+    free(dirs);
+    archive_read_free(a);
+    return ret;
+}
