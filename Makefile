@@ -58,8 +58,15 @@ integration: debug sysroot
 demo: build sysroot
 	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
 
-bench: build sysroot
+bench: build sysroot Sysroot/out/minbase.tar.gz
 	@bench/runtime.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
+	@bench/unpack.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/minbase.tar.gz
+
+# The unpack benchmark's layer: Debian minbase via debootstrap (downloads ~40 MB once).
+Sysroot/out/minbase.tar.gz: Sysroot/minbase-layer.sh
+	@command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+	@mkdir -p Sysroot/out
+	Sysroot/minbase-layer.sh $@
 
 install: build
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun $(DESTDIR)$(PREFIX)/bin/swiftrun

@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         .target(name: "ImageStore", dependencies: ["OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "OCI", "OS",
+            "Runtime", "OCI", "OS", "ImageStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),

@@ -164,7 +164,27 @@ int sr_unpack_layer(int src_fd, int dest, struct sr_unpack_result *r) {
         if (c < 0) { fail(r, EPERM, name, "the path leaves the layer (\"..\"): refused"); goto out; }
         r->entries++;
         mode_t type = archive_entry_filetype(e);
-        if (c == 1) continue; /* the layer root itself: nothing to create */
+        if (c == 1) {
+            /* The layer root itself ("./"): its owner, mode and time apply to the directory. */
+            if (type == AE_IFDIR) {
+                int rfd = openat2_(dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
+                if (rfd < 0 || fchown(rfd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 ||
+                    fchmod(rfd, archive_entry_perm(e)) < 0) {
+                    fail(r, errno, name, "set the layer root's owner and mode");
+                    if (rfd >= 0) close(rfd);
+                    goto out;
+                }
+                close(rfd);
+                if (ndirs == capdirs) {
+                    capdirs = capdirs ? capdirs * 2 : 64;
+                    dirs = realloc(dirs, capdirs * sizeof *dirs);
+                }
+                dirs[ndirs].path = strdup(".");
+                dirs[ndirs].ts[0] = dirs[ndirs].ts[1] = (struct timespec){ archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+                ndirs++;
+            }
+            continue;
+        }
 
         const char *leaf;
         int pfd = open_parent(dest, path, &leaf, r, name);

@@ -23,6 +23,7 @@ public enum Layer {
     }
 
     /// Unpacks the tar (gzip, zstd or plain) at `blob` into `dest`, which must not exist yet.
+    @discardableResult
     public static func unpack(blob: String, into dest: String) throws -> Stats {
         let src = try FD.open(blob, O_RDONLY)
         let tmp = dest + ".partial-\(getpid())"

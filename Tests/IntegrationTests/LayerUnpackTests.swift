@@ -33,6 +33,7 @@ final class LayerUnpackTests: XCTestCase {
             let dest = dir + "/out-" + name
             let s = try Layer.unpack(blob: layers + "/" + name, into: dest)
             XCTAssertEqual(s.entries, 15)
+            _ = s
             XCTAssertEqual(try String(contentsOfFile: dest + "/etc/passwd", encoding: .utf8), "root:x:0:0::/root:/bin/sh\n")
             let su = try stat(dest + "/bin/su")
             XCTAssertEqual(su.st_mode & 0o7777, 0o4755, "setuid kept (mode set after chown)")
@@ -94,5 +95,23 @@ final class LayerUnpackTests: XCTestCase {
         XCTAssertThrowsError(try Layer.unpack(blob: dir + "/no-such-blob", into: dir + "/x")) { e in
             XCTAssertTrue("\(e)".contains("no-such-blob: ENOENT"), "\(e)")
         }
+    }
+
+    /// The same tree as GNU tar makes from the same layer: names, types, modes, owners,
+    /// sizes, link targets, times, hard links.
+    func testMatchesGNUTar() throws {
+        let layer = dir + "/rootfs.tar.gz"
+        let mk = try TestBundle.exec("/bin/tar", ["--sort=name", "--numeric-owner", "-C", TestBundle.rootfsSource, "-czf", layer, "."])
+        XCTAssertEqual(mk.code, 0, mk.err)
+        try Layer.unpack(blob: layer, into: dir + "/ours")
+        try FileManager.default.createDirectory(atPath: dir + "/tars", withIntermediateDirectories: true)
+        XCTAssertEqual(try TestBundle.exec("/bin/tar", ["--numeric-owner", "-xzf", layer, "-C", dir + "/tars"]).code, 0)
+        func listing(_ d: String) throws -> String {
+            try TestBundle.exec("/usr/bin/find", [d, "-printf", "%P %y %m %U %G %s %l %T@ %n\\n"]).out
+                .split(separator: "\n").sorted().joined(separator: "\n")
+        }
+        let ours = try listing(dir + "/ours"), tars = try listing(dir + "/tars")
+        XCTAssertGreaterThan(ours.split(separator: "\n").count, 250)
+        XCTAssertEqual(ours, tars)
     }
 }
