@@ -45,7 +45,7 @@ Sysroot/out/.rootfs-busybox.stamp: Sysroot/busybox-rootfs.sh
 	touch $@
 
 # Unit tests need no root; integration tests run the real binaries as root on the Sysroot rootfs.
-test: debug sysroot
+test: debug sysroot images
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
 	  $(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 

@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
@@ -25,7 +26,9 @@ let package = Package(
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
-        .target(name: "ImageStore", dependencies: ["OCI", "OS", "CArchive"], swiftSettings: v5),
+        .target(name: "ImageStore", dependencies: [
+            "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
             "Runtime", "OCI", "OS", "ImageStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

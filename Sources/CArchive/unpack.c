@@ -324,3 +324,7 @@ out:
     archive_read_free(a);
     return ret;
 }
+
+int sr_open_in_dir(int dirfd, const char *path) {
+    return openat2_(dirfd, path, O_RDONLY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}

@@ -84,13 +84,15 @@ extension Runtime {
         }
         do {
             try spawned.sock.writeAll(PlanEncoder.encode(ops))
-            reports: while true {
+            // PID (from the forking parent) and READY (from the child) may come in either order.
+            var ready = false
+            while !ready || target == nil {
                 switch try nextReport(spawned.sock, spawned.created, ops) {
                 case .pid(let p):
                     targetPid = p
                     target = FD(sr_pidfd_open(p))
                     guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
-                case .ready: break reports
+                case .ready: ready = true
                 case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
                 case .sync: throw RuntimeError("unexpected report from the exec init")
                 }

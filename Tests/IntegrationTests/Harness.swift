@@ -33,8 +33,14 @@ final class TestBundle {
         let tag = UUID().uuidString.prefix(8).lowercased()
         dir = "/tmp/swiftrun-test-" + tag
         id = "t" + tag
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: dir + "/rootfs", withDestinationPath: Self.rootfsSource)
+        // Each bundle gets its own overlayfs rootfs: mount points the runtime creates, and
+        // anything a test writes, land in its upper dir, never in the shared Sysroot tree.
+        for d in ["rootfs", "upper", "work"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
+        }
+        let m = try Self.exec("/bin/mount", ["-t", "overlay", "overlay", "-o",
+                                            "lowerdir=\(Self.rootfsSource),upperdir=\(dir)/upper,workdir=\(dir)/work", dir + "/rootfs"])
+        guard m.code == 0 else { throw XCTSkip("overlayfs mount failed: \(m.err)") }
         spec = Self.defaultSpec(args: args)
     }
 
@@ -138,6 +144,7 @@ final class TestBundle {
             XCTAssertFalse(FileManager.default.fileExists(atPath: Self.cgroupRoot + "/swiftrun/" + id),
                            "cgroup left behind for \(id)", file: file, line: line)
         }
+        _ = try? Self.exec("/bin/umount", [dir + "/rootfs"])
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

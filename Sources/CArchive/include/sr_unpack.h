@@ -18,4 +18,8 @@ struct sr_unpack_result {
  * Returns 0, or -1 with `res` describing the failure. */
 int sr_unpack_layer(int src_fd, int dest_fd, struct sr_unpack_result *res);
 
+/* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
+ * (RESOLVE_IN_ROOT), so an archive's links cannot point us at host files. */
+int sr_open_in_dir(int dirfd, const char *path);
+
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OCI
 import Runtime
 
 struct OCIState: ParsableCommand {

@@ -3,7 +3,11 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OS
+
+/// A JSON document that does not decode, with the field path that is wrong.
+public struct JSONError: Error, CustomStringConvertible {
+    public var description: String
+}
 
 /// JSON through FoundationEssentials (not all of Foundation: +11 MB RSS measured).
 public enum JSON {
@@ -11,7 +15,7 @@ public enum JSON {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let e as DecodingError {
-            throw Failure("\(what): \(describe(e))")
+            throw JSONError(description: "\(what): \(describe(e))")
         }
     }
 

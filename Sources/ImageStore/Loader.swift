@@ -1,0 +1,142 @@
+import CArchive
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `load`: images from a `docker save` archive or an OCI image layout (a tarball or a
+/// directory). Every blob is verified against its digest; nothing is named in the store
+/// until all of an image's blobs and layers are in place.
+public enum Loader {
+    public struct Loaded: Equatable {
+        public var id: String
+        public var names: [String]
+    }
+
+    public static func load(_ input: String, into store: ImageStore, platform: String = "linux/amd64") throws -> [Loaded] {
+        guard Files.exists(input) else { throw SysError("open", input, errno: ENOENT) }
+        if Files.isDirectory(input) { return try loadDir(input, store, platform) }
+        guard Files.size(input) > 0 else { throw Failure("\(input) is empty: not an image archive") }
+        // The archive is opened by the same strict unpacker as layers, in a private place.
+        let work = store.tmp + "/load-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? Files.removeTree(work) }
+        do {
+            try Layer.unpack(blob: input, into: work)
+        } catch let e as Layer.UnpackError {
+            throw Failure("\(input) is not a valid image archive: \(e)")
+        }
+        return try loadDir(work, store, platform)
+    }
+
+    static func loadDir(_ dir: String, _ store: ImageStore, _ platform: String) throws -> [Loaded] {
+        try store.transaction { try loadDirLocked(dir, store, platform) }
+    }
+
+    static func loadDirLocked(_ dir: String, _ store: ImageStore, _ platform: String) throws -> [Loaded] {
+        let d = try FD.open(dir, O_RDONLY | O_DIRECTORY)
+        func open(_ rel: String) throws -> FD {
+            let fd = sr_open_in_dir(d.raw, rel)
+            guard fd >= 0 else { throw SysError("open", rel) }
+            return FD(fd)
+        }
+        func read(_ rel: String) throws -> [UInt8] { try open(rel).readToEnd() }
+        let has = { (p: String) in sr_open_in_dir(d.raw, p).map0 }
+        if has("manifest.json") {
+            return try loadDocker(read, open, store)
+        }
+        if has("index.json") {
+            return try loadOCI(read, open, store, platform)
+        }
+        throw Failure("neither a docker save archive (no manifest.json) nor an OCI image layout (no index.json)")
+    }
+
+    static func loadDocker(_ read: (String) throws -> [UInt8], _ open: (String) throws -> FD, _ store: ImageStore) throws -> [Loaded] {
+        let entries = try JSON.decode([DockerArchiveEntry].self, from: try read("manifest.json"), what: "manifest.json")
+        var out: [Loaded] = []
+        for e in entries {
+            let configBytes = try read(e.Config)
+            let config = try JSON.decode(ImageConfig.self, from: configBytes, what: e.Config)
+            guard config.rootfs.diff_ids.count == e.Layers.count else {
+                throw Failure("\(e.Config): \(config.rootfs.diff_ids.count) diff_ids for \(e.Layers.count) layers")
+            }
+            let id = try store.ingest(fd: try open(e.Config), expected: ImageStore.digest(configBytes), what: e.Config)
+            var refs: [ImageStore.LayerRef] = []
+            var size: Int64 = 0
+            let chains = ImageStore.chainIDs(config.rootfs.diff_ids)
+            for (i, path) in e.Layers.enumerated() {
+                // Layers are uncompressed tars here: the blob's digest is the diff ID.
+                let diff = config.rootfs.diff_ids[i]
+                let blob = try store.ingest(fd: try open(path), expected: diff, what: path)
+                size += Int64(Files.size(store.blobPath(blob)))
+                refs.append(.init(blob: blob, diffID: diff, chainID: chains[i]))
+            }
+            for r in refs { try store.ensureLayer(r) }
+            let names = (e.RepoTags ?? []).map(normalizeName)
+            try store.add(.init(id: id, names: names, layers: refs, created: config.created, size: size))
+            out.append(Loaded(id: id, names: names))
+        }
+        return out
+    }
+
+    static func loadOCI(_ read: (String) throws -> [UInt8], _ open: (String) throws -> FD, _ store: ImageStore,
+                        _ platform: String) throws -> [Loaded] {
+        let index = try JSON.decode(ImageIndex.self, from: try read("index.json"), what: "index.json")
+        func blob(_ desc: Descriptor) throws -> [UInt8] {
+            guard ImageStore.validDigest(desc.digest) else { throw Failure("descriptor digest \"\(desc.digest)\" is not a sha256 digest") }
+            let rel = "blobs/sha256/" + ImageStore.hex(desc.digest)
+            try store.ingest(fd: try open(rel), expected: desc.digest, what: rel)
+            return try store.readBlob(desc.digest)
+        }
+        var out: [Loaded] = []
+        for top in index.manifests {
+            var desc = top
+            // An index inside: pick the platform's manifest.
+            if desc.mediaType == MediaType.ociIndex || desc.mediaType == MediaType.dockerManifestList {
+                let inner = try JSON.decode(ImageIndex.self, from: try blob(desc), what: desc.digest)
+                let parts = platform.split(separator: "/").map(String.init)
+                guard let m = inner.manifests.first(where: { $0.platform?.os == parts.first && $0.platform?.architecture == parts.last }) else {
+                    throw Failure("no \(platform) image in index \(desc.digest)")
+                }
+                desc = m
+            }
+            let manifest = try JSON.decode(ImageManifest.self, from: try blob(desc), what: desc.digest)
+            let configBytes = try blob(manifest.config)
+            let config = try JSON.decode(ImageConfig.self, from: configBytes, what: manifest.config.digest)
+            guard config.rootfs.diff_ids.count == manifest.layers.count else {
+                throw Failure("image \(desc.digest): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
+            }
+            let chains = ImageStore.chainIDs(config.rootfs.diff_ids)
+            var refs: [ImageStore.LayerRef] = []
+            var size: Int64 = 0
+            for (i, l) in manifest.layers.enumerated() {
+                guard ImageStore.validDigest(l.digest) else { throw Failure("layer digest \"\(l.digest)\" is not a sha256 digest") }
+                let rel = "blobs/sha256/" + ImageStore.hex(l.digest)
+                try store.ingest(fd: try open(rel), expected: l.digest, what: rel)
+                size += l.size
+                refs.append(.init(blob: l.digest, diffID: config.rootfs.diff_ids[i], chainID: chains[i]))
+            }
+            for r in refs { try store.ensureLayer(r) }
+            let ann = top.annotations ?? [:]
+            let name = ann["io.containerd.image.name"] ?? ann["org.opencontainers.image.ref.name"].flatMap { $0.contains("/") || $0.contains(":") ? $0 : nil }
+            let names = name.map { [normalizeName($0)] } ?? []
+            try store.add(.init(id: manifest.config.digest, names: names, layers: refs, created: config.created, size: size))
+            out.append(Loaded(id: manifest.config.digest, names: names))
+        }
+        return out
+    }
+
+    /// "busybox" → "busybox:latest"; a tag or digest is kept.
+    static func normalizeName(_ n: String) -> String {
+        let last = n.split(separator: "/").last ?? ""
+        return last.contains(":") || n.contains("@") ? n : n + ":latest"
+    }
+}
+
+extension Int32 {
+    /// For an fd from an existence check: true if it opened (and closes it).
+    var map0: Bool {
+        if self >= 0 { Glibc.close(self); return true }
+        return false
+    }
+}

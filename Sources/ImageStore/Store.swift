@@ -1,0 +1,187 @@
+import CArchive
+import Crypto
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The image store under one root: content-addressed blobs, layers unpacked once per
+/// chain ID, and images.json naming the images. Writes are temp + rename; the index is
+/// changed under a file lock, so concurrent loads are safe and a crash leaves the store
+/// as it was (at worst an unreferenced blob or layer, which `rmi` frees).
+public final class ImageStore {
+    public let root: String
+    var blobs: String { root + "/blobs/sha256" }
+    var layers: String { root + "/layers" }
+    var tmp: String { root + "/tmp" }
+    var indexPath: String { root + "/images.json" }
+
+    public struct LayerRef: Codable, Equatable {
+        public var blob: String      // digest of the blob as stored (compressed or not)
+        public var diffID: String    // digest of the uncompressed tar
+        public var chainID: String
+    }
+
+    public struct Image: Codable, Equatable {
+        public var id: String        // the config's digest, as Docker's IMAGE ID
+        public var names: [String]
+        public var layers: [LayerRef]
+        public var created: String?
+        public var size: Int64       // bytes of the layer blobs
+    }
+
+    struct Index: Codable {
+        var images: [Image] = []
+    }
+
+    /// What the current load created, removed again if it fails.
+    var created: [String] = []
+    var tracking = false
+
+    /// Runs a load under the store lock; on failure removes every blob and layer it added,
+    /// so a failed command leaves the store exactly as it was.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try withLock {
+            created = []
+            tracking = true
+            defer { tracking = false; created = [] }
+            do {
+                return try body()
+            } catch {
+                for p in created.reversed() { try? Files.removeTree(p) }
+                throw error
+            }
+        }
+    }
+
+    public init(root: String) throws {
+        self.root = root
+        for d in [root, root + "/blobs/sha256", root + "/layers", root + "/tmp"] { try Files.mkdirAll(d, mode: 0o700) }
+    }
+
+    public static func defaultRoot() -> String {
+        if let e = getenv("SWIFTRUN_ROOT") { return String(cString: e) }
+        return "/var/lib/swiftrun"
+    }
+
+    public func blobPath(_ digest: String) -> String { blobs + "/" + Self.hex(digest) }
+    public func layerPath(_ chainID: String) -> String { layers + "/" + Self.hex(chainID) }
+
+    static func hex(_ digest: String) -> String {
+        digest.hasPrefix("sha256:") ? String(digest.dropFirst(7)) : digest
+    }
+
+    static func validDigest(_ d: String) -> Bool {
+        let h = hex(d)
+        return d.hasPrefix("sha256:") && h.count == 64 && h.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
+    public static func digest(_ bytes: [UInt8]) -> String {
+        "sha256:" + SHA256.hash(data: bytes).map { hexByte($0) }.joined()
+    }
+
+    static func hexByte(_ b: UInt8) -> String {
+        let d = Array("0123456789abcdef".utf8)
+        return String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
+    }
+
+    /// Copies the file at fd into the blob store, hashing as it goes. With `expected`, the
+    /// content must match it; a blob already present is not copied again.
+    @discardableResult
+    public func ingest(fd: FD, expected: String?, what: String) throws -> String {
+        if let e = expected {
+            guard Self.validDigest(e) else { throw Failure("\(what): \"\(e)\" is not a sha256 digest") }
+            if Files.exists(blobPath(e)) { return e }
+        }
+        let part = tmp + "/blob-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let out = try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        var hasher = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        do {
+            while true {
+                let n = buf.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; throw SysError("read", what) }
+                if n == 0 { break }
+                hasher.update(data: buf[0..<n])
+                try out.writeAll(Array(buf[0..<n]))
+            }
+            if fsync(out.raw) < 0 { throw SysError("fsync", part) }
+            out.close()
+            let d = "sha256:" + hasher.finalize().map { Self.hexByte($0) }.joined()
+            if let e = expected, e != d {
+                throw Failure("\(what): content does not match its digest (expected \(e), got \(d)): the archive is corrupt")
+            }
+            let existed = Files.exists(blobPath(d))
+            if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
+            if tracking && !existed { created.append(blobPath(d)) }
+            return d
+        } catch {
+            unlink(part)
+            throw error
+        }
+    }
+
+    /// Spools standard input to a file (`load` without -i).
+    public func ingestStdin(to path: String) throws {
+        let out = try FD.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw SysError("read", "standard input") }
+            if n == 0 { return }
+            try out.writeAll(Array(buf[0..<n]))
+        }
+    }
+
+    public func readBlob(_ digest: String) throws -> [UInt8] {
+        try Files.read(blobPath(digest))
+    }
+
+    /// chainID(n) = sha256(chainID(n-1) + " " + diffID(n)), as the image spec defines.
+    public static func chainIDs(_ diffIDs: [String]) -> [String] {
+        var out: [String] = []
+        for d in diffIDs {
+            out.append(out.last.map { digest(Array("\($0) \(d)".utf8)) } ?? d)
+        }
+        return out
+    }
+
+    /// Unpacks a layer once; later images with the same chain share it.
+    public func ensureLayer(_ ref: LayerRef) throws {
+        let dest = layerPath(ref.chainID)
+        if Files.exists(dest) { return }
+        try Layer.unpack(blob: blobPath(ref.blob), into: dest)
+        if tracking { created.append(dest) }
+    }
+
+    func withLock<T>(_ body: () throws -> T) throws -> T {
+        let fd = try FD.open(root + "/lock", O_RDWR | O_CREAT, mode: 0o600)
+        while flock(fd.raw, LOCK_EX) < 0 {
+            if errno != EINTR { throw SysError("flock", root + "/lock") }
+        }
+        defer { flock(fd.raw, LOCK_UN) }
+        return try body()
+    }
+
+    func readIndex() throws -> Index {
+        guard Files.exists(indexPath) else { return Index() }
+        return try JSON.decode(Index.self, from: try Files.read(indexPath), what: indexPath)
+    }
+
+    public func images() throws -> [Image] { try readIndex().images }
+
+    /// Records an image; a name moves to it from any image that had it (as Docker's tags do).
+    public func add(_ image: Image) throws {
+        try (tracking ? { (b: () throws -> Void) in try b() } : { (b: () throws -> Void) in try self.withLock(b) }) {
+            var idx = try readIndex()
+            for i in idx.images.indices { idx.images[i].names.removeAll { image.names.contains($0) } }
+            if let i = idx.images.firstIndex(where: { $0.id == image.id }) {
+                idx.images[i].names = Array(Set(idx.images[i].names + image.names)).sorted()
+            } else {
+                idx.images.append(image)
+            }
+            try Files.writeAtomic(indexPath, try JSON.encode(idx, pretty: true), mode: 0o600, sync: true)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+// OCI image-spec and Docker image types (Codable, no I/O). Docker's config fields are
+// kept whole, above all Healthcheck, which other tools drop.
+
+public struct Descriptor: Codable, Equatable, Sendable {
+    public var mediaType: String
+    public var digest: String
+    public var size: Int64
+    public var annotations: [String: String]?
+    public var platform: Platform?
+    public init(mediaType: String, digest: String, size: Int64, annotations: [String: String]? = nil) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.size = size
+        self.annotations = annotations
+    }
+}
+
+public struct Platform: Codable, Equatable, Sendable {
+    public var architecture: String
+    public var os: String
+    public var variant: String?
+}
+
+/// An image index (OCI) or manifest list (Docker).
+public struct ImageIndex: Codable, Equatable, Sendable {
+    public var schemaVersion: Int
+    public var mediaType: String?
+    public var manifests: [Descriptor]
+}
+
+public struct ImageManifest: Codable, Equatable, Sendable {
+    public var schemaVersion: Int
+    public var mediaType: String?
+    public var config: Descriptor
+    public var layers: [Descriptor]
+}
+
+/// One entry of a `docker save` archive's manifest.json.
+public struct DockerArchiveEntry: Codable, Equatable, Sendable {
+    public var Config: String
+    public var RepoTags: [String]?
+    public var Layers: [String]
+}
+
+public struct ImageConfig: Codable, Equatable, Sendable {
+    public var architecture: String?
+    public var os: String?
+    public var variant: String?
+    public var created: String?
+    public var author: String?
+    public var config: ContainerConfig?
+    public var rootfs: RootFS
+    public var history: [History]?
+
+    public struct RootFS: Codable, Equatable, Sendable {
+        public var type: String
+        public var diff_ids: [String]
+    }
+
+    public struct History: Codable, Equatable, Sendable {
+        public var created: String?
+        public var created_by: String?
+        public var comment: String?
+        public var empty_layer: Bool?
+    }
+
+    /// Docker's container config, as `docker inspect` shows it.
+    public struct ContainerConfig: Codable, Equatable, Sendable {
+        public var User: String?
+        public var ExposedPorts: [String: Empty]?
+        public var Env: [String]?
+        public var Entrypoint: [String]?
+        public var Cmd: [String]?
+        public var Volumes: [String: Empty]?
+        public var WorkingDir: String?
+        public var Labels: [String: String]?
+        public var StopSignal: String?
+        public var Shell: [String]?
+        public var Healthcheck: Healthcheck?
+        public var ArgsEscaped: Bool?
+        public var OnBuild: [String]?
+    }
+
+    public struct Healthcheck: Codable, Equatable, Sendable {
+        public var Test: [String]?
+        public var Interval: Int64?
+        public var Timeout: Int64?
+        public var StartPeriod: Int64?
+        public var StartInterval: Int64?
+        public var Retries: Int?
+    }
+
+    public struct Empty: Codable, Equatable, Sendable {
+        public init() {}
+    }
+}
+
+public enum MediaType {
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let ociConfig = "application/vnd.oci.image.config.v1+json"
+    public static let ociLayerTar = "application/vnd.oci.image.layer.v1.tar"
+}

@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+import ImageStore
+
+/// `swiftrun load`: docker save archives, OCI archives and OCI directories from Sysroot;
+/// broken inputs fail with a clear error and leave the store exactly as it was.
+final class ImageLoadTests: XCTestCase {
+    var root = ""
+    var images: String { TestBundle.packageRoot + "/Sysroot/out" }
+
+    override func setUpWithError() throws {
+        guard getuid() == 0 else { throw XCTSkip("unpacking layers with their owners needs root") }
+        guard FileManager.default.fileExists(atPath: images + "/busybox-docker.tar") else {
+            XCTFail("run `make test` (it builds the Sysroot images)")
+            throw XCTSkip("not set up")
+        }
+        root = "/tmp/swiftrun-test-store-" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    override func tearDown() {
+        if !root.isEmpty { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    func swiftrun(_ args: [String]) throws -> TestBundle.Result {
+        try TestBundle.exec(TestBundle.binDir + "/swiftrun", args)
+    }
+
+    /// Everything in the store but scratch space, with sizes: what "unchanged" means.
+    func snapshot() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: root) else { return [] }
+        let r = try TestBundle.exec("/usr/bin/find", [root, "-path", root + "/tmp", "-prune", "-o", "-printf", "%P %s\n"])
+        return r.out.split(separator: "\n").map(String.init).sorted()
+    }
+
+    func testEveryFormatLoadsTheSameImage() throws {
+        var ids: Set<String> = []
+        for input in ["busybox-docker.tar", "busybox-oci.tar", "busybox-oci"] {
+            let r = try swiftrun(["load", "--root", root, "-i", images + "/" + input])
+            XCTAssertEqual(r.code, 0, r.err)
+            XCTAssertEqual(r.out, "Loaded image: swiftrun.test/busybox-httpd:v1\n", input)
+            let store = try ImageStore(root: root)
+            let imgs = try store.images()
+            XCTAssertEqual(imgs.count, 1)
+            ids.insert(imgs[0].id)
+            for l in imgs[0].layers {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: store.layerPath(l.chainID)), "layer \(l.chainID) unpacked")
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: store.layerPath(imgs[0].layers[1].chainID) + "/www/health"))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: store.layerPath(imgs[0].layers[0].chainID) + "/bin/busybox"))
+        }
+        XCTAssertEqual(ids.count, 1, "one image whichever way it came")
+        let before = try snapshot()
+        XCTAssertEqual(try swiftrun(["load", "--root", root, "-i", images + "/busybox-docker.tar"]).code, 0)
+        XCTAssertEqual(try snapshot(), before, "loading again changes nothing")
+        let list = try swiftrun(["images", "--root", root])
+        XCTAssertTrue(list.out.contains("swiftrun.test/busybox-httpd   v1    \(ids.first!.dropFirst(7).prefix(12))"), list.out)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "no scratch left")
+    }
+
+    func testLoadFromStandardInput() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\(TestBundle.binDir)/swiftrun load --root \(root) < \(images)/busybox-oci.tar"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                       "Loaded image: swiftrun.test/busybox-httpd:v1\n")
+    }
+
+    /// A corpus of broken inputs: each fails with its error, exit 125, and the store unchanged.
+    func testBrokenInputsLeaveTheStoreUnchanged() throws {
+        XCTAssertEqual(try swiftrun(["load", "--root", root, "-i", images + "/busybox-docker.tar"]).code, 0)
+        let scratch = root + "-inputs"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let fm = FileManager.default
+
+        // An OCI layout copy whose pieces we break one by one.
+        func layout(_ name: String, _ breakIt: (String, [String: Any]) throws -> Void) throws -> String {
+            let d = scratch + "/" + name
+            try fm.copyItem(atPath: images + "/busybox-oci", toPath: d)
+            let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/index.json"))) as! [String: Any]
+            try breakIt(d, index)
+            return d
+        }
+        func manifestPath(_ d: String, _ index: [String: Any]) -> String {
+            let m = (index["manifests"] as! [[String: Any]])[0]["digest"] as! String
+            return d + "/blobs/sha256/" + m.dropFirst(7)
+        }
+        func layerPaths(_ d: String, _ index: [String: Any]) throws -> [String] {
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath(d, index)))) as! [String: Any]
+            return (m["layers"] as! [[String: Any]]).map { d + "/blobs/sha256/" + ($0["digest"] as! String).dropFirst(7) }
+        }
+
+        let truncated = scratch + "/truncated.tar"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: images + "/busybox-docker.tar"))
+        try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: truncated))
+        let empty = scratch + "/empty.tar"
+        fm.createFile(atPath: empty, contents: Data())
+        let notImage = scratch + "/not-an-image"
+        try fm.createDirectory(atPath: notImage, withIntermediateDirectories: true)
+
+        let cases: [(String, String)] = [
+            (truncated, "not a valid image archive"),
+            (empty, "is empty"),
+            (notImage, "neither a docker save archive"),
+            (scratch + "/missing.tar", "ENOENT"),
+            (try layout("wrong-digest") { d, i in
+                let l = try layerPaths(d, i)[1]
+                var data = try Data(contentsOf: URL(fileURLWithPath: l))
+                data[data.count / 2] ^= 0xff
+                try data.write(to: URL(fileURLWithPath: l))
+            }, "does not match its digest"),
+            (try layout("missing-blob") { d, i in try fm.removeItem(atPath: try layerPaths(d, i)[0]) }, "ENOENT"),
+            (try layout("manifest-nowhere") { d, i in try fm.removeItem(atPath: manifestPath(d, i)) }, "ENOENT"),
+            (try layout("malformed-json") { d, _ in try "{\"schemaVersion\": 2, \"manifests\": [".write(toFile: d + "/index.json", atomically: true, encoding: .utf8) }, "malformed JSON"),
+            (try layout("bad-digest-string") { d, _ in
+                try #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../etc/passwd","size":1}]}"#
+                    .write(toFile: d + "/index.json", atomically: true, encoding: .utf8)
+            }, "not a sha256 digest"),
+        ]
+        let before = try snapshot()
+        for (input, expected) in cases {
+            let r = try swiftrun(["load", "--root", root, "-i", input])
+            XCTAssertEqual(r.code, 125, "\(input): \(r.err)")
+            XCTAssertTrue(r.err.contains(expected), "\(input): \(r.err)")
+            XCTAssertEqual(try snapshot(), before, "\(input) changed the store")
+        }
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: root + "/tmp"), [], "no scratch left")
+    }
+}
