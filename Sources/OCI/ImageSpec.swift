@@ -79,6 +79,7 @@ public struct ImageConfig: Codable, Equatable, Sendable {
         public var Healthcheck: Healthcheck?
         public var ArgsEscaped: Bool?
         public var OnBuild: [String]?
+        public init() {}
     }
 
     public struct Healthcheck: Codable, Equatable, Sendable {
@@ -88,6 +89,14 @@ public struct ImageConfig: Codable, Equatable, Sendable {
         public var StartPeriod: Int64?
         public var StartInterval: Int64?
         public var Retries: Int?
+        public init(Test: [String]?, Interval: Int64?, Timeout: Int64?, StartPeriod: Int64?, StartInterval: Int64?, Retries: Int?) {
+            self.Test = Test
+            self.Interval = Interval
+            self.Timeout = Timeout
+            self.StartPeriod = StartPeriod
+            self.StartInterval = StartInterval
+            self.Retries = Retries
+        }
     }
 
     public struct Empty: Codable, Equatable, Sendable {
