@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+
+/// `swiftrun run IMAGE`: the image's config applied with Docker's rules, Docker's exit
+/// codes, and nothing left behind once the container exits.
+final class RunTests: XCTestCase {
+    var root = ""
+    let image = "swiftrun.test/busybox-httpd:v1"
+
+    override func setUpWithError() throws {
+        guard getuid() == 0 else { throw XCTSkip("containers need root") }
+        root = "/tmp/swiftrun-test-run-" + UUID().uuidString.prefix(8).lowercased()
+        let r = try swiftrun(["load", "-i", TestBundle.packageRoot + "/Sysroot/out/busybox-docker.tar"])
+        XCTAssertEqual(r.code, 0, r.err)
+    }
+
+    override func tearDownWithError() throws {
+        guard !root.isEmpty else { return }
+        let containers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+        XCTAssertEqual(containers, [], "containers left behind")
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        XCTAssertFalse(mounts.contains(root), "a mount left behind")
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func swiftrun(_ args: [String]) throws -> TestBundle.Result {
+        try TestBundle.exec(TestBundle.binDir + "/swiftrun", [args[0], "--root", root] + args.dropFirst())
+    }
+
+    func testImageConfigApplies() throws {
+        let r = try swiftrun(["run", "-e", "EXTRA=1", "--entrypoint", "sh", image, "-c",
+                              "id -u; id -G; pwd; echo $GREETING $EXTRA $HOME; cat index.html; grep CapEff /proc/self/status"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["1000", "1000 100 2000", "/www", "hello 1 /home/app", "<h1>hello from swiftrun</h1>",
+                                      "CapEff:\t0000000000000000"])
+    }
+
+    func testOverridesAndRootCapabilities() throws {
+        let r = try swiftrun(["run", "-u", "root", "-w", "/tmp", "--hostname", "box", "--entrypoint", "sh", image, "-c",
+                              "id -u; pwd; hostname; grep CapEff /proc/self/status; touch /written"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["0", "/tmp", "box", "CapEff:\t00000000a80425fb"], "Docker's 14 default capabilities")
+    }
+
+    func testEachRunStartsFromTheImage() throws {
+        XCTAssertEqual(try swiftrun(["run", "-u", "root", "--entrypoint", "sh", image, "-c", "echo x > /www/scratch"]).code, 0)
+        let r = try swiftrun(["run", "--entrypoint", "sh", image, "-c", "ls /www"])
+        XCTAssertEqual(lines(r.out), ["health", "index.html"], "the upper dir of a removed container is gone")
+    }
+
+    func testDockerExitCodes() throws {
+        XCTAssertEqual(try swiftrun(["run", "--entrypoint", "sh", image, "-c", "exit 42"]).code, 42)
+        let missing = try swiftrun(["run", "--entrypoint", "no-such-program", image])
+        XCTAssertEqual(missing.code, 127)
+        XCTAssertTrue(missing.err.contains("executable file not found"), missing.err)
+        let notExec = try swiftrun(["run", "--entrypoint", "/etc/passwd", image])
+        XCTAssertEqual(notExec.code, 126)
+        let noImage = try swiftrun(["run", "no/such:image"])
+        XCTAssertEqual(noImage.code, 125)
+        XCTAssertTrue(noImage.err.contains("unable to find image 'no/such:image'"), noImage.err)
+        let badUser = try swiftrun(["run", "-u", "ghost", image])
+        XCTAssertEqual(badUser.code, 125)
+        XCTAssertTrue(badUser.err.contains("unable to find user ghost"), badUser.err)
+        let badFlag = try swiftrun(["run", "--no-such-flag", image])
+        XCTAssertEqual(badFlag.code, 125)
+    }
+}
