@@ -55,8 +55,8 @@ unit: debug
 integration: debug sysroot
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) $(SWIFT) test --filter IntegrationTests
 
-demo: build sysroot
-	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
+demo: build sysroot images
+	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out
 
 bench: build sysroot Sysroot/out/minbase.tar.gz
 	@bench/runtime.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)

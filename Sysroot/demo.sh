@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# `make demo`: what works today, end to end, on the busybox rootfs from Sysroot.
-# (Images, the engine, published ports and health checks arrive with their issues.)
+# `make demo`: what works today, end to end. Makes the sample image (Sysroot), loads it,
+# runs it, and drives the OCI runtime directly. Published ports and health checks arrive
+# with their issues; until the engine keeps containers, `run` removes them on exit.
 set -euo pipefail
-bin=${1:?bin dir}; rootfs=${2:?rootfs}
+bin=${1:?bin dir}; rootfs=${2:?rootfs}; images=${3:?images dir}
 work=$(mktemp -d /tmp/swiftrun-demo.XXXXXX)
+S="$bin/swiftrun"
 R="$bin/swiftrun-runc --root $work/state"
 trap '$R delete -f demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "swiftrun load -i busybox-docker.tar (a docker save archive; OCI layouts work too)"
+$S load --root "$work/store" -i "$images/busybox-docker.tar"
+$S images --root "$work/store"
+
+say "swiftrun run IMAGE: the image's USER, WORKDIR, ENV and HOME, Docker's defaults"
+$S run --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c \
+   'echo "hello from $(hostname): $(id)"; echo "cwd $(pwd), GREETING=$GREETING, HOME=$HOME"; cat index.html'
+
+say "exit codes pass through (Docker's 125/126/127 for swiftrun's own errors)"
+set +e
+$S run --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c 'exit 7'; echo "exit code: $?"
+$S run --root "$work/store" --entrypoint no-such-tool swiftrun.test/busybox-httpd:v1; echo "exit code: $?"
+set -e
+
+say "the OCI runtime: create, state, start, exec, kill, delete on a bundle"
 mkdir -p "$work/bundle"; ln -s "$rootfs" "$work/bundle/rootfs"
 $R spec --bundle "$work/bundle"
-jq '.process.terminal=false | .process.args=["sh","-c","echo \"hello from $(hostname), pid $$, user $(id -un)\"; grep -E \"^(CapEff|NoNewPrivs|Seccomp):\" /proc/self/status; ls /sys/class/net"]' \
-   "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
-echo "== swiftrun oci run (foreground, exit code passes through)"
-$bin/swiftrun oci --root "$work/state" run --bundle "$work/bundle" demo
-echo "== create, state, start, kill, delete of a long-running container"
-jq '.process.args=["sleep","30"]' "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
+jq '.process.terminal=false | .process.args=["sleep","30"]' "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 $R create --bundle "$work/bundle" demo
 $R state demo | jq -c '{id,status,pid}'
 $R start demo
+$R exec demo sh -c 'echo "exec: pid $$ in the container, $(grep -c . /proc/self/status) status lines, caps $(grep CapEff /proc/self/status | cut -f2)"'
 $R list
 $R kill demo KILL
 sleep 0.2
 $R state demo | jq -c '{id,status}'
 $R delete demo
-echo "== done: nothing left (state root: $(ls "$work/state" | wc -l) entries)"
+say "done: nothing left ($(ls "$work/state" | wc -l) containers in the state root)"
