@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sr_fdpass.h"
 #include "sr_protocol.h"
 
 #ifndef PR_CAP_AMBIENT
@@ -572,16 +573,7 @@ static void op_console(const struct op *o) {
     memset(&r, 0, sizeof r);
     r.kind = SR_REPORT_CONSOLE;
     r.op = cur_op;
-    struct iovec iov = { &r, sizeof r };
-    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (sendmsg(sync_fd, &msg, 0) != (ssize_t)sizeof r) fail("send the console", "sendmsg", NULL);
+    if (sr_send_with_fd(sync_fd, &r, sizeof r, master) != (ssize_t)sizeof r) fail("send the console", "sendmsg", NULL);
     close(master);
     if (setsid() < 0) fail("create the console", "setsid", NULL);
     if (ioctl(peer, TIOCSCTTY, 0) < 0) fail("create the console", "ioctl TIOCSCTTY", NULL);

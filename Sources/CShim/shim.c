@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "shim.h"
+#include "sr_fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,17 +284,7 @@ int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) return -errno;
     if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(s); return -e; }
-    struct iovec iov = { (void *)name, strlen(name) };
-    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    ssize_t n;
-    do n = sendmsg(s, &msg, 0); while (n < 0 && errno == EINTR);
+    ssize_t n = sr_send_with_fd(s, name, strlen(name), fd);
     int e = errno;
     close(s);
     return n < 0 ? -e : 0;

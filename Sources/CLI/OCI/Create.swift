@@ -4,24 +4,10 @@ import Runtime
 struct OCICreate: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from a bundle; its process waits for `start`.")
     @OptionGroup var g: GlobalOptions
-    @Option(name: [.short, .long], help: "Bundle directory (holds config.json).") var bundle: String = "."
-    @Option(name: .customLong("pid-file"), help: "Write the init's pid here.") var pidFile: String?
-    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
-    @Option(name: .customLong("preserve-fds"), help: "Pass fds 3..3+N-1 to the container.") var preserveFds: Int32 = 0
-    @Option(help: "Config file to use instead of <bundle>/config.json, relative to the bundle (crun).") var config: String?
-    @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
+    @OptionGroup var flags: CreateFlags
     @Argument(help: "Container ID.") var id: String
 
     func run() throws {
-        try perform(g) {
-            var o = Runtime.CreateOptions(bundle: bundle)
-            o.pidFile = pidFile
-            o.consoleSocket = consoleSocket
-            o.preserveFds = preserveFds
-            o.configPath = config
-            _ = try g.runtime.create(id: id, options: o)
-        }
+        try perform(g) { _ = try g.runtime.create(id: id, options: flags.options) }
     }
 }
-
