@@ -10,6 +10,9 @@ PREFIX ?= /usr/local
 APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux
 INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h Sources/CShim/include/sr_fdpass.h
 INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
+# SwiftPM leaves a TemporaryDirectory.* behind per run: keep them out of /tmp.
+export TMPDIR := $(CURDIR)/.build/tmp
+$(shell mkdir -p $(CURDIR)/.build/tmp)
 
 .PHONY: all deps build debug test unit integration demo bench conformance install clean sysroot images
 

@@ -18,5 +18,10 @@ mkdir "$cg"
 rc=0
 bash -c 'echo $$ > "$1/cgroup.procs" && exec env SWIFTRUN_SANDBOXED=1 unshare -C -m --propagation private "${@:2}"' \
     _ "$cg" "$0" "$@" || rc=$?
+# Whatever is still running in the sandbox was started here (a failed test can leave a
+# container behind): kill it all at once, wait for the tree to empty, then remove it.
+echo 1 > "$cg/cgroup.kill" 2>/dev/null || true
+for _ in $(seq 100); do grep -q "populated 0" "$cg/cgroup.events" && break; sleep 0.05; done
 find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+[ -d "$cg" ] && echo "cgroup-sandbox: could not remove $cg" >&2
 exit $rc
