@@ -133,19 +133,75 @@ static int write_data(struct archive *a, int fd, struct sr_unpack_result *r) {
 
 struct dirtime { char *path; struct timespec ts[2]; };
 
+/* Two readers in a pipe: `outer` decompresses (raw format), `inner` parses the tar from
+ * outer's bytes, which pass through the sink on the way. One decompression pass. */
+struct pipe_state {
+    struct archive *outer;
+    sr_sink_fn sink;
+    void *ctx;
+    char buf[1 << 16];
+};
+
+static la_ssize_t pipe_read(struct archive *inner, void *data, const void **out) {
+    (void)inner;
+    struct pipe_state *p = data;
+    la_ssize_t n = archive_read_data(p->outer, p->buf, sizeof p->buf);
+    if (n > 0 && p->sink) p->sink(p->ctx, p->buf, (size_t)n);
+    *out = p->buf;
+    return n;
+}
+
+static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *r);
+
 int sr_unpack_layer(int src_fd, int dest, struct sr_unpack_result *r) {
+    return sr_unpack_layer_hashed(src_fd, dest, NULL, NULL, r);
+}
+
+int sr_unpack_layer_hashed(int src_fd, int dest, sr_sink_fn sink, void *ctx, struct sr_unpack_result *r) {
     memset(r, 0, sizeof *r);
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_zstd(a);
+    struct pipe_state *p = calloc(1, sizeof *p);
+    p->sink = sink;
+    p->ctx = ctx;
+    p->outer = archive_read_new();
+    archive_read_support_filter_gzip(p->outer);
+    archive_read_support_filter_zstd(p->outer);
+    archive_read_support_filter_none(p->outer);
+    archive_read_support_format_raw(p->outer);
+    struct archive_entry *raw;
+    int ret = -1;
+    struct archive *a = NULL;
+    if (archive_read_open_fd(p->outer, src_fd, 1 << 20) != ARCHIVE_OK ||
+        archive_read_next_header(p->outer, &raw) != ARCHIVE_OK) {
+        fail(r, EINVAL, NULL, archive_error_string(p->outer) ? archive_error_string(p->outer) : "empty or unreadable");
+        goto done;
+    }
+    a = archive_read_new();
     archive_read_support_filter_none(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    if (archive_read_open_fd(a, src_fd, 1 << 20) != ARCHIVE_OK) {
-        fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "not an archive");
-        archive_read_free(a);
-        return -1;
+    if (archive_read_open(a, p, NULL, pipe_read, NULL) != ARCHIVE_OK) {
+        fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "not a tar archive");
+        goto done;
     }
+    ret = unpack_entries(a, dest, r);
+    if (ret == 0) {
+        /* The diff ID covers the whole stream: hash what follows the tar's end marker too. */
+        la_ssize_t n;
+        while ((n = archive_read_data(p->outer, p->buf, sizeof p->buf)) > 0)
+            if (sink) sink(ctx, p->buf, (size_t)n);
+        if (n < 0) {
+            fail(r, EIO, NULL, archive_error_string(p->outer) ? archive_error_string(p->outer) : "corrupt compressed data");
+            ret = -1;
+        }
+    }
+done:
+    if (a) archive_read_free(a);
+    archive_read_free(p->outer);
+    free(p);
+    return ret;
+}
+
+static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *r) {
     struct dirtime *dirs = NULL;
     size_t ndirs = 0, capdirs = 0;
     int ret = -1;
@@ -321,7 +377,6 @@ int sr_unpack_layer(int src_fd, int dest, struct sr_unpack_result *r) {
 out:
     for (size_t i = 0; i < ndirs; i++) free(dirs[i].path);
     free(dirs);
-    archive_read_free(a);
     return ret;
 }
 

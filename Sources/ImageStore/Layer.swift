@@ -1,4 +1,5 @@
 import CArchive
+import Crypto
 import OS
 #if canImport(Glibc)
 import Glibc
@@ -22,9 +23,16 @@ public enum Layer {
         }
     }
 
+    final class Hasher {
+        var sha = SHA256()
+    }
+
     /// Unpacks the tar (gzip, zstd or plain) at `blob` into `dest`, which must not exist yet.
+    /// With `diffID`, the uncompressed stream must hash to it (checked in the same pass): a
+    /// layer stored under a chain ID is then exactly the content that chain names, and an
+    /// image cannot poison the layer of another by claiming its diff ID.
     @discardableResult
-    public static func unpack(blob: String, into dest: String) throws -> Stats {
+    public static func unpack(blob: String, into dest: String, diffID: String? = nil) throws -> Stats {
         let src = try FD.open(blob, O_RDONLY)
         let tmp = dest + ".partial-\(getpid())"
         try? Files.removeTree(tmp)
@@ -32,8 +40,21 @@ public enum Layer {
         do {
             let dir = try FD.open(tmp, O_RDONLY | O_DIRECTORY)
             var r = sr_unpack_result()
-            if sr_unpack_layer(src.raw, dir.raw, &r) != 0 {
+            let hasher = Hasher()
+            let ctx = Unmanaged.passUnretained(hasher).toOpaque()
+            let rc = sr_unpack_layer_hashed(src.raw, dir.raw, { ctx, buf, len in
+                let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
+                h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
+            }, ctx, &r)
+            withExtendedLifetime(hasher) {}
+            if rc != 0 {
                 throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err)
+            }
+            if let want = diffID {
+                let got = "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
+                guard got == want else {
+                    throw UnpackError(entry: "", reason: "the layer's uncompressed content is \(got), but the image config claims \(want): refused (a layer must be what its diff ID names)", errno: EBADMSG)
+                }
             }
             guard rename(tmp, dest) == 0 else { throw SysError("rename", dest) }
             return Stats(entries: r.entries, bytes: r.bytes)

@@ -58,6 +58,7 @@ public final class ImageStore {
     public init(root: String) throws {
         self.root = root
         for d in [root, root + "/blobs/sha256", root + "/layers", root + "/tmp"] { try Files.mkdirAll(d, mode: 0o700) }
+        _ = try FD.open(root + "/lock", O_RDWR | O_CREAT, mode: 0o600) // part of the skeleton, not of any load
     }
 
     public static func defaultRoot() -> String {
@@ -151,7 +152,7 @@ public final class ImageStore {
     public func ensureLayer(_ ref: LayerRef) throws {
         let dest = layerPath(ref.chainID)
         if Files.exists(dest) { return }
-        try Layer.unpack(blob: blobPath(ref.blob), into: dest)
+        try Layer.unpack(blob: blobPath(ref.blob), into: dest, diffID: ref.diffID)
         if tracking { created.append(dest) }
     }
 

@@ -131,4 +131,54 @@ final class ImageLoadTests: XCTestCase {
         }
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: root + "/tmp"), [], "no scratch left")
     }
+
+    /// Layer poisoning: every digest in the layout is right, but a layer's content is not what
+    /// the config's diff ID names. Stored under that chain ID it would stand in for the
+    /// genuine layer in every later image. The load is refused and nothing is kept.
+    func testLayerWhoseContentIsNotItsDiffIDIsRefused() throws {
+        let fm = FileManager.default
+        let evil = root + "-evil"
+        defer { try? fm.removeItem(atPath: evil) }
+        try fm.copyItem(atPath: images + "/busybox-oci", toPath: evil)
+        func json(_ p: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p))) as! [String: Any]
+        }
+        func put(_ data: Data) throws -> (String, Int) {
+            let d = ImageStore.digest(Array(data))
+            try data.write(to: URL(fileURLWithPath: evil + "/blobs/sha256/" + d.dropFirst(7)))
+            return (d, data.count)
+        }
+        // A different layer: a tar.gz with a planted file, made by tar itself.
+        let planted = evil + "-src"
+        try fm.createDirectory(atPath: planted + "/www", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: planted) }
+        try "pwned\n".write(toFile: planted + "/www/index.html", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TestBundle.exec("/bin/tar", ["-C", planted, "-czf", evil + "/layer.tgz", "www"]).code, 0)
+        let (layerDigest, layerSize) = try put(try Data(contentsOf: URL(fileURLWithPath: evil + "/layer.tgz")))
+        var index = try json(evil + "/index.json")
+        var manifests = index["manifests"] as! [[String: Any]]
+        var manifest = try json(evil + "/blobs/sha256/" + (manifests[0]["digest"] as! String).dropFirst(7))
+        var layers = manifest["layers"] as! [[String: Any]]
+        layers[1]["digest"] = layerDigest
+        layers[1]["size"] = layerSize
+        manifest["layers"] = layers
+        let (mDigest, mSize) = try put(try JSONSerialization.data(withJSONObject: manifest))
+        manifests[0]["digest"] = mDigest
+        manifests[0]["size"] = mSize
+        index["manifests"] = manifests
+        try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: evil + "/index.json"))
+
+        _ = try ImageStore(root: root) // an empty store: the poisoned image comes first
+        let before = try snapshot()
+        let r = try swiftrun(["load", "--root", root, "-i", evil])
+        XCTAssertEqual(r.code, 125, r.err)
+        XCTAssertTrue(r.err.contains("the image config claims"), r.err)
+        XCTAssertEqual(try snapshot(), before, "nothing of the poisoned image is kept")
+        // The genuine image still loads, with its own content.
+        XCTAssertEqual(try swiftrun(["load", "--root", root, "-i", images + "/busybox-oci"]).code, 0)
+        let store = try ImageStore(root: root)
+        let top = try XCTUnwrap(store.images().first?.layers.last)
+        XCTAssertEqual(try String(contentsOfFile: store.layerPath(top.chainID) + "/www/index.html", encoding: .utf8),
+                       "<h1>hello from swiftrun</h1>\n")
+    }
 }

@@ -2,6 +2,7 @@
 #ifndef SR_UNPACK_H
 #define SR_UNPACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sr_unpack_result {
@@ -17,6 +18,11 @@ struct sr_unpack_result {
  * refused. Whiteouts become overlayfs whiteouts (char 0:0, trusted.overlay.opaque).
  * Returns 0, or -1 with `res` describing the failure. */
 int sr_unpack_layer(int src_fd, int dest_fd, struct sr_unpack_result *res);
+
+/* The same, passing every byte of the uncompressed tar stream to `sink` (to compute the
+ * layer's diff ID in the same pass), trailing padding included. */
+typedef void (*sr_sink_fn)(void *ctx, const void *buf, size_t len);
+int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
 
 /* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
  * (RESOLVE_IN_ROOT), so an archive's links cannot point us at host files. */
