@@ -27,7 +27,7 @@ struct OCIGroup: ParsableCommand {
 public struct SwiftrunRoot: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "swiftrun", abstract: "A daemonless container runtime.",
-        version: swiftrunVersion, subcommands: [RunCommand.self, Load.self, Images.self, OCIGroup.self, DebugGroup.self])
+        version: swiftrunVersion, subcommands: [RunCommand.self, Load.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, OCIGroup.self, DebugGroup.self])
     public init() {}
 
     public static func entry() -> Never {

@@ -37,18 +37,11 @@ public final class Engine {
         public init(image: String) { self.image = image }
     }
 
-    /// Finds an image by name ("repo:tag", "repo" = "repo:latest") or ID prefix.
+    /// Finds an image by name or ID prefix, with the hint a user needs when it is missing.
     public func findImage(_ ref: String) throws -> ImageStore.Image {
-        let images = try store.images()
-        let name = ref.split(separator: "/").last?.contains(":") == true || ref.contains("@") ? ref : ref + ":latest"
-        if let i = images.first(where: { $0.names.contains(name) }) { return i }
-        let hex = ref.hasPrefix("sha256:") ? String(ref.dropFirst(7)) : ref
-        if hex.count >= 4 {
-            let matches = images.filter { $0.id.dropFirst(7).hasPrefix(hex) }
-            if matches.count == 1 { return matches[0] }
-            if matches.count > 1 { throw Failure("image ID prefix \(ref) is ambiguous") }
+        do { return try store.find(ref) } catch {
+            throw Failure("unable to find image '\(ref)' locally: load it with `swiftrun load -i FILE` (pull is not implemented yet)")
         }
-        throw Failure("unable to find image '\(ref)' locally: load it with `swiftrun load -i FILE` (pull is not implemented yet)")
     }
 
     static func newID() -> String {

@@ -91,9 +91,11 @@ public enum Loader {
         var out: [Loaded] = []
         for top in index.manifests {
             var desc = top
+            var manifestBlobs: [String] = []
             // An index inside: pick the platform's manifest.
             if desc.mediaType == MediaType.ociIndex || desc.mediaType == MediaType.dockerManifestList {
                 let inner = try JSON.decode(ImageIndex.self, from: try blob(desc), what: desc.digest)
+                manifestBlobs.append(desc.digest)
                 let parts = platform.split(separator: "/").map(String.init)
                 guard let m = inner.manifests.first(where: { $0.platform?.os == parts.first && $0.platform?.architecture == parts.last }) else {
                     throw Failure("no \(platform) image in index \(desc.digest)")
@@ -101,6 +103,7 @@ public enum Loader {
                 desc = m
             }
             let manifest = try JSON.decode(ImageManifest.self, from: try blob(desc), what: desc.digest)
+            manifestBlobs.append(desc.digest)
             let configBytes = try blob(manifest.config)
             let config = try JSON.decode(ImageConfig.self, from: configBytes, what: manifest.config.digest)
             guard config.rootfs.diff_ids.count == manifest.layers.count else {
@@ -120,17 +123,14 @@ public enum Loader {
             let ann = top.annotations ?? [:]
             let name = ann["io.containerd.image.name"] ?? ann["org.opencontainers.image.ref.name"].flatMap { $0.contains("/") || $0.contains(":") ? $0 : nil }
             let names = name.map { [normalizeName($0)] } ?? []
-            try store.add(.init(id: manifest.config.digest, names: names, layers: refs, created: config.created, size: size))
+            try store.add(.init(id: manifest.config.digest, names: names, layers: refs, created: config.created, size: size,
+                                otherBlobs: manifestBlobs))
             out.append(Loaded(id: manifest.config.digest, names: names))
         }
         return out
     }
 
-    /// "busybox" → "busybox:latest"; a tag or digest is kept.
-    static func normalizeName(_ n: String) -> String {
-        let last = n.split(separator: "/").last ?? ""
-        return last.contains(":") || n.contains("@") ? n : n + ":latest"
-    }
+    static func normalizeName(_ n: String) -> String { ImageStore.normalizeName(n) }
 }
 
 extension Int32 {

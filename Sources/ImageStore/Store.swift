@@ -29,6 +29,7 @@ public final class ImageStore {
         public var layers: [LayerRef]
         public var created: String?
         public var size: Int64       // bytes of the layer blobs
+        public var otherBlobs: [String]? // manifests, indexes, other copies of layers it came with (freed by rmi)
     }
 
     struct Index: Codable {
@@ -172,6 +173,68 @@ public final class ImageStore {
 
     public func images() throws -> [Image] { try readIndex().images }
 
+    /// Finds an image by name ("repo:tag", "repo" meaning "repo:latest") or by ID prefix.
+    public func find(_ ref: String) throws -> Image {
+        let all = try images()
+        let name = ref.split(separator: "/").last?.contains(":") == true || ref.contains("@") ? ref : ref + ":latest"
+        if let i = all.first(where: { $0.names.contains(name) }) { return i }
+        let hex = Self.hex(ref)
+        if hex.count >= 4 {
+            let matches = all.filter { Self.hex($0.id).hasPrefix(hex) }
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 { throw Failure("image ID prefix \(ref) is ambiguous: give more of it") }
+        }
+        throw Failure("no such image: \(ref)")
+    }
+
+    /// Adds a name to an image (moving it from any other image, as Docker's tags do).
+    public func tag(_ ref: String, as name: String) throws {
+        var image = try find(ref)
+        image.names = [Self.normalizeName(name)]
+        try add(image)
+    }
+
+    /// "busybox" → "busybox:latest"; a tag or digest is kept.
+    public static func normalizeName(_ n: String) -> String {
+        let last = n.split(separator: "/").last ?? ""
+        return last.contains(":") || n.contains("@") ? n : n + ":latest"
+    }
+
+    /// Removes a name; when an image has no name left (or is given by ID), the image goes,
+    /// with every blob and layer no other image uses. Returns what Docker prints.
+    public func remove(_ ref: String) throws -> [String] {
+        try withLock {
+            var idx = try readIndex()
+            let all = idx.images
+            let byName = Self.normalizeName(ref)
+            var out: [String] = []
+            guard let target = all.first(where: { $0.names.contains(byName) }) ?? (try? find(ref)) else {
+                throw Failure("no such image: \(ref)")
+            }
+            let i = idx.images.firstIndex { $0.id == target.id }!
+            if target.names.contains(byName) && target.names.count > 1 {
+                idx.images[i].names.removeAll { $0 == byName }
+                out.append("Untagged: \(byName)")
+            } else {
+                out += target.names.map { "Untagged: \($0)" }
+                idx.images.remove(at: i)
+                // What the remaining images still need stays; the rest is freed.
+                let keepBlobs = Set(idx.images.flatMap { [$0.id] + $0.layers.map(\.blob) + ($0.otherBlobs ?? []) })
+                let keepLayers = Set(idx.images.flatMap { $0.layers.map(\.chainID) })
+                for l in target.layers.reversed() where !keepLayers.contains(l.chainID) {
+                    try Files.removeTree(layerPath(l.chainID))
+                    out.append("Deleted: \(l.chainID)")
+                }
+                for b in [target.id] + target.layers.map(\.blob) + (target.otherBlobs ?? []) where !keepBlobs.contains(b) {
+                    unlink(blobPath(b))
+                }
+                out.append("Deleted: \(target.id)")
+            }
+            try Files.writeAtomic(indexPath, try JSON.encode(idx, pretty: true), mode: 0o600, sync: true)
+            return out
+        }
+    }
+
     /// Records an image; a name moves to it from any image that had it (as Docker's tags do).
     public func add(_ image: Image) throws {
         try (tracking ? { (b: () throws -> Void) in try b() } : { (b: () throws -> Void) in try self.withLock(b) }) {
@@ -179,6 +242,10 @@ public final class ImageStore {
             for i in idx.images.indices { idx.images[i].names.removeAll { image.names.contains($0) } }
             if let i = idx.images.firstIndex(where: { $0.id == image.id }) {
                 idx.images[i].names = Array(Set(idx.images[i].names + image.names)).sorted()
+                // The same image from another source (gzip vs plain layers): keep its blobs on record.
+                let known = Set(idx.images[i].layers.map(\.blob) + (idx.images[i].otherBlobs ?? []))
+                let extra = (image.layers.map(\.blob) + (image.otherBlobs ?? [])).filter { !known.contains($0) }
+                if !extra.isEmpty { idx.images[i].otherBlobs = (idx.images[i].otherBlobs ?? []) + extra }
             } else {
                 idx.images.append(image)
             }

@@ -1,0 +1,69 @@
+import ArgumentParser
+import ImageStore
+import OCI
+import OS
+
+/// `swiftrun image inspect|tag|rm|ls`, and the top-level `tag` and `rmi`.
+struct ImageGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image", abstract: "Manage images.",
+                                                    subcommands: [ImageInspect.self, Tag.self, Rmi.self, Images.self, Load.self])
+}
+
+struct ImageInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show images as Docker-shaped JSON.")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "Image names or IDs.") var images: [String]
+
+    /// The fields of `docker image inspect` that the store knows.
+    struct Inspect: Encodable {
+        var Id: String
+        var RepoTags: [String]
+        var Created: String?
+        var Author: String?
+        var Config: ImageConfig.ContainerConfig?
+        var Architecture: String?
+        var Os: String?
+        var Variant: String?
+        var Size: Int64
+        var RootFS: RootFS
+        struct RootFS: Encodable { var `Type`: String; var Layers: [String] }
+    }
+
+    func run() throws {
+        try engine {
+            let store = try s.store()
+            var out: [Inspect] = []
+            var missing: [String] = []
+            for ref in images {
+                guard let img = try? store.find(ref) else { missing.append(ref); continue }
+                let c = try JSON.decode(ImageConfig.self, from: try store.readBlob(img.id), what: "image config \(img.id)")
+                out.append(Inspect(Id: img.id, RepoTags: img.names, Created: c.created, Author: c.author, Config: c.config,
+                                   Architecture: c.architecture, Os: c.os, Variant: c.variant, Size: img.size,
+                                   RootFS: .init(Type: c.rootfs.type, Layers: c.rootfs.diff_ids)))
+            }
+            stdoutWrite(try JSON.string(out, pretty: true) + "\n")
+            if !missing.isEmpty { throw Failure("no such image: \(missing.joined(separator: ", "))") }
+        }
+    }
+}
+
+struct Tag: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name.")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "Image name or ID.") var source: String
+    @Argument(help: "New name (repo[:tag]).") var target: String
+    func run() throws { try engine { try s.store().tag(source, as: target) } }
+}
+
+struct Rmi: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove image names; an image with none left is deleted with its unused layers.")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Accepted for Docker compatibility (no container keeps an image yet).") var force = false
+    @Argument(help: "Image names or IDs.") var images: [String]
+    func run() throws {
+        try engine {
+            let store = try s.store()
+            for ref in images { try store.remove(ref).forEach { stdoutWrite($0 + "\n") } }
+        }
+    }
+}
