@@ -181,4 +181,21 @@ final class ImageLoadTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: store.layerPath(top.chainID) + "/www/index.html", encoding: .utf8),
                        "<h1>hello from swiftrun</h1>\n")
     }
+
+    /// Two loads of the same image at once both succeed (the store lock serialises them).
+    func testConcurrentLoadsBothSucceed() throws {
+        let procs: [Process] = try ["busybox-docker.tar", "busybox-oci.tar", "busybox-docker.tar"].map { file in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+            p.arguments = ["load", "--root", root, "-i", images + "/" + file]
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in procs { p.waitUntilExit(); XCTAssertEqual(p.terminationStatus, 0) }
+        let store = try ImageStore(root: root)
+        XCTAssertEqual(try store.images().count, 1)
+        XCTAssertEqual(try store.images()[0].names, ["swiftrun.test/busybox-httpd:v1"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
 }
