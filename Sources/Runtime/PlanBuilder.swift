@@ -149,14 +149,19 @@ public struct PlanBuilder {
         var ops: [InitOp] = []
 
         // Join namespaces given by path (the init is single-threaded, so setns works).
+        // Joined pid and time namespaces apply to children only: the init then forks, and
+        // the child goes on as the container's init.
+        var forkAfterJoin = false
         for ns in namespaces {
             guard let path = ns.path, !path.isEmpty else { continue }
             guard let flag = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
-            if ns.type == "pid" || ns.type == "user" {
-                throw Failure("joining an existing \(ns.type) namespace (\(path)) is not supported yet")
+            if ns.type == "user" {
+                throw Failure("joining an existing user namespace (\(path)) is not supported yet")
             }
+            if ns.type == "pid" || ns.type == "time" { forkAfterJoin = true }
             ops.append(.setns(path: path, type: flag))
         }
+        if forkAfterJoin { ops.append(.fork) }
         if !hasMountNS {
             throw Failure("a mount namespace is required: swiftrun does not change the host's mounts")
         }

@@ -186,7 +186,7 @@ public final class Runtime {
         trace("create: fifo ready")
         let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: preserveFds,
                                     extraFD: -1)
-        let created = spawned.created
+        var created = spawned.created
         let parentSock = spawned.sock
         child = created
         fifo.close()
@@ -195,27 +195,40 @@ public final class Runtime {
             try writeIDMaps(pid: created.pid, linux: linux)
             try parentSock.writeAll([1])
         }
-        let pid = created.pid
         trace("create: init cloned")
-        let startTime = Proc.stat(pid)?.startTime ?? 0
-        let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
+        let state = State(id: id, status: .creating, pid: created.pid, bundle: bundle, annotations: spec.annotations)
         let stateJSON = try JSON.string(state)
         ops = ops.map { op in
             if case .hook(let p, _, let t, let a, let e) = op { return .hook(path: p, stdin: stateJSON, timeout: t, args: a, env: e) }
             return op
         }
         try parentSock.writeAll(PlanEncoder.encode(ops))
-        reports: while true {
+        // With a joined pid namespace the init forks: its PID report and the child's READY
+        // may come in either order.
+        var waitingForPid = ops.contains(.fork)
+        var ready = false
+        while !ready || waitingForPid {
             switch try nextReport(parentSock, created, ops) {
-            case .ready: break reports
+            case .ready: ready = true
             case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
             case .sync:
                 let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
                 try runHooks(hooks, kind: "createRuntime", state: stateJSON)
                 try parentSock.writeAll([1])
-            case .pid: throw RuntimeError("container init sent an unexpected report")
+            case .pid(let p):
+                guard waitingForPid else { throw RuntimeError("container init sent an unexpected report") }
+                waitingForPid = false
+                // The child is the container's init; the forking parent exits.
+                var code: Int32 = 0, sig: Int32 = 0
+                _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 0)
+                let fd = FD(sr_pidfd_open(p))
+                guard fd.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
+                created = Created(pid: p, pidfd: fd)
+                child = created
             }
         }
+        let pid = created.pid
+        let startTime = Proc.stat(pid)?.startTime ?? 0
 
         trace("create: init ready")
         let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
@@ -503,7 +516,11 @@ public final class Runtime {
 
     /// create + start; unless detached, waits and returns the exit code (128+signal if killed).
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool) throws -> Int32 {
-        if !detach { SignalForwarder.blockSignals() }
+        if !detach {
+            SignalForwarder.blockSignals()
+            // An init that forks into a joined pid namespace is adopted by us, to be waited for.
+            _ = sr_set_subreaper()
+        }
         let c = try create(id: id, options: options)
         do { try start(id) } catch {
             try? delete(id, force: true)

@@ -56,3 +56,37 @@ final class NamespaceTests: XCTestCase {
         XCTAssertEqual(out, ["0 100000 65536", "0", "1:3"], "root inside maps to 100000; /dev/null is the host node, bound")
     }
 }
+
+extension NamespaceTests {
+    /// Joining a pid namespace by path: the init forks into it (setns applies to children).
+    func testJoinPidNamespaceByPath() throws {
+        let holder = try TestBundle(args: ["sleep", "61"])
+        defer { holder.cleanup() }
+        XCTAssertEqual(try holder.create().code, 0)
+        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
+        let pid = try XCTUnwrap(holder.state()?.pid)
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
+            $0.type == "pid" ? .init(type: "pid", path: "/proc/\(pid)/ns/pid") : $0
+        }
+        // Foreground run: exit code and output pass through the fork.
+        let r = try b.run(["sh", "-c", "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/pid; exit 4"])
+        XCTAssertEqual(r.code, 4, r.err)
+        let out = lines(r.out)
+        guard out.count == 3 else { return XCTFail("output: \(r.out) \(r.err)") }
+        XCTAssertNotEqual(out.first, "1", "not the namespace's init")
+        XCTAssertEqual(out[1], "sleep 61 ", "sees the holder's init as pid 1")
+        XCTAssertEqual(out[2], try ns("\(pid)", "pid"))
+        // create + state: the recorded pid is the forked init, which runs until killed.
+        let c = try TestBundle(args: ["sleep", "30"])
+        defer { c.cleanup() }
+        c.spec.linux!.namespaces = b.spec.linux!.namespaces
+        XCTAssertEqual(try c.create().code, 0)
+        let cpid = try XCTUnwrap(c.state()?.pid)
+        XCTAssertEqual(try c.state()?.status, .created)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(cpid)/ns/pid"), try ns("\(pid)", "pid"))
+        XCTAssertEqual(try c.runc(["start", c.id]).code, 0)
+        XCTAssertEqual(try c.state()?.status, .running)
+    }
+}

@@ -95,6 +95,15 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertThrowsError(try ops(spec { $0.mounts!.append(.init(destination: "relative", type: "tmpfs")) }))
     }
 
+    func testJoiningPidNamespaceForks() throws {
+        let o = try ops(spec { s in
+            s.linux!.namespaces = s.linux!.namespaces!.map { $0.type == "pid" ? .init(type: "pid", path: "/proc/9/ns/pid") : $0 }
+        })
+        XCTAssertEqual(Array(o.prefix(2)), [.setns(path: "/proc/9/ns/pid", type: 0x2000_0000), .fork],
+                       "setns(CLONE_NEWPID) applies to children: fork before anything else")
+        XCTAssertThrowsError(try ops(spec { $0.linux!.namespaces!.append(.init(type: "user", path: "/proc/9/ns/user")) }))
+    }
+
     func testLookupUsesContainerPath() throws {
         let o = try ops(spec { $0.process!.env = ["PATH=/opt/bin:/bin"]; $0.process!.args = ["app", "-x"] })
         XCTAssertTrue(o.contains(.lookup(file: "app", path: "/opt/bin:/bin")))
