@@ -40,7 +40,10 @@ final class TestBundle {
         }
         let m = try Self.exec("/bin/mount", ["-t", "overlay", "overlay", "-o",
                                             "lowerdir=\(Self.rootfsSource),upperdir=\(dir)/upper,workdir=\(dir)/work", dir + "/rootfs"])
-        guard m.code == 0 else { throw XCTSkip("overlayfs mount failed: \(m.err)") }
+        guard m.code == 0 else {
+            XCTFail("overlayfs mount of the test rootfs failed: \(m.err)", file: file, line: line)
+            throw XCTSkip("no rootfs")
+        }
         spec = Self.defaultSpec(args: args)
     }
 
