@@ -109,6 +109,7 @@ public final class Engine {
         linux.namespaces = ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Spec.Namespace(type: $0) }
         linux.maskedPaths = DefaultSpec.maskedPaths
         linux.readonlyPaths = DefaultSpec.readonlyPaths
+        linux.seccomp = DefaultSeccomp.profile()
         var mounts = DefaultSpec.standardMounts()
         // Docker's /dev/shm is 64 MB; /sys/fs/cgroup read-only.
         mounts = mounts.map { m in

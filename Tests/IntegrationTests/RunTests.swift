@@ -64,4 +64,18 @@ final class RunTests: XCTestCase {
         let badFlag = try swiftrun(["run", "--no-such-flag", image])
         XCTAssertEqual(badFlag.code, 125)
     }
+
+    /// The syscalls Docker keeps from unprivileged containers are denied; ordinary work
+    /// (fork, exec, files, sockets) goes on.
+    func testDefaultSeccompFilter() throws {
+        let r = try swiftrun(["run", "-u", "root", "--entrypoint", "sh", image, "-c", """
+            grep Seccomp: /proc/self/status
+            unshare -U true 2>/dev/null || echo unshare-denied
+            unshare -n true 2>/dev/null || echo netns-denied
+            mount -t tmpfs none /mnt 2>/dev/null || echo mount-denied
+            (sleep 0; echo forked) && ls / >/dev/null && echo ok > /tmp/f && cat /tmp/f
+            """])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["Seccomp:\t2", "unshare-denied", "netns-denied", "mount-denied", "forked", "ok"])
+    }
 }
