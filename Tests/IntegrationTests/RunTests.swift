@@ -42,6 +42,13 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(lines(r.out), ["0", "/tmp", "box", "CapEff:\t00000000a80425fb"], "Docker's 14 default capabilities")
     }
 
+    func testReadOnlyRootfs() throws {
+        let r = try swiftrun(["run", "--read-only", "-u", "root", "--entrypoint", "sh", image, "-c",
+                              "touch /www/x 2>/dev/null || echo refused; echo ok > /dev/shm/y && cat /dev/shm/y"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["refused", "ok"], "root is read-only; /dev/shm stays writable")
+    }
+
     func testEachRunStartsFromTheImage() throws {
         XCTAssertEqual(try swiftrun(["run", "-u", "root", "--entrypoint", "sh", image, "-c", "echo x > /www/scratch"]).code, 0)
         let r = try swiftrun(["run", "--entrypoint", "sh", image, "-c", "ls /www"])
