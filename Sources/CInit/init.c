@@ -542,18 +542,14 @@ static void op_lookup(const struct op *o) {
  * never by path, and bound onto /dev/console by fd (CVE-2025-52565). The master goes to
  * the runtime over the sync socket. */
 static void op_console(const struct op *o) {
-    int ptmx = open_in_root("/dev/pts/ptmx", 0, 0, RESOLVE_NO_SYMLINKS);
-    if (ptmx < 0) fail("create the console (is /dev/pts mounted?)", "openat2", "/dev/pts/ptmx");
+    int master = openat2_(root_fd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0,
+                          RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (master < 0) fail("create the console (is /dev/pts mounted?)", "openat2", "/dev/pts/ptmx");
     struct statfs sf;
-    if (fstatfs(ptmx, &sf) < 0 || sf.f_type != DEVPTS_SUPER_MAGIC) {
+    if (fstatfs(master, &sf) < 0 || sf.f_type != DEVPTS_SUPER_MAGIC) {
         errno = EXDEV;
         fail("create the console: /dev/pts is not devpts", "fstatfs", "/dev/pts/ptmx");
     }
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", ptmx);
-    int master = open(self, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    close(ptmx);
-    if (master < 0) fail("create the console", "open", "/dev/pts/ptmx");
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail("create the console", "ioctl TIOCSPTLCK", "/dev/pts/ptmx");
     int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);

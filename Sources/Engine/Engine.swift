@@ -84,9 +84,7 @@ public final class Engine {
 
         let rt = Runtime(root: runtimeState)
         rt.warn = warn
-        var create = Runtime.CreateOptions(bundle: dir + "/bundle")
-        create.preserveFds = 0
-        return try rt.run(id: id, options: create, detach: false, keep: false)
+        return try rt.run(id: id, options: Runtime.CreateOptions(bundle: dir + "/bundle"), detach: false, keep: false)
     }
 
     /// Reads a file of the image by a path resolved inside its rootfs (a symlinked
@@ -110,14 +108,7 @@ public final class Engine {
         linux.maskedPaths = DefaultSpec.maskedPaths
         linux.readonlyPaths = DefaultSpec.readonlyPaths
         linux.seccomp = DefaultSeccomp.profile()
-        var mounts = DefaultSpec.standardMounts()
-        // Docker's /dev/shm is 64 MB; /sys/fs/cgroup read-only.
-        mounts = mounts.map { m in
-            var m = m
-            if m.destination == "/dev/mqueue" { m.options = ["nosuid", "noexec", "nodev"] }
-            return m
-        }
-        return Spec(process: p, hostname: hostname, mounts: mounts, linux: linux)
+        return Spec(process: p, hostname: hostname, mounts: DefaultSpec.standardMounts(), linux: linux)
     }
 }
 

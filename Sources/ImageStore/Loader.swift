@@ -41,7 +41,11 @@ public enum Loader {
             return FD(fd)
         }
         func read(_ rel: String) throws -> [UInt8] { try open(rel).readToEnd() }
-        let has = { (p: String) in sr_open_in_dir(d.raw, p).map0 }
+        func has(_ rel: String) -> Bool {
+            let fd = sr_open_in_dir(d.raw, rel)
+            if fd >= 0 { Glibc.close(fd) }
+            return fd >= 0
+        }
         if has("manifest.json") {
             return try loadDocker(read, open, store)
         }
@@ -131,12 +135,4 @@ public enum Loader {
     }
 
     static func normalizeName(_ n: String) -> String { ImageStore.normalizeName(n) }
-}
-
-extension Int32 {
-    /// For an fd from an existence check: true if it opened (and closes it).
-    var map0: Bool {
-        if self >= 0 { Glibc.close(self); return true }
-        return false
-    }
 }

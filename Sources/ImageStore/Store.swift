@@ -236,20 +236,23 @@ public final class ImageStore {
     }
 
     /// Records an image; a name moves to it from any image that had it (as Docker's tags do).
+    /// Inside a load's transaction the lock is already held.
     public func add(_ image: Image) throws {
-        try (tracking ? { (b: () throws -> Void) in try b() } : { (b: () throws -> Void) in try self.withLock(b) }) {
-            var idx = try readIndex()
-            for i in idx.images.indices { idx.images[i].names.removeAll { image.names.contains($0) } }
-            if let i = idx.images.firstIndex(where: { $0.id == image.id }) {
-                idx.images[i].names = Array(Set(idx.images[i].names + image.names)).sorted()
-                // The same image from another source (gzip vs plain layers): keep its blobs on record.
-                let known = Set(idx.images[i].layers.map(\.blob) + (idx.images[i].otherBlobs ?? []))
-                let extra = (image.layers.map(\.blob) + (image.otherBlobs ?? [])).filter { !known.contains($0) }
-                if !extra.isEmpty { idx.images[i].otherBlobs = (idx.images[i].otherBlobs ?? []) + extra }
-            } else {
-                idx.images.append(image)
-            }
-            try Files.writeAtomic(indexPath, try JSON.encode(idx, pretty: true), mode: 0o600, sync: true)
+        if tracking { try addLocked(image) } else { try withLock { try addLocked(image) } }
+    }
+
+    private func addLocked(_ image: Image) throws {
+        var idx = try readIndex()
+        for i in idx.images.indices { idx.images[i].names.removeAll { image.names.contains($0) } }
+        if let i = idx.images.firstIndex(where: { $0.id == image.id }) {
+            idx.images[i].names = Array(Set(idx.images[i].names + image.names)).sorted()
+            // The same image from another source (gzip vs plain layers): keep its blobs on record.
+            let known = Set(idx.images[i].layers.map(\.blob) + (idx.images[i].otherBlobs ?? []))
+            let extra = (image.layers.map(\.blob) + (image.otherBlobs ?? [])).filter { !known.contains($0) }
+            if !extra.isEmpty { idx.images[i].otherBlobs = (idx.images[i].otherBlobs ?? []) + extra }
+        } else {
+            idx.images.append(image)
         }
+        try Files.writeAtomic(indexPath, try JSON.encode(idx, pretty: true), mode: 0o600, sync: true)
     }
 }

@@ -16,7 +16,9 @@ public enum Subprocess {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw SysError("pipe") }
         let readEnd = FD(fds[0]), writeEnd = FD(fds[1])
+        // Glibc lacks pipe2: mark both ends CLOEXEC; the dup2 onto the child's 0 clears it there.
         _ = sr_fcntl_setfd(writeEnd.raw, FD_CLOEXEC)
+        _ = sr_fcntl_setfd(readEnd.raw, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -87,11 +87,6 @@ public struct Cgroup {
         (read("cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
     }
 
-    public var isPopulated: Bool {
-        guard let ev = read("cgroup.events") else { return false }
-        return ev.contains("populated 1")
-    }
-
     /// SIGKILL everything in the cgroup at once.
     public func killAll() throws {
         try write("cgroup.kill", "1")

@@ -137,10 +137,7 @@ public struct PlanBuilder {
 
     public func build() throws -> [InitOp] {
         guard let process = spec.process else { throw Failure("config.json has no process") }
-        guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
-            throw Failure("process.args must name a program to run")
-        }
-        _ = args
+        guard process.args?.first?.isEmpty == false else { throw Failure("process.args must name a program to run") }
         let linux = spec.linux ?? Spec.Linux()
         let namespaces = linux.namespaces ?? []
         let newNS = { (t: String) in namespaces.contains { $0.type == t && ($0.path ?? "").isEmpty } }
