@@ -151,7 +151,7 @@ public struct PlanBuilder {
         var forkAfterJoin = false
         for ns in namespaces {
             guard let path = ns.path, !path.isEmpty else { continue }
-            guard let flag = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            guard let flag = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type): use pid, network, mount, ipc, uts, user, cgroup or time") }
             if ns.type == "user" {
                 throw Failure("joining an existing user namespace (\(path)) is not supported yet")
             }
@@ -248,7 +248,7 @@ public struct PlanBuilder {
         }
         var ops: [InitOp] = []
         for r in process.rlimits ?? [] {
-            guard let res = Rlimits.resource(r.type) else { throw Failure("unknown rlimit \(r.type)") }
+            guard let res = Rlimits.resource(r.type) else { throw Failure("unknown rlimit \(r.type): use one of \(Rlimits.table.keys.sorted().joined(separator: ", "))") }
             ops.append(.rlimit(resource: res, soft: r.soft, hard: r.hard))
         }
         if let m = process.user.umask { ops.append(.umask(m)) }
@@ -295,7 +295,7 @@ public struct PlanBuilder {
         let linux = spec.linux ?? Spec.Linux()
         var flags: Int32 = 0
         for ns in linux.namespaces ?? [] {
-            guard let f = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            guard let f = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type): use pid, network, mount, ipc, uts, user, cgroup or time") }
             flags |= f
         }
         return [.join(flags: flags), .fork]
@@ -323,7 +323,7 @@ public enum Namespaces {
         var flags: UInt64 = 0
         var seen = Set<String>()
         for ns in namespaces {
-            guard let f = flag(ns.type) else { throw Failure("unknown namespace type \(ns.type)") }
+            guard let f = flag(ns.type) else { throw Failure("unknown namespace type \(ns.type): use pid, network, mount, ipc, uts, user, cgroup or time") }
             guard seen.insert(ns.type).inserted else { throw Failure("namespace \(ns.type) is listed twice") }
             if (ns.path ?? "").isEmpty { flags |= UInt64(UInt32(bitPattern: f)) }
         }

@@ -304,8 +304,10 @@ public final class Runtime {
         if n < 0 { throw SysError("read a report from swiftrun-init", nil, errno: Int32(-n)) }
         if n == 0 {
             var code: Int32 = 0, sig: Int32 = 0
-            _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 1)
-            throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)"))")
+            if sr_pidfd_wait(created.pidfd.raw, &code, &sig, 1) != 0 {
+                throw RuntimeError("container init closed its sync socket without a report (pid \(created.pid)); rerun with --debug")
+            }
+            throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)")); rerun with --debug")
         }
         switch r.kind {
         case SR_REPORT_CONSOLE.rawValue:
