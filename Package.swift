@@ -37,7 +37,7 @@ let package = Package(
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
     ]
 )

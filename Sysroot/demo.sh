@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: what works today, end to end. Makes the sample image (Sysroot), loads it,
-# runs it, and drives the OCI runtime directly. Published ports and health checks arrive
-# with their issues; until the engine keeps containers, `run` removes them on exit.
+# runs it detached under its supervisor with the image's HEALTHCHECK, shows ps/logs/
+# inspect/stop/rm, and drives the OCI runtime directly. Published ports (-p) arrive with
+# the networking issue; the health check reaches the server over the container's lo.
 set -euo pipefail
 bin=${1:?bin dir}; rootfs=${2:?rootfs}; images=${3:?images dir}
 work=$(mktemp -d /tmp/swiftrun-demo.XXXXXX)
 S="$bin/swiftrun"
 R="$bin/swiftrun-runc --root $work/state"
-trap '$R delete -f demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap '$S rm -f --root "$work/store" web >/dev/null 2>&1 || true; $R delete -f demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "swiftrun load -i busybox-docker.tar (a docker save archive; OCI layouts work too)"
@@ -15,13 +16,25 @@ $S load --root "$work/store" -i "$images/busybox-docker.tar"
 $S images --root "$work/store"
 
 say "swiftrun run IMAGE: the image's USER, WORKDIR, ENV and HOME, Docker's defaults"
-$S run --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c \
+$S run --rm --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c \
    'echo "hello from $(hostname): $(id)"; echo "cwd $(pwd), GREETING=$GREETING, HOME=$HOME"; cat index.html'
+
+say "swiftrun run -d --name web IMAGE: busybox httpd with the image's HEALTHCHECK (wget /health)"
+$S run -d --root "$work/store" --name web swiftrun.test/busybox-httpd:v1
+$S ps --root "$work/store"
+$S wait --root "$work/store" --condition healthy --timeout 20s web
+$S ps --root "$work/store"
+$S exec --root "$work/store" web wget -q -O - http://127.0.0.1:8080/
+$S inspect --root "$work/store" -f '{{json .State.Health}}' web | jq -c '{Status, FailingStreak, last: .Log[-1]}'
+$S logs --root "$work/store" --tail 2 web
+$S stop --root "$work/store" -t 1 web
+$S ps -a --root "$work/store"
+$S rm --root "$work/store" web
 
 say "exit codes pass through (Docker's 125/126/127 for swiftrun's own errors)"
 set +e
-$S run --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c 'exit 7'; echo "exit code: $?"
-$S run --root "$work/store" --entrypoint no-such-tool swiftrun.test/busybox-httpd:v1; echo "exit code: $?"
+$S run --rm --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c 'exit 7'; echo "exit code: $?"
+$S run --rm --root "$work/store" --entrypoint no-such-tool swiftrun.test/busybox-httpd:v1; echo "exit code: $?"
 set -e
 
 say "the OCI runtime: create, state, start, exec, kill, delete on a bundle"

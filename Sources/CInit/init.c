@@ -40,6 +40,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <net/if.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -751,7 +752,7 @@ int main(int argc, char **argv) {
             break;
         case SR_OP_LOOKUP: op_lookup(o); break;
         case SR_OP_READY: send_report(SR_REPORT_READY, 0, "ready", "", ""); break;
-        case SR_OP_DEATHSIG_CLEAR: prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); break;
+        case SR_OP_DEATHSIG: prctl(PR_SET_PDEATHSIG, (unsigned long)I(o, 0), 0, 0, 0); break;
         case SR_OP_WAIT_START: op_wait_start(); break;
         case SR_OP_HOOK: op_hook(o); break;
         case SR_OP_SETSID: setsid(); break;
@@ -795,6 +796,18 @@ int main(int argc, char **argv) {
             break;
         }
         case SR_OP_CONSOLE: op_console(o); break;
+        case SR_OP_LOOPBACK_UP: {
+            struct ifreq ifr;
+            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (s < 0) fail("bring up lo", "socket", NULL);
+            memset(&ifr, 0, sizeof ifr);
+            strcpy(ifr.ifr_name, "lo");
+            if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("bring up lo", "ioctl SIOCGIFFLAGS", "lo");
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("bring up lo", "ioctl SIOCSIFFLAGS", "lo");
+            close(s);
+            break;
+        }
         case SR_OP_EXEC: op_exec(o);
         default:
             errno = EPROTO;

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Engine
+import ImageStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,11 +29,20 @@ struct OCIGroup: ParsableCommand {
 public struct SwiftrunRoot: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "swiftrun", abstract: "A daemonless container runtime.",
-        version: swiftrunVersion, subcommands: [RunCommand.self, Load.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, OCIGroup.self, DebugGroup.self])
+        version: swiftrunVersion, subcommands: [RunCommand.self, CreateContainer.self, StartContainer.self, StopContainer.self, RestartContainer.self,
+                      KillContainer.self, RemoveContainer.self, PsCommand.self, LogsCommand.self, InspectContainer.self,
+                      ExecContainer.self, WaitContainer.self, EventsCommand.self, HealthcheckGroup.self,
+                      Load.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, OCIGroup.self, DebugGroup.self])
     public init() {}
 
     public static func entry() -> Never {
         var args = Array(CommandLine.arguments.dropFirst())
+        // The per-container supervisor (started by `start`/`run`, never by users): no
+        // argument parsing, so its resident memory holds only what it uses.
+        if args.first == "__supervise", args.count >= 3 {
+            guard let store = try? ImageStore(root: args[1]) else { Glibc.exit(125) }
+            Supervisor.main(engine: Engine(store: store), id: args[2], attached: args.count > 3 && args[3] == "attach")
+        }
         if args.first == "oci" {
             args = ["oci"] + ArgvNormalizer.normalize(Array(args.dropFirst()), commandDepth: 1)
         }

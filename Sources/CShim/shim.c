@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #ifndef CLONE_INTO_CGROUP
@@ -50,6 +51,10 @@ static void __attribute__((noreturn)) spawn_child(const struct sr_spawn *s) {
     for (int sig = 1; sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             raw(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0);
+
+    /* Sources other than 0-2 themselves are >= 3 (0-2 are always open): nothing is lost. */
+    for (int i = 0; i < 3; i++)
+        if (s->stdio[i] >= 0 && s->stdio[i] != i && raw(SYS_dup3, s->stdio[i], i, 0, 0, 0) < 0) { err = errno; goto fail_early; }
 
     /* Park the fds above the final slots, then place them. */
     int tsync = raw(SYS_fcntl, s->sync_fd, F_DUPFD_CLOEXEC, base + 3, 0, 0);
@@ -293,3 +298,35 @@ int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
 ssize_t sr_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return lgetxattr(path, name, value, size);
 }
+
+int sr_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+#include <spawn.h>
+/* posix_spawn into a new session with fds[i] as the child's fd i and every other fd
+ * closed, signals at their defaults. The sources are first parked high so that placing
+ * one cannot clobber another (a source may be a low number another slot needs). */
+int sr_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int n, pid_t *pid) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t all, none;
+    int rc;
+    if (n > 64) return EINVAL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    for (int i = 0; i < n; i++)
+        posix_spawn_file_actions_adddup2(&fa, fds[i] >= 0 ? fds[i] : -1, 1000 + i);
+    for (int i = 0; i < n; i++)
+        posix_spawn_file_actions_adddup2(&fa, 1000 + i, i);
+    posix_spawn_file_actions_addclosefrom_np(&fa, n);
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    rc = posix_spawn(pid, path, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
+}
+
+int sr_flock(int fd, int op) { return flock(fd, op); }

@@ -1,4 +1,5 @@
 import CArchive
+import CShim
 import ImageStore
 import OCI
 import OS
@@ -7,10 +8,13 @@ import Runtime
 import Glibc
 #endif
 
-/// Docker-style containers from images: rootfs (overlayfs of the image's layers), the
-/// runtime spec from image config + flags, and the runtime core to run it.
-/// For now `run` is foreground and removes the container when it exits (the detached
-/// supervisor, ps, logs, stop and rm come with the engine issue).
+/// Docker-style containers from images, with no daemon. On disk under the store root:
+///   containers/<id>/config.json   the record (Container), written once by create
+///   containers/<id>/state.json    ContainerState, written by the supervisor (atomic renames)
+///   containers/<id>/<id>-json.log the json-file log (+ .1 .2 ... rotated)
+///   containers/<id>/{upper,work,rootfs,bundle}  overlay dirs and the runtime bundle
+///   names/<name> -> <id>           a symlink: made with one syscall, so a name has one owner
+///   runtime/                       the runtime core's state (runc-style)
 public final class Engine {
     public let store: ImageStore
     public var warn: (String) -> Void = { _ in }
@@ -19,8 +23,17 @@ public final class Engine {
         self.store = store
     }
 
-    var containers: String { store.root + "/containers" }
-    var runtimeState: String { store.root + "/runtime" }
+    public var containersDir: String { store.root + "/containers" }
+    var namesDir: String { store.root + "/names" }
+    public var runtimeRoot: String { store.root + "/runtime" }
+    public func dir(_ id: String) -> String { containersDir + "/" + id }
+    public func logPath(_ id: String) -> String { dir(id) + "/" + id + "-json.log" }
+
+    public var runtime: Runtime {
+        let rt = Runtime(root: runtimeRoot)
+        rt.warn = warn
+        return rt
+    }
 
     /// Docker's 14 default capabilities.
     public static let defaultCapabilities = [
@@ -28,12 +41,21 @@ public final class Engine {
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ]
 
-    public struct RunOptions {
+    public struct CreateOptions {
         public var image: String
         public var overrides = RunConfig.Overrides()
         public var name: String?
         public var hostname: String?
         public var readOnly = false
+        public var autoRemove = false
+        public var interactive = false
+        public var restart = Container.RestartPolicy(Name: "no", MaximumRetryCount: 0)
+        public var stopSignal: String?
+        public var stopTimeout: Int?
+        public var labels: [String: String] = [:]
+        public var logOptions: [String: String] = [:]
+        public var health = Health.Overrides()
+        public var healthOnFailure = "none"
         public init(image: String) { self.image = image }
     }
 
@@ -45,46 +67,132 @@ public final class Engine {
     }
 
     static func newID() -> String {
-        (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPad(2) }.joined()
+        // SystemRandomNumberGenerator reads getrandom(2).
+        var g = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }.map { String($0, radix: 16).leftPad(2) }.joined()
     }
 
-    /// Creates, runs and removes a container in the foreground; returns its exit code.
-    public func run(_ o: RunOptions) throws -> Int32 {
+    // MARK: create
+
+    /// Image + flags → a created container (record, bundle, name); nothing runs yet.
+    public func create(_ o: CreateOptions) throws -> Container {
         let image = try findImage(o.image)
         let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(image.id), what: "image config \(image.id)")
-        let id = Self.newID()
-        let dir = containers + "/" + id
-        try Files.mkdirAll(containers, mode: 0o700)
-        guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
-        var mounted = false
-        defer {
-            if mounted { umount2(dir + "/rootfs", Int32(MNT_DETACH)) }
-            try? Files.removeTree(dir)
+        let health = try Health.resolve(config.config?.Healthcheck, o.health, warn: warn)
+        guard ["none", "kill", "restart", "stop"].contains(o.healthOnFailure) else {
+            throw Failure("invalid --health-on-failure '\(o.healthOnFailure)': use none, kill, restart or stop")
         }
+        let log = try JSONLogWriter.options(o.logOptions)
+        if let s = o.stopSignal, Signals.parse(s) == nil { throw Failure("invalid --stop-signal '\(s)': use a signal name or number") }
+        if o.autoRemove && o.restart.Name != "no" {
+            throw Failure("conflicting options: cannot combine --restart and --rm")
+        }
+
+        let id = Self.newID()
+        let name = try o.name ?? generateName()
+        try Self.validateName(name)
+        try Files.mkdirAll(containersDir, mode: 0o700)
+        try Files.mkdirAll(namesDir, mode: 0o700)
+        try reserve(name: name, id: id)
+        let dir = self.dir(id)
+        var ok = false
+        defer {
+            if !ok {
+                try? Files.removeTree(dir)
+                unlink(namesDir + "/" + name)
+            }
+        }
+        guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
         for d in ["work", "rootfs", "bundle"] { try Files.mkdirAll(dir + "/" + d, mode: 0o700) }
         // The merged root takes the upper dir's mode: 0755, or no user but root gets in.
         try Files.mkdirAll(dir + "/upper", mode: 0o755)
-        // overlayfs: the image's layers, top first, under the container's own upper dir.
-        let lower = image.layers.reversed().map { store.layerPath($0.chainID) }.joined(separator: ":")
-        let opts = "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work"
-        guard mount("overlay", dir + "/rootfs", "overlay", 0, opts) == 0 else { throw SysError("mount overlay", dir + "/rootfs") }
-        mounted = true
 
-        let rootfs = dir + "/rootfs"
-        let rc = try RunConfig.resolve(config.config, o.overrides, passwd: Self.readInRoot(rootfs, "/etc/passwd"),
-                                       group: Self.readInRoot(rootfs, "/etc/group"),
+        // The image's /etc/passwd and /etc/group decide USER: read them through the merged
+        // layers, resolved inside that root.
+        try mountRootfs(id, layers: image.layers.map { $0.chainID })
+        let passwd = Self.readInRoot(dir + "/rootfs", "/etc/passwd"), group = Self.readInRoot(dir + "/rootfs", "/etc/group")
+        unmountRootfs(id)
+        let rc = try RunConfig.resolve(config.config, o.overrides, passwd: passwd, group: group,
                                        callerEnv: Dictionary(Environment.current().compactMap { kv -> (String, String)? in
                                            guard let eq = kv.firstIndex(of: "=") else { return nil }
                                            return (String(kv[..<eq]), String(kv[kv.index(after: eq)...]))
                                        }, uniquingKeysWith: { a, _ in a }))
         let hostname = o.hostname ?? String(id.prefix(12))
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
-        spec.root = .init(path: rootfs, readonly: o.readOnly)
-        try Files.writeAtomic(dir + "/bundle/config.json", try JSON.encode(spec, pretty: true), mode: 0o600)
+        spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
+        try Files.writeAtomic(dir + "/bundle/config.json", try JSON.encode(spec), mode: 0o600)
+        try Files.writeAtomic(dir + "/layers", Array(image.layers.map { $0.chainID }.joined(separator: "\n").utf8), mode: 0o600)
 
-        let rt = Runtime(root: runtimeState)
-        rt.warn = warn
-        return try rt.run(id: id, options: Runtime.CreateOptions(bundle: dir + "/bundle"), detach: false, keep: false)
+        let now = Time.nowNanos()
+        var labels = rc.labels
+        for (k, v) in o.labels { labels[k] = v }
+        let c = Container(
+            Id: id, Name: name, Created: Time.rfc3339Nano(now), CreatedNs: now, Image: o.image, ImageID: image.id,
+            Path: rc.args[0], Args: Array(rc.args.dropFirst()),
+            Config: .init(Hostname: hostname, User: o.overrides.user ?? config.config?.User ?? "", Env: rc.env,
+                          Cmd: o.overrides.command.isEmpty ? (o.overrides.entrypoint != nil ? nil : config.config?.Cmd) : o.overrides.command,
+                          Entrypoint: o.overrides.entrypoint.map { $0.isEmpty ? nil : [$0] } ?? config.config?.Entrypoint,
+                          WorkingDir: rc.cwd, Labels: labels, StopSignal: o.stopSignal ?? rc.stopSignal, StopTimeout: o.stopTimeout,
+                          Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: false, Shell: rc.shell),
+            HostConfig: .init(AutoRemove: o.autoRemove, RestartPolicy: o.restart, ReadonlyRootfs: o.readOnly,
+                              LogConfig: .init(Type: "json-file", Config: ["max-size": String(log.maxSize), "max-file": String(log.maxFile)]),
+                              HealthOnFailure: o.healthOnFailure))
+        try Files.writeAtomic(dir + "/config.json", try JSON.encode(c), mode: 0o600)
+        try saveState(id, ContainerState())
+        ok = true
+        Events.emit(self, "create", c)
+        return c
+    }
+
+    /// Docker's rule for names.
+    static func validateName(_ name: String) throws {
+        let u = Array(name.utf8)
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
+        guard u.count >= 2, u.count <= 255, alnum(u[0]), u.allSatisfy({ alnum($0) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d }) else {
+            throw Failure("invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (2 characters or more)")
+        }
+    }
+
+    /// A name is owned by whoever made names/<name> first: concurrent runs, one winner.
+    func reserve(name: String, id: String) throws {
+        if symlink(id, namesDir + "/" + name) != 0 {
+            if errno == EEXIST {
+                let owner = (try? readlink(namesDir + "/" + name)) ?? "?"
+                throw Failure("Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". "
+                              + "You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            throw SysError("symlink", namesDir + "/" + name)
+        }
+    }
+
+    func readlink(_ path: String) throws -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        guard n >= 0 else { throw SysError("readlink", path) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func generateName() throws -> String {
+        for _ in 0..<20 {
+            let n = Names.left.randomElement()! + "_" + Names.right.randomElement()!
+            if !Files.exists(namesDir + "/" + n) { return n }
+        }
+        return Names.left.randomElement()! + "_" + Names.right.randomElement()! + String(Int.random(in: 0..<100))
+    }
+
+    // MARK: rootfs
+
+    /// overlayfs: the image's layers, top first, under the container's own upper dir.
+    public func mountRootfs(_ id: String, layers: [String]? = nil) throws {
+        let dir = self.dir(id)
+        let chain = try layers ?? (try Files.readString(dir + "/layers")).split(separator: "\n").map(String.init)
+        let lower = chain.reversed().map { store.layerPath($0) }.joined(separator: ":")
+        let opts = "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work"
+        guard mount("overlay", dir + "/rootfs", "overlay", 0, opts) == 0 else { throw SysError("mount overlay", dir + "/rootfs") }
+    }
+
+    public func unmountRootfs(_ id: String) {
+        while umount2(dir(id) + "/rootfs", Int32(MNT_DETACH)) == 0 {}
     }
 
     /// Reads a file of the image by a path resolved inside its rootfs (a symlinked
@@ -110,8 +218,80 @@ public final class Engine {
         linux.seccomp = DefaultSeccomp.profile()
         return Spec(process: p, hostname: hostname, mounts: DefaultSpec.standardMounts(), linux: linux)
     }
+
+    // MARK: records and state
+
+    public func load(_ id: String) throws -> Container {
+        try JSON.decode(Container.self, from: try Files.read(dir(id) + "/config.json"), what: "container \(id)")
+    }
+
+    public func loadState(_ id: String) -> ContainerState {
+        (try? JSON.decode(ContainerState.self, from: try Files.read(dir(id) + "/state.json"), what: "state")) ?? ContainerState()
+    }
+
+    public func saveState(_ id: String, _ s: ContainerState) throws {
+        try Files.writeAtomic(dir(id) + "/state.json", try JSON.encode(s), mode: 0o600)
+    }
+
+    /// Is the supervisor that wrote this state still there?
+    public static func supervisorAlive(_ s: ContainerState) -> Bool {
+        s.SupervisorPid > 0 && Proc.isAlive(s.SupervisorPid, startTime: s.SupervisorStart)
+    }
+
+    /// The state as it is: a "running" state whose supervisor is gone means the container
+    /// died with it (its init has the supervisor as parent-death signal source).
+    public func view(_ id: String) throws -> ContainerView {
+        let c = try load(id)
+        var s = loadState(id)
+        if (s.Running || s.Restarting || s.Status == "starting") && !Self.supervisorAlive(s) {
+            s.Status = "exited"
+            s.Running = false
+            s.Restarting = false
+            s.Paused = false
+            if s.Pid != 0 { s.ExitCode = 137 }
+            s.Pid = 0
+            if s.Error.isEmpty { s.Error = "the supervisor (pid \(s.SupervisorPid)) died; the container was killed with it" }
+            if s.Health != nil { s.Health!.Status = "unhealthy" }
+        }
+        return ContainerView(container: c, state: s, dir: dir(id))
+    }
+
+    public func allIDs() -> [String] {
+        ((try? Files.list(containersDir)) ?? []).filter { $0.count == 64 }
+    }
+
+    public func list() -> [ContainerView] {
+        allIDs().compactMap { try? view($0) }.sorted { $0.container.CreatedNs > $1.container.CreatedNs }
+    }
+
+    /// A full ID, a name, or a unique ID prefix → the full ID.
+    public func resolve(_ ref: String) throws -> String {
+        if ref.count == 64, Files.exists(dir(ref) + "/config.json") { return ref }
+        let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
+        if !name.isEmpty, !name.contains("/"), let id = try? readlink(namesDir + "/" + name), Files.exists(dir(id) + "/config.json") {
+            return id
+        }
+        let matches = allIDs().filter { $0.hasPrefix(ref) }
+        if matches.count == 1, !ref.isEmpty { return matches[0] }
+        if matches.count > 1 { throw Failure("multiple containers match the ID prefix \"\(ref)\": give more characters") }
+        throw Failure("No such container: \(ref)")
+    }
 }
 
 extension String {
     func leftPad(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+}
+
+/// Docker-style generated names (adjective_scientist).
+enum Names {
+    static let left = ["admiring", "agitated", "amazing", "angry", "awesome", "blissful", "bold", "brave", "busy", "charming",
+                       "clever", "cool", "dazzling", "determined", "eager", "ecstatic", "elegant", "epic", "focused",
+                       "friendly", "gallant", "gifted", "goofy", "happy", "hopeful", "jolly", "keen", "kind", "loving",
+                       "modest", "nice", "nifty", "optimistic", "pensive", "quirky", "relaxed", "serene", "sharp",
+                       "stoic", "sweet", "tender", "trusting", "upbeat", "vibrant", "wizardly", "youthful", "zealous"]
+    static let right = ["albattani", "archimedes", "babbage", "bardeen", "bohr", "booth", "carson", "curie", "darwin",
+                        "dijkstra", "einstein", "euclid", "fermat", "feynman", "galileo", "gauss", "hamilton", "hopper",
+                        "hypatia", "johnson", "kepler", "knuth", "lamarr", "lovelace", "mayer", "mccarthy", "meitner",
+                        "noether", "pascal", "perlman", "ritchie", "shannon", "sinoussi", "thompson", "torvalds",
+                        "turing", "wilson", "wozniak", "yalow"]
 }

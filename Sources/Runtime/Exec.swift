@@ -51,28 +51,42 @@ extension Runtime {
         return p
     }
 
-    /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
-    /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
-    public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
-        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket)
+    /// An exec compiled once (plan, seccomp filter) and spawned many times: a supervisor's
+    /// health probes.
+    public struct PreparedExec {
+        public let record: ContainerRecord
+        let plan: [UInt8]
+        let ops: [InitOp]
+        let preserveFds: Int32
+    }
+
+    public func prepareExec(_ id: String, _ process: Spec.Process, preserveFds: Int32 = 0) throws -> PreparedExec {
         let rec = try load(id)
-        let st = status(rec)
-        guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
-        // The process that execs is a grandchild (fork after setns): adopt it to wait for it.
-        guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
+        var builder = PlanBuilder(spec: rec.spec, rootfs: rec.rootfs)
+        builder.preserveFds = preserveFds
+        builder.warn = warn
+        let ops = try builder.buildExec(process)
+        return PreparedExec(record: rec, plan: PlanEncoder.encode(ops), ops: ops, preserveFds: preserveFds)
+    }
+
+    /// Starts a prepared exec and returns the process (our descendant: the caller must be
+    /// a child subreaper to wait for it). `cgroup`: a directory to run it in instead of the
+    /// container's own (a probe's sub-cgroup, killed as a whole on timeout).
+    public func spawnExec(_ p: PreparedExec, stdio: [Int32]? = nil, cgroup: String? = nil,
+                          consoleSocket: String? = nil) throws -> Created {
+        let rec = p.record
+        guard Proc.isAlive(rec.pid, startTime: rec.startTime) else {
+            throw RuntimeError("cannot exec in container \(rec.id): its init is gone")
+        }
         let initFD = FD(sr_pidfd_open(rec.pid))
         guard initFD.raw >= 0, Proc.isAlive(rec.pid, startTime: rec.startTime) else {
-            throw RuntimeError("cannot exec in container \(id): its init is gone")
+            throw RuntimeError("cannot exec in container \(rec.id): its init is gone")
         }
-        var builder = PlanBuilder(spec: rec.spec, rootfs: rec.rootfs)
-        builder.preserveFds = options.preserveFds
-        builder.warn = warn
-        let ops = try builder.buildExec(options.process)
-        let cg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath)
-        let cgfd = try cg.openDir()
-        if !options.detach { SignalForwarder.blockSignals() }
-        let spawned = try spawnInit(flags: 0, cgroupFD: cgfd.raw, fifoFD: -1, preserveFds: options.preserveFds,
-                                    extraFD: initFD.raw)
+        let cgDir = cgroup ?? Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).dir
+        let cgfd = FD(sr_open_cloexec(cgDir, O_RDONLY | O_DIRECTORY, 0))
+        guard cgfd.raw >= 0 else { throw SysError("open", cgDir) }
+        let spawned = try spawnInit(flags: 0, cgroupFD: cgfd.raw, fifoFD: -1, preserveFds: p.preserveFds,
+                                    extraFD: initFD.raw, stdio: stdio)
         var target: FD?
         var targetPid: Int32 = 0
         func abort() {
@@ -83,17 +97,20 @@ extension Runtime {
             if let t = target { _ = sr_pidfd_wait(t.raw, &c, &s, 0) }
         }
         do {
-            try spawned.sock.writeAll(PlanEncoder.encode(ops))
+            do { try spawned.sock.writeAll(p.plan) } catch let e as SysError where e.errno == EPIPE {
+                _ = try nextReport(spawned.sock, spawned.created, p.ops) // the init's own error, if it sent one
+                throw e
+            }
             // PID (from the forking parent) and READY (from the child) may come in either order.
             var ready = false
             while !ready || target == nil {
-                switch try nextReport(spawned.sock, spawned.created, ops) {
-                case .pid(let p):
-                    targetPid = p
-                    target = FD(sr_pidfd_open(p))
-                    guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
+                switch try nextReport(spawned.sock, spawned.created, p.ops) {
+                case .pid(let pid):
+                    targetPid = pid
+                    target = FD(sr_pidfd_open(pid))
+                    guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(pid)") }
                 case .ready: ready = true
-                case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
+                case .console(let master): try Self.forwardConsole(master, to: consoleSocket)
                 case .sync: throw RuntimeError("unexpected report from the exec init")
                 }
             }
@@ -105,10 +122,26 @@ extension Runtime {
         var code: Int32 = 0, sig: Int32 = 0
         _ = sr_pidfd_wait(spawned.created.pidfd.raw, &code, &sig, 0)
         guard let t = target else { throw RuntimeError("exec init did not report the process it forked") }
-        if let pf = options.pidFile { try Files.writeAtomic(Files.absolute(pf), Array("\(targetPid)".utf8)) }
+        return Created(pid: targetPid, pidfd: t)
+    }
+
+    /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
+    /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
+    public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
+        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket)
+        let rec = try load(id)
+        let st = status(rec)
+        guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
+        // The process that execs is a grandchild (fork after setns): adopt it to wait for it.
+        guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
+        let prepared = try prepareExec(id, options.process, preserveFds: options.preserveFds)
+        if !options.detach { SignalForwarder.blockSignals() }
+        let t = try spawnExec(prepared, consoleSocket: options.consoleSocket)
+        if let pf = options.pidFile { try Files.writeAtomic(Files.absolute(pf), Array("\(t.pid)".utf8)) }
         if options.detach { return 0 }
-        SignalForwarder(pidfd: t.raw).start()
-        guard sr_pidfd_wait(t.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(targetPid)") }
+        SignalForwarder(pidfd: t.pidfd.raw).start()
+        var code: Int32 = 0, sig: Int32 = 0
+        guard sr_pidfd_wait(t.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(t.pid)") }
         return sig != 0 ? 128 + code : code
     }
 }

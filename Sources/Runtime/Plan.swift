@@ -32,13 +32,16 @@ public enum InitOp: Equatable {
     case hook(path: String, stdin: String, timeout: Int, args: [String], env: [String])
     case exec(args: [String], env: [String])
     case setsid
-    case deathsigClear
+    /// The signal the process gets when its creator dies (0: none). Set after the
+    /// credential change, which clears it.
+    case deathsig(Int32)
     case mkdir(String)
     case sync
     case setns(path: String, type: Int32)
     case join(flags: Int32)
     case fork
     case console(rows: UInt, cols: UInt, bindDevConsole: Bool)
+    case loopbackUp
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -144,13 +147,14 @@ public enum PlanEncoder {
         case .exec(let args, let env):
             emit(&out, SR_OP_EXEC, [.i(Int64(args.count))] + args.map { .s($0) } + env.map { .s($0) })
         case .setsid: emit(&out, SR_OP_SETSID, [])
-        case .deathsigClear: emit(&out, SR_OP_DEATHSIG_CLEAR, [])
+        case .deathsig(let sig): emit(&out, SR_OP_DEATHSIG, [.i(Int64(sig))])
         case .mkdir(let p): emit(&out, SR_OP_MKDIR, [.s(p)])
         case .sync: emit(&out, SR_OP_SYNC, [])
         case .setns(let p, let t): emit(&out, SR_OP_SETNS, [.s(p), .i(Int64(t))])
         case .join(let f): emit(&out, SR_OP_JOIN, [.i(Int64(f))])
         case .fork: emit(&out, SR_OP_FORK, [])
         case .console(let r, let c, let b): emit(&out, SR_OP_CONSOLE, [.i(Int64(r)), .i(Int64(c)), .i(b ? 1 : 0)])
+        case .loopbackUp: emit(&out, SR_OP_LOOPBACK_UP, [])
         }
     }
 }

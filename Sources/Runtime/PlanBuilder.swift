@@ -11,6 +11,11 @@ public struct PlanBuilder {
     public var spec: Spec
     public var rootfs: String
     public var preserveFds: Int32 = 0
+    /// Sent to the container's init when the process that created it dies (a supervisor's
+    /// SIGKILL must not leak the container); 0 for runc's behaviour.
+    public var parentDeathSignal: Int32 = 0
+    /// Bring up lo in the new network namespace (the engine's containers; runc does not).
+    public var loopbackUp = false
     /// The container's cgroup directory on the host, bound at /sys/fs/cgroup when the
     /// container has no cgroup namespace (a fresh cgroup2 mount would show the host's tree,
     /// and in a user namespace the kernel refuses it).
@@ -229,6 +234,10 @@ public struct PlanBuilder {
         if spec.root?.readonly == true { ops.append(.rootReadonly) }
         ops.append(.pivot)
 
+        if loopbackUp {
+            guard newNS("network") else { throw Failure("bringing up lo needs a new network namespace") }
+            ops.append(.loopbackUp)
+        }
         if let h = spec.hostname, !h.isEmpty {
             guard newNS("uts") else { throw Failure("hostname needs a new uts namespace") }
             ops.append(.hostname(h))
@@ -277,7 +286,7 @@ public struct PlanBuilder {
         let env = process.env ?? []
         let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
         ops.append(.lookup(file: args[0], path: path))
-        ops.append(.deathsigClear)
+        ops.append(.deathsig(parentDeathSignal))
         ops.append(.ready)
         if waitStart { ops.append(.waitStart) }
         for h in startHooks {

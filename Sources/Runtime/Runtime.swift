@@ -40,6 +40,8 @@ public final class Runtime {
     /// Debug log lines (--debug): phases with the milliseconds since the process started.
     public var debug: ((String) -> Void)?
 
+    var helper: FD?
+
     public init(root: String) {
         self.root = root
     }
@@ -57,6 +59,11 @@ public final class Runtime {
         /// The config file, if not <bundle>/config.json (crun's --config); relative paths
         /// in it still resolve against the bundle.
         public var configPath: String?
+        /// The init's stdin, stdout, stderr (nil: the caller's own).
+        public var stdio: [Int32]?
+        /// See PlanBuilder.parentDeathSignal.
+        public var parentDeathSignal: Int32 = 0
+        public var loopbackUp = false
         public init(bundle: String) { self.bundle = bundle }
     }
 
@@ -162,6 +169,8 @@ public final class Runtime {
         builder.preserveFds = preserveFds
         builder.warn = warn
         builder.hookState = "{}"
+        builder.parentDeathSignal = options.parentDeathSignal
+        builder.loopbackUp = options.loopbackUp
         var ops = try builder.build()
 
         // Cgroup: checked and limited before the init exists, entered atomically by clone3.
@@ -185,7 +194,7 @@ public final class Runtime {
 
         trace("create: fifo ready")
         let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: preserveFds,
-                                    extraFD: -1)
+                                    extraFD: -1, stdio: options.stdio)
         var created = spawned.created
         let parentSock = spawned.sock
         child = created
@@ -202,7 +211,11 @@ public final class Runtime {
             if case .hook(let p, _, let t, let a, let e) = op { return .hook(path: p, stdin: stateJSON, timeout: t, args: a, env: e) }
             return op
         }
-        try parentSock.writeAll(PlanEncoder.encode(ops))
+        do { try parentSock.writeAll(PlanEncoder.encode(ops)) } catch let e as SysError where e.errno == EPIPE {
+            // The init died before reading its plan: its report says why.
+            _ = try nextReport(parentSock, created, ops)
+            throw e
+        }
         // With a joined pid namespace the init forks: its PID report and the child's READY
         // may come in either order.
         var waitingForPid = ops.contains(.fork)
@@ -247,12 +260,9 @@ public final class Runtime {
     }
 
     /// Clones swiftrun-init (from a sealed memfd) into new namespaces and a cgroup.
-    func spawnInit(flags: UInt64, cgroupFD: Int32, fifoFD: Int32, preserveFds: Int32, extraFD: Int32) throws -> Spawned {
-        let helperPath = try Self.initPath()
-        // CVE-2019-5736: the init runs from a sealed memfd copy, so /proc/self/exe in the
-        // container never points at a file on the host.
-        let helper = FD(sr_sealed_copy(helperPath, "swiftrun-init"))
-        guard helper.raw >= 0 else { throw SysError("copy into sealed memfd", helperPath) }
+    func spawnInit(flags: UInt64, cgroupFD: Int32, fifoFD: Int32, preserveFds: Int32, extraFD: Int32,
+                   stdio: [Int32]? = nil) throws -> Spawned {
+        let helper = try sealedInit()
         var pair: [Int32] = [-1, -1]
         guard sr_socketpair_cloexec(&pair) == 0 else { throw SysError("socketpair") }
         let parentSock = FD(pair[0]), childSock = FD(pair[1])
@@ -267,6 +277,7 @@ public final class Runtime {
                 var s = sr_spawn(flags: flags, cgroup_fd: cgroupFD, helper_fd: helper.raw, sync_fd: childSock.raw,
                                  fifo_fd: fifoFD, preserve_fds: preserveFds, extra_fd: extraFD,
                                  wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0,
+                                 stdio: (stdio?[0] ?? -1, stdio?[1] ?? -1, stdio?[2] ?? -1),
                                  argv: av.baseAddress, envp: ev.baseAddress)
                 return sr_spawn(&s, &pidfd)
             }
@@ -275,6 +286,18 @@ public final class Runtime {
             throw SysError("clone3 (namespaces \(Self.describeFlags(flags)))", nil, errno: -pid)
         }
         return Spawned(created: Created(pid: pid, pidfd: FD(pidfd)), sock: parentSock)
+    }
+
+    /// CVE-2019-5736: the init runs from a sealed memfd copy, so /proc/self/exe in the
+    /// container never points at a file on the host. Made once per Runtime (a supervisor
+    /// spawns one per health probe); sealed, so sharing it between spawns is safe.
+    func sealedInit() throws -> FD {
+        if let h = helper { return h }
+        let helperPath = try Self.initPath()
+        let h = FD(sr_sealed_copy(helperPath, "swiftrun-init"))
+        guard h.raw >= 0 else { throw SysError("copy into sealed memfd", helperPath) }
+        helper = h
+        return h
     }
 
     enum InitEvent { case ready, sync, pid(Int32), console(FD) }

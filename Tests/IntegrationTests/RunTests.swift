@@ -3,28 +3,11 @@ import XCTest
 
 /// `swiftrun run IMAGE`: the image's config applied with Docker's rules, Docker's exit
 /// codes, and nothing left behind once the container exits.
-final class RunTests: XCTestCase {
-    var root = ""
-    let image = "swiftrun.test/busybox-httpd:v1"
-
-    override func setUpWithError() throws {
-        guard getuid() == 0 else { throw XCTSkip("containers need root") }
-        root = "/tmp/swiftrun-test-run-" + UUID().uuidString.prefix(8).lowercased()
-        let r = try swiftrun(["load", "-i", TestBundle.packageRoot + "/Sysroot/out/busybox-docker.tar"])
-        XCTAssertEqual(r.code, 0, r.err)
-    }
-
-    override func tearDownWithError() throws {
-        guard !root.isEmpty else { return }
-        let containers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
-        XCTAssertEqual(containers, [], "containers left behind")
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
-        XCTAssertFalse(mounts.contains(root), "a mount left behind")
-        try? FileManager.default.removeItem(atPath: root)
-    }
-
-    func swiftrun(_ args: [String]) throws -> TestBundle.Result {
-        try TestBundle.exec(TestBundle.binDir + "/swiftrun", [args[0], "--root", root] + args.dropFirst())
+final class RunTests: EngineTestCase {
+    /// These tests look at what runs, then want nothing kept: --rm.
+    @discardableResult
+    override func swiftrun(_ args: [String]) throws -> TestBundle.Result {
+        try super.swiftrun(args[0] == "run" ? ["run", "--rm"] + args.dropFirst() : args)
     }
 
     func testImageConfigApplies() throws {

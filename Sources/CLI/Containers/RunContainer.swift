@@ -1,45 +1,91 @@
 import ArgumentParser
+import CShim
 import Engine
-import ImageStore
 import OS
 import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `swiftrun run`: for now in the foreground, removing the container when it exits.
+/// `swiftrun run`: create + start; in the foreground it streams the output and exits with
+/// the container's code; `-d` prints the ID and leaves the supervisor running.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run a command in a new container from an image (foreground; removed on exit).")
+        commandName: "run", abstract: "Run a command in a new container from an image.")
     @OptionGroup var s: StoreOptions
-    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE, or KEY to pass the caller's value.") var env: [String] = []
-    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
-    @Option(name: [.short, .long], help: "name, uid, name:group or uid:gid (from the image's files).") var user: String?
-    @Option(help: "Replace the image's ENTRYPOINT (and its CMD).") var entrypoint: String?
-    @Option(help: "Container hostname.") var hostname: String?
-    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
-    @Flag(help: "Remove the container when it exits (the default until the engine keeps stopped containers).") var rm = false
+    @OptionGroup var flags: ContainerFlags
+    @Flag(name: [.short, .long], help: "Run in the background and print the container ID.") var detach = false
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments (replace the image's CMD).") var command: [String] = []
 
     func run() throws {
         var code: Int32 = 0
-        do {
-            let engine = Engine(store: try s.store())
-            engine.warn = { stderrWrite("swiftrun: warning: \($0)\n") }
-            var o = Engine.RunOptions(image: image)
-            o.overrides.command = command.first == "--" ? Array(command.dropFirst()) : command
-            o.overrides.env = env
-            o.overrides.workdir = workdir
-            o.overrides.user = user
-            o.overrides.entrypoint = entrypoint
-            o.hostname = hostname
-            o.readOnly = readOnly
-            code = try engine.run(o)
-        } catch let e as RuntimeError where e.exitCode == 126 || e.exitCode == 127 {
-            stderrWrite("swiftrun: \(e)\n")
-            throw ExitCode(e.exitCode)
-        } catch {
-            stderrWrite("swiftrun: \(error)\n")
-            throw ExitCode(125)
+        try containerCommand {
+            let engine = try s.engine()
+            let c = try engine.create(try flags.options(image: image, command: command))
+            if detach {
+                do { try engine.start(c.Id) } catch {
+                    if flags.rm { try? engine.remove(c.Id, force: true) }
+                    throw error
+                }
+                stdoutWrite(c.Id + "\n")
+                return
+            }
+            var a = Engine.Attach()
+            if flags.interactive { a.stdin = 0 }
+            code = try startAttached(engine, c.Id, a)
         }
         if code != 0 { throw ExitCode(code) }
     }
+}
+
+struct CreateContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image (start it with `start`).")
+    @OptionGroup var s: StoreOptions
+    @OptionGroup var flags: ContainerFlags
+    @Argument(help: "Image name or ID.") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() throws {
+        try containerCommand {
+            let c = try s.engine().create(try flags.options(image: image, command: command))
+            stdoutWrite(c.Id + "\n")
+        }
+    }
+}
+
+struct StartContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start stopped or created containers.")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Attach: stream the output and exit with the container's code.") var attach = false
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        var code: Int32 = 0
+        try containerCommand {
+            let engine = try s.engine()
+            for ref in containers {
+                let id = try engine.resolve(ref)
+                if attach {
+                    code = try startAttached(engine, id, Engine.Attach())
+                } else {
+                    let v = try engine.view(id)
+                    if Engine.supervisorAlive(v.state) { stdoutWrite(ref + "\n"); continue } // Docker: no-op
+                    try engine.start(id)
+                    stdoutWrite(ref + "\n")
+                }
+            }
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// Starts with the output copied to ours and waits for the exit code. Signals the user
+/// sends us go to the container (Docker's --sig-proxy).
+func startAttached(_ engine: Engine, _ id: String, _ a: Engine.Attach) throws -> Int32 {
+    SignalForwarder.blockSignals()
+    let started = try engine.start(id, attach: a)
+    let pidfd = sr_pidfd_open(started.containerPid)
+    if pidfd >= 0 { SignalForwarder(pidfd: pidfd).start() }
+    return started.waitExit() ?? ((try? engine.view(id).state.ExitCode) ?? 125)
 }

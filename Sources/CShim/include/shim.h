@@ -23,6 +23,7 @@ struct sr_spawn {
     int extra_fd;          /* -1, or an fd the init gets as argv[3] (a pidfd for exec) */
     int wait_parent;       /* read one byte from sync_fd before execveat (user namespace:
                               the parent writes uid/gid maps first, or exec drops all caps) */
+    int stdio[3];          /* fds for the child's 0, 1, 2 (-1: inherit the caller's) */
     char *const *argv;     /* swiftrun-init's argv (names the final fd numbers) */
     char *const *envp;
 };
@@ -70,5 +71,12 @@ ssize_t sr_lgetxattr(const char *path, const char *name, void *value, size_t siz
 int sr_cap_from_name(const char *name);
 int sr_cap_last(void);
 const char *sr_signal_name(int sig);
+
+/* pipe2(O_CLOEXEC). */
+int sr_pipe_cloexec(int fds[2]);
+/* posix_spawn in a new session; fds[i] (n of them, all >= 0) become the child's fd i,
+ * everything else is closed. Returns 0 or an errno. */
+int sr_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int n, pid_t *pid);
+int sr_flock(int fd, int op);
 
 #endif

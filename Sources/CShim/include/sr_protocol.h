@@ -48,7 +48,7 @@ enum sr_op_code {
     SR_OP_HOOK,            /* str path, str stdin (state JSON), i64 timeout s, i64 argc, argv..., env... */
     SR_OP_EXEC,            /* i64 argc, argv..., env... (file from the last SR_OP_LOOKUP) */
     SR_OP_SETSID,          /* new session (for a terminal) */
-    SR_OP_DEATHSIG_CLEAR,  /* stop dying with the runtime once created */
+    SR_OP_DEATHSIG,        /* i64 signal sent when the creating process dies (0: none, once created) */
     SR_OP_MKDIR,           /* str path inside the rootfs (mkdir -p, resolved in root) */
     SR_OP_SYNC,            /* report SYNC and wait for one byte (createRuntime hooks run meanwhile) */
     SR_OP_SETNS,           /* str path, i64 CLONE_NEW* type: join an existing namespace */
@@ -56,6 +56,7 @@ enum sr_op_code {
     SR_OP_FORK,            /* fork; the parent reports PID (the child's) and exits, the child goes on */
     SR_OP_CONSOLE,         /* i64 rows, i64 cols, i64 bind /dev/console: make a pty in the container's
                               devpts, send the master with a CONSOLE report, take the peer as stdio */
+    SR_OP_LOOPBACK_UP,     /* bring up lo in the new network namespace (Docker does; runc leaves it) */
     SR_OP_MAX
 };
 

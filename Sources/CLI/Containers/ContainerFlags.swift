@@ -1,0 +1,107 @@
+import ArgumentParser
+import Engine
+import ImageStore
+import OS
+import Runtime
+
+/// The flags `run` and `create` share (Docker's names).
+struct ContainerFlags: ParsableArguments {
+    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE, or KEY to pass the caller's value.") var env: [String] = []
+    @Option(name: .customLong("env-file"), help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Option(name: [.short, .long], help: "name, uid, name:group or uid:gid (from the image's files).") var user: String?
+    @Option(help: "Replace the image's ENTRYPOINT (and its CMD).") var entrypoint: String?
+    @Option(help: "Container name (unique).") var name: String?
+    @Option(help: "Container hostname.") var hostname: String?
+    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
+    @Flag(help: "Remove the container when it exits.") var rm = false
+    @Flag(name: [.short, .long], help: "Keep stdin open (foreground run passes it through).") var interactive = false
+    @Option(help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String = "no"
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL (default 10).") var stopTimeout: Int?
+    @Option(name: [.short, .customLong("label")], help: "KEY=VALUE metadata.") var label: [String] = []
+    @Option(name: .customLong("log-opt"), help: "json-file options: max-size=20m, max-file=5.") var logOpt: [String] = []
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health (shell form).") var healthCmd: String?
+    @Option(name: .customLong("health-interval"), help: "Time between checks (ms|s|m|h).") var healthInterval: String?
+    @Option(name: .customLong("health-timeout"), help: "Maximum time a check may run.") var healthTimeout: String?
+    @Option(name: .customLong("health-start-period"), help: "Start period: failures do not count until it ends.") var healthStartPeriod: String?
+    @Option(name: .customLong("health-start-interval"), help: "Time between checks during the start period.") var healthStartInterval: String?
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy.") var healthRetries: Int?
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.") var noHealthcheck = false
+    @Option(name: .customLong("health-on-failure"), help: "none, kill, restart or stop, at the change to unhealthy.") var healthOnFailure = "none"
+
+    func options(image: String, command: [String]) throws -> Engine.CreateOptions {
+        var o = Engine.CreateOptions(image: image)
+        o.overrides.command = command.first == "--" ? Array(command.dropFirst()) : command
+        var envs: [String] = []
+        for f in envFile {
+            let text: String
+            do { text = try Files.readString(f) } catch { throw Failure("--env-file: \(error)") }
+            for line in text.split(separator: "\n") {
+                let l = String(line).trimmingSpaces()
+                if l.isEmpty || l.hasPrefix("#") { continue }
+                envs.append(l)
+            }
+        }
+        o.overrides.env = envs + env
+        o.overrides.workdir = workdir
+        o.overrides.user = user
+        o.overrides.entrypoint = entrypoint
+        o.name = name
+        o.hostname = hostname
+        o.readOnly = readOnly
+        o.autoRemove = rm
+        o.interactive = interactive
+        o.restart = try Container.RestartPolicy.parse(restart)
+        o.stopSignal = stopSignal
+        o.stopTimeout = stopTimeout
+        for l in label {
+            let kv = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            o.labels[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+        }
+        for opt in logOpt {
+            let kv = opt.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { throw Failure("invalid --log-opt '\(opt)': use KEY=VALUE") }
+            o.logOptions[String(kv[0])] = String(kv[1])
+        }
+        func dur(_ flag: String, _ v: String?) throws -> Int64? {
+            guard let v else { return nil }
+            guard let d = GoDuration.parse(v) else {
+                throw Failure("invalid argument \"\(v)\" for \"--\(flag)\" flag: time: invalid duration \"\(v)\" (use e.g. 500ms, 5s, 1m30s)")
+            }
+            return d
+        }
+        o.health.cmd = healthCmd
+        o.health.interval = try dur("health-interval", healthInterval)
+        o.health.timeout = try dur("health-timeout", healthTimeout)
+        o.health.startPeriod = try dur("health-start-period", healthStartPeriod)
+        o.health.startInterval = try dur("health-start-interval", healthStartInterval)
+        o.health.retries = healthRetries
+        o.health.disable = noHealthcheck
+        o.healthOnFailure = healthOnFailure
+        return o
+    }
+}
+
+/// Errors of container commands: Docker's codes (125 ours; 126/127 from the runtime).
+func containerCommand(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as RuntimeError where e.exitCode == 126 || e.exitCode == 127 {
+        stderrWrite("swiftrun: \(e)\n")
+        throw ExitCode(e.exitCode)
+    } catch {
+        stderrWrite("swiftrun: \(error)\n")
+        throw ExitCode(125)
+    }
+}
+
+extension StoreOptions {
+    func engine() throws -> Engine {
+        let e = Engine(store: try store())
+        e.warn = { stderrWrite("swiftrun: warning: \($0)\n") }
+        return e
+    }
+}

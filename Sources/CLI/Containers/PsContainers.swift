@@ -1,0 +1,89 @@
+import ArgumentParser
+import Engine
+import OS
+
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones unless -a).")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "All containers, not only running ones.") var all = false
+    @Flag(name: [.short, .long], help: "Only IDs.") var quiet = false
+    @Option(name: [.customShort("n"), .customLong("last")], help: "The n last created containers (all states).") var last: Int = -1
+    @Flag(name: [.short, .long], help: "The latest created container (all states).") var latest = false
+    @Flag(name: .customLong("no-trunc"), help: "Do not truncate IDs and commands.") var noTrunc = false
+    @Option(name: [.short, .long], help: "name=, id=, status=, health=, label=KEY[=VALUE]") var filter: [String] = []
+    @Option(help: "table, json, or a template such as '{{.Names}} {{.Status}}'.") var format: String?
+
+    func run() throws {
+        try containerCommand {
+            let engine = try s.engine()
+            let now = Time.nowNanos()
+            var views = engine.list()
+            let n = latest ? 1 : last
+            if n >= 0 { views = Array(views.prefix(n)) }
+            else if !all { views = views.filter { $0.state.Running || $0.state.Restarting || $0.state.Paused } }
+            for f in filter {
+                let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count >= 1 else { continue }
+                let key = kv[0], value = kv.count > 1 ? kv[1] : ""
+                switch key {
+                case "name": views = views.filter { $0.container.Name.contains(value) }
+                case "id": views = views.filter { $0.container.Id.hasPrefix(value) }
+                case "status":
+                    let ok = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+                    guard ok.contains(value) else { throw Failure("invalid filter 'status=\(value)': use one of \(ok.joined(separator: ", "))") }
+                    views = views.filter { $0.state.Status == value }
+                case "health":
+                    let ok = ["starting", "healthy", "unhealthy", "none"]
+                    guard ok.contains(value) else { throw Failure("invalid filter 'health=\(value)': use one of \(ok.joined(separator: ", "))") }
+                    views = views.filter { ($0.state.Running ? $0.state.Health?.Status : nil) ?? "none" == value }
+                case "label":
+                    let l = value.split(separator: "=", maxSplits: 1).map(String.init)
+                    views = views.filter { v in
+                        guard let have = v.container.Config.Labels[l[0]] else { return false }
+                        return l.count == 1 || have == l[1]
+                    }
+                default:
+                    throw Failure("invalid filter '\(key)': use name, id, status, health or label")
+                }
+            }
+            if quiet {
+                views.forEach { stdoutWrite((noTrunc ? $0.container.Id : String($0.container.Id.prefix(12))) + "\n") }
+                return
+            }
+            let rows = views.map { row($0, now: now) }
+            switch format {
+            case nil, "table":
+                var table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
+                table += rows.map { r in ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"].map { r[$0]?.text ?? "" } }
+                stdoutWrite(Table.render(table))
+            case "json":
+                rows.forEach { stdoutWrite($0.json + "\n") }
+            case let f?:
+                let t = try Template(f)
+                if t.table {
+                    stdoutWrite(t.header(["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT"]) + "\n")
+                }
+                for r in rows { stdoutWrite(try t.render(r) + "\n") }
+            }
+        }
+    }
+
+    func row(_ v: ContainerView, now: Int64) -> JSONValue {
+        let c = v.container
+        let labels = c.Config.Labels.keys.sorted().map { "\($0)=\(c.Config.Labels[$0]!)" }.joined(separator: ",")
+        return .object([
+            ("Command", .string(DockerWords.command(c.Path, c.Args, truncate: !noTrunc))),
+            ("CreatedAt", .string(c.Created)),
+            ("ID", .string(noTrunc ? c.Id : String(c.Id.prefix(12)))),
+            ("Image", .string(c.Image)),
+            ("Labels", .string(labels)),
+            ("Mounts", .string("")),
+            ("Names", .string(c.Name)),
+            ("Networks", .string("")),
+            ("Ports", .string("")),
+            ("RunningFor", .string(DockerWords.humanDuration(now - c.CreatedNs) + " ago")),
+            ("State", .string(v.state.Status)),
+            ("Status", .string(DockerWords.status(v.state, nowNs: now))),
+        ])
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Engine
+import OS
+
+struct StopContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers: the stop signal, SIGKILL after the timeout.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .customLong("time")], help: "Seconds to wait before SIGKILL (default: the container's, else 10).") var time: Int?
+    @Option(name: [.short, .customLong("signal")], help: "Signal to send (default: the container's stop signal).") var signal: String?
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        try containerCommand {
+            let engine = try s.engine()
+            let sig = try signal.map { v -> Int32 in
+                guard let n = Signals.parse(v) else { throw Failure("invalid signal: \(v)") }
+                return n
+            }
+            for ref in containers {
+                try engine.stop(try engine.resolve(ref), timeout: time, signal: sig)
+                stdoutWrite(ref + "\n")
+            }
+        }
+    }
+}
+
+struct RestartContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop (if running) and start containers.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .customLong("time")], help: "Seconds to wait before SIGKILL.") var time: Int?
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        try containerCommand {
+            let engine = try s.engine()
+            for ref in containers {
+                let id = try engine.resolve(ref)
+                try engine.stop(id, timeout: time)
+                try engine.start(id)
+                stdoutWrite(ref + "\n")
+            }
+        }
+    }
+}
+
+struct KillContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to containers (default SIGKILL).")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .customLong("signal")], help: "Signal name or number.") var signal = "KILL"
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        try containerCommand {
+            let engine = try s.engine()
+            guard let sig = Signals.parse(signal) else { throw Failure("invalid signal: \(signal)") }
+            for ref in containers {
+                try engine.kill(try engine.resolve(ref), signal: sig)
+                stdoutWrite(ref + "\n")
+            }
+        }
+    }
+}
+
+struct RemoveContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers (running ones only with -f).")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Kill and remove a running container.") var force = false
+    @Flag(name: [.short, .long], help: "Also remove anonymous volumes (none yet).") var volumes = false
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        var failed = false
+        try containerCommand {
+            let engine = try s.engine()
+            for ref in containers {
+                do {
+                    try engine.remove(try engine.resolve(ref), force: force)
+                    stdoutWrite(ref + "\n")
+                } catch {
+                    stderrWrite("swiftrun: \(error)\n")
+                    failed = true
+                }
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct WaitContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Wait for containers to stop (or reach a health condition); print exit codes.")
+    @OptionGroup var s: StoreOptions
+    @Option(help: "not-running (default), healthy or unhealthy.") var condition = "not-running"
+    @Option(help: "With --condition: give up after this long (e.g. 30s).") var timeout: String?
+    @Argument(help: "Containers (name or ID).") var containers: [String]
+
+    func run() throws {
+        var code: Int32 = 0
+        try containerCommand {
+            let engine = try s.engine()
+            for ref in containers {
+                let id = try engine.resolve(ref)
+                switch condition {
+                case "not-running":
+                    stdoutWrite("\(try engine.wait(id))\n")
+                case "healthy", "unhealthy":
+                    let limit = try timeout.map { t -> Int64 in
+                        guard let d = GoDuration.parse(t) else { throw Failure("invalid --timeout \(t)") }
+                        return d
+                    }
+                    let r = try engine.waitHealth(id, condition, timeoutNs: limit)
+                    stdoutWrite(r.message + "\n")
+                    if !r.ok { code = 1 }
+                default:
+                    throw Failure("invalid --condition \(condition): use not-running, healthy or unhealthy")
+                }
+            }
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}

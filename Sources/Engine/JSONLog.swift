@@ -1,0 +1,354 @@
+import CShim
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Docker's json-file log driver: one `{"log":...,"stream":...,"time":...}` per line; a line
+/// over 16 KiB is written as partial entries (no trailing "\n" in "log"), rotation by size
+/// into path.1, path.2, ... Bounded by default (Docker's default is not).
+public final class JSONLogWriter {
+    public static let maxLine = 16 * 1024
+    public static let defaultMaxSize = 20 * 1024 * 1024
+    public static let defaultMaxFile = 5
+
+    let path: String
+    let maxSize: Int
+    let maxFile: Int
+    var fd: Int32 = -1
+    var size = 0
+    var pending: [String: [UInt8]] = ["stdout": [], "stderr": []]
+    var out: [UInt8] = []
+
+    public init(path: String, maxSize: Int, maxFile: Int) throws {
+        self.path = path
+        self.maxSize = maxSize
+        self.maxFile = max(1, maxFile)
+        try open()
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func open() throws {
+        fd = sr_open_cloexec(path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        guard fd >= 0 else { throw SysError("open", path) }
+        size = Files.size(path)
+    }
+
+    /// Parses `--log-opt` values: max-size (bytes, or with k/m/g), max-file.
+    public static func options(_ opts: [String: String]) throws -> (maxSize: Int, maxFile: Int) {
+        var size = defaultMaxSize, files = defaultMaxFile
+        for (k, v) in opts {
+            switch k {
+            case "max-size":
+                guard let n = parseSize(v), n > 0 else { throw Failure("invalid --log-opt max-size=\(v): give a size such as 10m, 512k or 1g") }
+                size = n
+            case "max-file":
+                guard let n = Int(v), n >= 1 else { throw Failure("invalid --log-opt max-file=\(v): give a number of files, at least 1") }
+                files = n
+            default:
+                throw Failure("unknown log opt '\(k)' for the json-file log driver: use max-size or max-file")
+            }
+        }
+        return (size, files)
+    }
+
+    /// "10m", "512k", "1g", "100" (bytes), Docker's units (powers of 1024).
+    public static func parseSize(_ s: String) -> Int? {
+        let lower = s.lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1 << 30), ("m", 1 << 20),
+                                      ("k", 1 << 10), ("b", 1)]
+        for (u, mult) in units where lower.hasSuffix(u) {
+            guard let n = Double(lower.dropLast(u.count)), n >= 0 else { return nil }
+            return Int(n * Double(mult))
+        }
+        return Int(lower)
+    }
+
+    /// Bytes read from the container's stdout or stderr.
+    public func write(_ bytes: UnsafeRawBufferPointer, stream: String) {
+        var buf = pending[stream] ?? []
+        var start = 0
+        let time = Time.rfc3339Nano()
+        for i in 0..<bytes.count where bytes[i] == 0x0a {
+            if buf.isEmpty {
+                entry(UnsafeRawBufferPointer(rebasing: bytes[start...i]), stream: stream, time: time)
+            } else {
+                buf.append(contentsOf: bytes[start...i])
+                buf.withUnsafeBytes { entry($0, stream: stream, time: time) }
+                buf.removeAll(keepingCapacity: true)
+            }
+            start = i + 1
+        }
+        buf.append(contentsOf: bytes[start...])
+        while buf.count >= Self.maxLine {
+            buf.withUnsafeBytes { entry(UnsafeRawBufferPointer(rebasing: $0[0..<Self.maxLine]), stream: stream, time: time) }
+            buf.removeFirst(Self.maxLine)
+        }
+        pending[stream] = buf
+        flush()
+    }
+
+    /// The stream ended: what is left is a last, partial line.
+    public func finish() {
+        for stream in ["stdout", "stderr"] {
+            if let b = pending[stream], !b.isEmpty {
+                b.withUnsafeBytes { entry($0, stream: stream, time: Time.rfc3339Nano()) }
+                pending[stream] = []
+            }
+        }
+        flush()
+    }
+
+    /// One entry per 16 KiB: Docker's partial messages.
+    func entry(_ text: UnsafeRawBufferPointer, stream: String, time: String) {
+        var start = 0
+        while text.count - start > Self.maxLine {
+            oneEntry(UnsafeRawBufferPointer(rebasing: text[start..<start + Self.maxLine]), stream: stream, time: time)
+            start += Self.maxLine
+        }
+        oneEntry(UnsafeRawBufferPointer(rebasing: text[start...]), stream: stream, time: time)
+    }
+
+    func oneEntry(_ text: UnsafeRawBufferPointer, stream: String, time: String) {
+        out.append(contentsOf: #"{"log":""#.utf8)
+        JSONLogWriter.escape(text, into: &out)
+        out.append(contentsOf: #"","stream":""#.utf8)
+        out.append(contentsOf: stream.utf8)
+        out.append(contentsOf: #"","time":""#.utf8)
+        out.append(contentsOf: time.utf8)
+        out.append(contentsOf: "\"}\n".utf8)
+        if size + out.count > maxSize && size > 0 { flush(rotateFirst: true) }
+    }
+
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// JSON string escaping; invalid UTF-8 becomes U+FFFD as Go's encoder does.
+    static func escape(_ text: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        var i = 0
+        let n = text.count
+        while i < n {
+            let c = text[i]
+            if c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80 {
+                out.append(c)
+                i += 1
+                continue
+            }
+            if c < 0x80 {
+                switch c {
+                case 0x22: out.append(contentsOf: [0x5c, 0x22])
+                case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+                case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
+                case 0x0d: out.append(contentsOf: [0x5c, 0x72])
+                case 0x09: out.append(contentsOf: [0x5c, 0x74])
+                default: out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+                }
+                i += 1
+                continue
+            }
+            let len = utf8Length(text, i)
+            if len == 0 {
+                out.append(contentsOf: [0xef, 0xbf, 0xbd])
+                i += 1
+            } else {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[i..<i + len]))
+                i += len
+            }
+        }
+    }
+
+    /// The length of a valid UTF-8 sequence at i, or 0.
+    static func utf8Length(_ t: UnsafeRawBufferPointer, _ i: Int) -> Int {
+        let c = t[i]
+        let len: Int
+        if c & 0xe0 == 0xc0 && c >= 0xc2 { len = 2 } else if c & 0xf0 == 0xe0 { len = 3 } else if c & 0xf8 == 0xf0 && c <= 0xf4 { len = 4 } else { return 0 }
+        guard i + len <= t.count else { return 0 }
+        for k in 1..<len where t[i + k] & 0xc0 != 0x80 { return 0 }
+        if len == 3 && c == 0xe0 && t[i + 1] < 0xa0 { return 0 }
+        if len == 3 && c == 0xed && t[i + 1] >= 0xa0 { return 0 }
+        if len == 4 && c == 0xf0 && t[i + 1] < 0x90 { return 0 }
+        if len == 4 && c == 0xf4 && t[i + 1] >= 0x90 { return 0 }
+        return len
+    }
+
+    func flush(rotateFirst: Bool = false) {
+        if rotateFirst {
+            // Everything but the entry just added goes to the current file, then rotate.
+            if let last = out.dropLast().lastIndex(of: 0x0a) {
+                let head = Array(out[...last])
+                out.removeFirst(head.count)
+                writeAll(head)
+            }
+            rotate()
+        }
+        if !out.isEmpty {
+            writeAll(out)
+            out.removeAll(keepingCapacity: true)
+        }
+    }
+
+    func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { b in
+            var off = 0
+            while off < b.count {
+                let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return // a full disk loses log lines, never the container
+                }
+                off += n
+            }
+        }
+        size += bytes.count
+    }
+
+    func rotate() {
+        close(fd)
+        if maxFile > 1 {
+            for i in stride(from: maxFile - 1, through: 1, by: -1) {
+                let from = i == 1 ? path : "\(path).\(i - 1)"
+                rename(from, "\(path).\(i)")
+            }
+        } else {
+            unlink(path)
+        }
+        fd = sr_open_cloexec(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o640)
+        size = 0
+    }
+}
+
+/// Reads json-file logs: the entries of one file, parsed without a general JSON decoder
+/// (the shape is fixed and the files are big).
+public enum JSONLogReader {
+    public struct Entry {
+        public var log: [UInt8]
+        public var stderr: Bool
+        public var time: String
+    }
+
+    public static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
+        guard let logStart = find(line, #""log":""#) else { return nil }
+        var log: [UInt8] = []
+        var i = logStart
+        while i < line.endIndex && line[i] != 0x22 {
+            if line[i] == 0x5c, i + 1 < line.endIndex {
+                let e = line[i + 1]
+                switch e {
+                case 0x6e: log.append(0x0a)
+                case 0x72: log.append(0x0d)
+                case 0x74: log.append(0x09)
+                case 0x62: log.append(0x08)
+                case 0x66: log.append(0x0c)
+                case 0x75:
+                    guard i + 5 < line.endIndex, let v = UInt32(String(decoding: line[(i + 2)...(i + 5)], as: UTF8.self), radix: 16) else { return nil }
+                    var scalar = v
+                    i += 4
+                    // A surrogate pair.
+                    if v >= 0xd800 && v < 0xdc00, i + 7 < line.endIndex, line[i + 2] == 0x5c, line[i + 3] == 0x75,
+                       let lo = UInt32(String(decoding: line[(i + 4)...(i + 7)], as: UTF8.self), radix: 16) {
+                        scalar = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00)
+                        i += 6
+                    }
+                    log.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{fffd}").utf8))
+                default: log.append(e)
+                }
+                i += 2
+            } else {
+                log.append(line[i])
+                i += 1
+            }
+        }
+        let rest = line[i...]
+        let stderr = find(rest, #""stream":"stderr""#) != nil
+        var time = ""
+        if let t = find(rest, #""time":""#), let end = rest[t...].firstIndex(of: 0x22) {
+            time = String(decoding: rest[t..<end], as: UTF8.self)
+        }
+        return Entry(log: log, stderr: stderr, time: time)
+    }
+
+    /// The index just after `needle` in `hay`.
+    static func find(_ hay: ArraySlice<UInt8>, _ needle: String) -> Int? {
+        let n = Array(needle.utf8)
+        guard hay.count >= n.count else { return nil }
+        var i = hay.startIndex
+        while i + n.count <= hay.endIndex {
+            if hay[i] == n[0] && hay[i..<i + n.count].elementsEqual(n) { return i + n.count }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Where the last `n` lines of the file start, and how many lines were found (fewer
+    /// than n: the file starts there). Read backwards in blocks: the cost depends on n,
+    /// not on the file's size.
+    public static func tailOffset(fd: Int32, lines n: Int) -> (offset: Int, found: Int) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return (0, 0) }
+        let end = Int(st.st_size)
+        guard n > 0, end > 0 else { return (end, 0) }
+        var count = 0
+        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        var pos = end
+        var first = true
+        while pos > 0 {
+            let len = min(block.count, pos)
+            pos -= len
+            let got = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, len, off_t(pos)) }
+            guard got == len else { return (0, count) }
+            var i = len - 1
+            if first { // the file's last byte ends the last line
+                if block[i] == 0x0a { i -= 1 }
+                first = false
+            }
+            while i >= 0 {
+                if block[i] == 0x0a {
+                    count += 1
+                    if count == n { return (pos + i + 1, count) }
+                }
+                i -= 1
+            }
+        }
+        return (0, count + 1)
+    }
+
+    /// Unix nanoseconds of an RFC 3339 time ("2026-11-23T10:00:00.123456789Z", or with an
+    /// offset such as +02:00).
+    public static func parseTime(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        func num(_ a: Int, _ b: Int) -> Int? {
+            guard b <= u.count, a < b else { return nil }
+            var v = 0
+            for c in u[a..<b] { guard c >= 0x30 && c <= 0x39 else { return nil }; v = v * 10 + Int(c - 0x30) }
+            return v
+        }
+        guard u.count >= 19, u[4] == 0x2d, u[7] == 0x2d, u[10] == 0x54 || u[10] == 0x20, u[13] == 0x3a, u[16] == 0x3a,
+              let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10), let h = num(11, 13), let mi = num(14, 16),
+              let sec = num(17, 19) else { return nil }
+        var i = 19
+        var frac: Int64 = 0
+        if i < u.count && u[i] == 0x2e {
+            i += 1
+            var digits = 0
+            while i < u.count, u[i] >= 0x30 && u[i] <= 0x39 {
+                if digits < 9 { frac = frac * 10 + Int64(u[i] - 0x30); digits += 1 }
+                i += 1
+            }
+            while digits < 9 { frac *= 10; digits += 1 }
+        }
+        var offset = 0
+        if i < u.count && (u[i] == 0x2b || u[i] == 0x2d) {
+            guard let oh = num(i + 1, i + 3), let om = num(i + 4, i + 6) else { return nil }
+            offset = (oh * 60 + om) * 60 * (u[i] == 0x2b ? 1 : -1)
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + sec) - Int64(offset)
+        return secs * 1_000_000_000 + frac
+    }
+}

@@ -1,0 +1,246 @@
+import CShim
+import OCI
+import OS
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// start, stop, kill, rm, wait: the CLI's side. Nothing here talks to a daemon: the
+/// supervisor is started with a report pipe, everything else reads state.json and sends
+/// signals, and a stop request is a file the supervisor reads when the container exits.
+extension Engine {
+    /// Where a foreground `run` wants the container's output (and, with -i, its input from).
+    public struct Attach {
+        public var stdin: Int32?
+        public var stdout: Int32 = 1
+        public var stderr: Int32 = 2
+        public init() {}
+    }
+
+    /// A started supervisor: its report pipe, and the container's first pid.
+    public final class Started {
+        public let report: FD
+        public let containerPid: Int32
+        public let supervisorPid: Int32
+        var buffer: [UInt8] = []
+        init(report: FD, containerPid: Int32, supervisorPid: Int32, buffer: [UInt8]) {
+            self.report = report
+            self.containerPid = containerPid
+            self.supervisorPid = supervisorPid
+            self.buffer = buffer
+        }
+
+        /// Blocks until the supervisor reports the container's final exit code (nil: it died).
+        public func waitExit() -> Int32? {
+            while let line = Engine.readLine(report, &buffer) {
+                if line.hasPrefix("exited "), let c = Int32(line.dropFirst(7)) { return c }
+            }
+            return nil
+        }
+    }
+
+    static func readLine(_ fd: FD, _ buffer: inout [UInt8]) -> String? {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0a) {
+                let line = String(decoding: buffer[..<nl], as: UTF8.self)
+                buffer.removeFirst(nl + 1)
+                return line
+            }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Starts the container's supervisor and waits until the container runs (or failed to).
+    @discardableResult
+    public func start(_ id: String, attach: Attach? = nil) throws -> Started {
+        let v = try view(id)
+        if Self.supervisorAlive(v.state) {
+            throw Failure("container \(v.container.Name) is already running")
+        }
+        unlink(dir(id) + "/stop")
+        let exe = try Files.realpath("/proc/self/exe")
+        var fds: [Int32] = [-1, -1]
+        guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
+        let reportR = FD(fds[0]), reportW = FD(fds[1])
+        let devnull = try FD.open("/dev/null", O_RDWR)
+        let logFD = try FD.open(dir(id) + "/supervisor.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        var childFds = [attach?.stdin ?? devnull.raw, devnull.raw, logFD.raw, reportW.raw]
+        if let a = attach { childFds += [a.stdout, a.stderr] }
+        let args = [exe, "__supervise", store.root, id] + (attach != nil ? ["attach"] : [])
+        let argv = args.map { strdup($0) } + [nil]
+        let envp = Environment.current().map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = childFds.withUnsafeBufferPointer { sr_spawn_session(exe, argv, envp, $0.baseAddress, Int32($0.count), &pid) }
+        guard rc == 0 else { throw SysError("posix_spawn", exe, errno: rc) }
+        reportW.close()
+        var buffer: [UInt8] = []
+        guard let line = Self.readLine(reportR, &buffer) else {
+            throw Failure("the supervisor (pid \(pid)) exited before the container started: see \(dir(id))/supervisor.log")
+        }
+        if line.hasPrefix("started "), let p = Int32(line.dropFirst(8)) {
+            return Started(report: reportR, containerPid: p, supervisorPid: pid, buffer: buffer)
+        }
+        if line.hasPrefix("error ") {
+            let rest = line.dropFirst(6)
+            let code = Int32(rest.prefix { $0 != " " }) ?? 125
+            let msg = rest.drop { $0 != " " }.dropFirst()
+            throw RuntimeError(String(msg), exitCode: code)
+        }
+        throw Failure("the supervisor said something unexpected: \(line)")
+    }
+
+    /// Asks for a stop: the stop signal, SIGKILL after `timeout` seconds; returns once the
+    /// supervisor has recorded the exit.
+    public func stop(_ id: String, timeout: Int? = nil, signal: Int32? = nil) throws {
+        let v = try view(id)
+        guard Self.supervisorAlive(v.state) else { return }
+        let sup = FD(sr_pidfd_open(v.state.SupervisorPid))
+        _ = try FD.open(dir(id) + "/stop", O_WRONLY | O_CREAT, mode: 0o600)
+        Events.emit(self, "stop", v.container)
+        if v.state.Running {
+            let sig = signal ?? Signals.parse(v.container.Config.StopSignal) ?? SIGTERM
+            let t = timeout ?? v.container.Config.StopTimeout ?? 10
+            let rt = runtime
+            rt.warn = { _ in }
+            if (try? rt.kill(id, signal: sig, all: false)) != nil, t > 0 {
+                let initFD = FD(sr_pidfd_open(v.state.Pid))
+                if initFD.raw >= 0 { _ = Self.waitReadable(initFD.raw, ms: t * 1000) }
+            }
+            // A PID 1 without a handler ignores SIGTERM: escalate, to the whole cgroup.
+            try? rt.kill(id, signal: SIGKILL, all: true)
+        }
+        if sup.raw >= 0 && !Self.waitReadable(sup.raw, ms: 30_000) {
+            throw Failure("the supervisor of \(v.container.Name) (pid \(v.state.SupervisorPid)) did not finish within 30 s")
+        }
+    }
+
+    static func waitReadable(_ fd: Int32, ms: Int) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let deadline = Time.monotonicNanos() + Int64(ms) * 1_000_000
+        while true {
+            let left = Int32(clamping: max(0, (deadline - Time.monotonicNanos()) / 1_000_000))
+            let n = poll(&p, 1, left)
+            if n > 0 { return true }
+            if n == 0 || (n < 0 && errno != EINTR) { return false }
+        }
+    }
+
+    /// `kill`: a signal to the container's init; it counts as a stop the user asked for.
+    public func kill(_ id: String, signal: Int32) throws {
+        let v = try view(id)
+        guard Self.supervisorAlive(v.state), v.state.Running else {
+            throw Failure("cannot kill container \(v.container.Name): it is not running")
+        }
+        _ = try FD.open(dir(id) + "/stop", O_WRONLY | O_CREAT, mode: 0o600)
+        Events.emit(self, "kill", v.container, ["signal": String(signal)])
+        try runtime.kill(id, signal: signal, all: false)
+    }
+
+    /// `rm`: a running container only with `force` (then killed); removes the rootfs,
+    /// log, state, cgroup and name.
+    public func remove(_ id: String, force: Bool) throws {
+        let v = try view(id)
+        if Self.supervisorAlive(v.state) {
+            guard force else {
+                throw Failure("cannot remove container \(v.container.Name): it is \(v.state.Status); stop it first or use rm -f")
+            }
+            try stop(id, timeout: 0, signal: SIGKILL)
+        }
+        // Leftovers of a supervisor that was killed: the runtime's state and cgroup, the mount.
+        let rt = runtime
+        rt.warn = { _ in }
+        try? rt.delete(id, force: true)
+        unmountRootfs(id)
+        try removeFiles(id, name: v.container.Name)
+        Events.emit(self, "destroy", v.container)
+    }
+
+    func removeFiles(_ id: String, name: String) throws {
+        unmountRootfs(id)
+        // The name goes first: once the directory is gone nothing else refers to it.
+        if (try? readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
+        try Files.removeTree(dir(id))
+    }
+
+    /// Blocks until the container is not running; returns its exit code.
+    public func wait(_ id: String) throws -> Int32 {
+        var v = try view(id)
+        if Self.supervisorAlive(v.state) {
+            let sup = FD(sr_pidfd_open(v.state.SupervisorPid))
+            if sup.raw >= 0 { _ = Self.waitReadable(sup.raw, ms: Int(Int32.max)) }
+            guard Files.exists(dir(id)) else { return v.state.ExitCode } // --rm removed it
+            v = try view(id)
+        }
+        return v.state.ExitCode
+    }
+}
+
+/// `swiftrun events`: one JSON line per event in <root>/events.log (O_APPEND writes of
+/// one line are atomic), Docker's shape.
+public enum Events {
+    public static func path(_ e: Engine) -> String { e.store.root + "/events.log" }
+
+    public static func emit(_ e: Engine, _ action: String, _ c: Container, _ extra: [String: String] = [:]) {
+        let now = Time.nowNanos()
+        var attrs = ["name": c.Name, "image": c.Image]
+        for (k, v) in extra { attrs[k] = v }
+        let attrJSON = attrs.keys.sorted().map { "\(quote($0)):\(quote(attrs[$0]!))" }.joined(separator: ",")
+        let line = "{\"status\":\(quote(action)),\"id\":\"\(c.Id)\",\"from\":\(quote(c.Image)),\"Type\":\"container\","
+            + "\"Action\":\(quote(action)),\"Actor\":{\"ID\":\"\(c.Id)\",\"Attributes\":{\(attrJSON)}},"
+            + "\"scope\":\"local\",\"time\":\(now / 1_000_000_000),\"timeNano\":\(now)}\n"
+        let p = path(e)
+        if Files.size(p) > 8 << 20 { rename(p, p + ".1") }
+        let fd = sr_open_cloexec(p, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        guard fd >= 0 else { return }
+        _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
+    static func quote(_ s: String) -> String {
+        var out: [UInt8] = [0x22]
+        Array(s.utf8).withUnsafeBytes { JSONLogWriter.escape($0, into: &out) }
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Engine {
+    /// `wait --condition healthy|unhealthy`: polls state.json (the supervisor rewrites it
+    /// after every probe). Fails when the container stops, or goes the other way.
+    public func waitHealth(_ id: String, _ want: String, timeoutNs: Int64?) throws -> (ok: Bool, message: String) {
+        let deadline = timeoutNs.map { Time.monotonicNanos() + $0 }
+        while true {
+            let v = try view(id)
+            guard let h = v.state.Health else {
+                throw Failure("container \(v.container.Name) has no health check")
+            }
+            let last = h.Log.last.map { " (last check: exit \($0.ExitCode): \($0.Output.trimmingCharacters()))" } ?? ""
+            if v.state.Running && h.Status == want { return (true, h.Status) }
+            if !v.state.Running && !v.state.Restarting {
+                return (false, "container \(v.container.Name) is \(v.state.Status) (exit code \(v.state.ExitCode))\(last)")
+            }
+            if want == "healthy" && h.Status == "unhealthy" && v.container.HostConfig.HealthOnFailure != "restart" {
+                return (false, "container \(v.container.Name) is unhealthy\(last)")
+            }
+            if let d = deadline, Time.monotonicNanos() >= d {
+                return (false, "timed out waiting for \(v.container.Name) to be \(want): it is \(h.Status)\(last)")
+            }
+            usleep(20_000)
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let c = s.last, c == "\n" || c == " " || c == "\r" || c == "\t" { s.removeLast() }
+        while let c = s.first, c == "\n" || c == " " { s.removeFirst() }
+        return String(s)
+    }
+}

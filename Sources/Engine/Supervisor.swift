@@ -1,0 +1,449 @@
+import CShim
+import OCI
+import OS
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One per running container, started detached by `start`/`run` (its own session).
+/// It creates the container through the runtime core (so it is the init's parent, and the
+/// init's parent-death signal kills the container if the supervisor is SIGKILLed), holds
+/// its stdout/stderr pipes and writes the json-file log, runs the health checks, applies
+/// the restart policy and records every change in state.json with atomic renames.
+///
+/// One thread, one poll loop: no Dispatch, no async (a clone child must come from a
+/// thread that outlives it: the parent-death signal is per thread).
+///
+/// fds on entry: 0 the container's stdin (or /dev/null), 1 /dev/null, 2 supervisor.log,
+/// 3 the report pipe (lines: "started PID", "error CODE MESSAGE", "exited CODE"),
+/// 4 and 5 (optional) where a foreground `run` wants stdout and stderr copied.
+public final class Supervisor {
+    let engine: Engine
+    let id: String
+    let rt: Runtime
+    var container: Container
+    var state: ContainerState
+    var log: JSONLogWriter
+    var report: Int32 = 3
+    var attachOut: Int32 = -1, attachErr: Int32 = -1
+    var monitor: HealthMonitor?
+    var probe: Probe?
+    var prepared: Runtime.PreparedExec?
+    var nextProbeNs: Int64 = 0
+    var killAtNs: Int64 = 0           // escalate a stop to SIGKILL at this time
+    var restartRequested = false       // --health-on-failure=restart
+    var backoffNs: Int64 = 0
+    var devnull: Int32 = -1
+    var lockFD: Int32 = -1
+
+    struct Probe {
+        var pid: Int32
+        var pidfd: FD
+        var out: FD
+        var startNs: Int64
+        var deadlineNs: Int64
+        var output: [UInt8] = []
+        var truncated = false
+    }
+
+    init(engine: Engine, id: String) throws {
+        self.engine = engine
+        self.id = id
+        rt = engine.runtime
+        container = try engine.load(id)
+        state = engine.loadState(id)
+        let opts = try JSONLogWriter.options(container.HostConfig.LogConfig.Config)
+        log = try JSONLogWriter(path: engine.logPath(id), maxSize: opts.maxSize, maxFile: opts.maxFile)
+    }
+
+    /// `swiftrun __supervise ROOT ID`: never returns.
+    public static func main(engine: Engine, id: String, attached: Bool) -> Never {
+        signal(SIGPIPE, SIG_IGN) // a foreground CLI that went away must not take us with it
+        let sup: Supervisor
+        do { sup = try Supervisor(engine: engine, id: id) } catch {
+            writeLine(3, "error 125 \(error)")
+            exit(125)
+        }
+        if attached { sup.attachOut = 4; sup.attachErr = 5 }
+        exit(sup.run())
+    }
+
+    static func writeLine(_ fd: Int32, _ s: String) {
+        guard fd >= 0 else { return }
+        let line = s + "\n"
+        _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    func say(_ s: String) {
+        Self.writeLine(2, "\(Time.rfc3339Nano()) \(s)")
+    }
+
+    func save() {
+        do { try engine.saveState(id, state) } catch { say("save state: \(error)") }
+    }
+
+    var stopRequested: Bool { Files.exists(engine.dir(id) + "/stop") }
+
+    func run() -> Int32 {
+        // One supervisor per container: a concurrent `start` loses here.
+        lockFD = sr_open_cloexec(engine.dir(id) + "/supervisor.lock", O_RDWR | O_CREAT, 0o600)
+        guard lockFD >= 0, sr_flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            Self.writeLine(report, "error 125 container \(id) is already running (another supervisor holds it)")
+            return 125
+        }
+        devnull = sr_open_cloexec("/dev/null", O_RDWR, 0)
+        // Probes are our grandchildren (the exec init forks after setns): adopt them.
+        _ = sr_set_subreaper()
+        state.SupervisorPid = getpid()
+        state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
+        state.Error = ""
+        // Whatever a dead predecessor left: runtime state, cgroup, mount.
+        try? rt.delete(id, force: true)
+        engine.unmountRootfs(id)
+        do { try engine.mountRootfs(id) } catch {
+            return failFirstStart(RuntimeError("\(error)", exitCode: 125))
+        }
+
+        var first = true
+        var code: Int32 = 0
+        while true {
+            let startedNs: Int64
+            let created: Runtime.Created
+            let pipes: (out: FD, err: FD)
+            do {
+                (created, pipes) = try startContainer()
+                startedNs = Time.nowNanos()
+            } catch {
+                if first { return failFirstStart(error) }
+                state.Error = "\(error)"
+                code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
+                state.ExitCode = code
+                finishState(code: code)
+                if shouldRestart(code: code, ranNs: 0) { continue }
+                break
+            }
+            state.Status = "running"
+            state.Running = true
+            state.Restarting = false
+            state.Pid = created.pid
+            state.ExitCode = 0
+            state.StartedAt = Time.rfc3339Nano(startedNs)
+            state.StartedNs = startedNs
+            state.StopRequested = false
+            if let hc = container.Config.Healthcheck {
+                if monitor == nil {
+                    monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
+                }
+                monitor!.restarted(atNs: startedNs)
+                state.Health = monitor!.state
+                nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
+                prepared = nil
+            }
+            save()
+            Events.emit(engine, "start", container)
+            if first {
+                Self.writeLine(report, "started \(created.pid)")
+                first = false
+            }
+            code = loop(created, pipes)
+            cleanupRun()
+            finishState(code: code)
+            if shouldRestart(code: code, ranNs: Time.nowNanos() - startedNs) { continue }
+            break
+        }
+        engine.unmountRootfs(id)
+        if container.HostConfig.AutoRemove {
+            try? engine.removeFiles(id, name: container.Name)
+            Events.emit(engine, "destroy", container)
+        }
+        Self.writeLine(report, "exited \(code)")
+        return 0
+    }
+
+    func failFirstStart(_ error: Error) -> Int32 {
+        let code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
+        try? rt.delete(id, force: true)
+        engine.unmountRootfs(id)
+        state.Status = "created"
+        state.Running = false
+        state.ExitCode = code
+        state.Error = "\(error)"
+        state.SupervisorPid = 0
+        save()
+        if container.HostConfig.AutoRemove { try? engine.removeFiles(id, name: container.Name) }
+        Self.writeLine(report, "error \(code) \(error)")
+        return code
+    }
+
+    func pipe() throws -> (r: FD, w: FD) {
+        var fds: [Int32] = [-1, -1]
+        guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
+        return (FD(fds[0]), FD(fds[1]))
+    }
+
+    func startContainer() throws -> (Runtime.Created, (out: FD, err: FD)) {
+        try? rt.delete(id, force: true)
+        let out = try pipe(), err = try pipe()
+        var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
+        o.stdio = [container.Config.OpenStdin ? 0 : devnull, out.w.raw, err.w.raw]
+        o.parentDeathSignal = SIGKILL
+        o.loopbackUp = true
+        let created = try rt.create(id: id, options: o)
+        if let rec = try? rt.load(id) {
+            probeCgroup = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).dir + "/swiftrun-health"
+        }
+        out.w.close()
+        err.w.close()
+        do { try rt.start(id) } catch {
+            try? rt.delete(id, force: true)
+            throw error
+        }
+        for p in [out.r, err.r] { _ = fcntl(p.raw, F_SETFL, O_NONBLOCK) }
+        return (created, (out.r, err.r))
+    }
+
+    // MARK: the loop
+
+    func loop(_ c: Runtime.Created, _ pipes: (out: FD, err: FD)) -> Int32 {
+        var outOpen = true, errOpen = true
+        var buf = [UInt8](repeating: 0, count: 64 * 1024)
+        var exited = false
+        var drainUntil: Int64 = 0
+        while true {
+            var fds: [pollfd] = []
+            fds.append(pollfd(fd: exited ? -1 : c.pidfd.raw, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
+            let now = Time.monotonicNanos()
+            var wake = Int64.max
+            if !exited && monitor != nil && probe == nil { wake = min(wake, nextProbeNs) }
+            if let p = probe { wake = min(wake, p.deadlineNs) }
+            if killAtNs > 0 { wake = min(wake, killAtNs) }
+            if exited { wake = min(wake, drainUntil) }
+            let timeout: Int32 = wake == Int64.max ? -1 : Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
+            let n = poll(&fds, nfds_t(fds.count), timeout)
+            if n < 0 && errno != EINTR { say("poll: \(SysError("poll"))"); break }
+
+            for (i, stream) in [(1, "stdout"), (2, "stderr")] where fds[i].revents != 0 {
+                let fd = i == 1 ? pipes.out.raw : pipes.err.raw
+                let got = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if got > 0 {
+                    buf.withUnsafeBytes { b in
+                        let chunk = UnsafeRawBufferPointer(rebasing: b[0..<got])
+                        log.write(chunk, stream: stream)
+                        let dst = i == 1 ? attachOut : attachErr
+                        if dst >= 0 && !writeAll(dst, chunk) {
+                            attachOut = -1
+                            attachErr = -1
+                        }
+                    }
+                } else if got == 0 || (errno != EAGAIN && errno != EINTR) {
+                    if i == 1 { outOpen = false } else { errOpen = false }
+                }
+            }
+            if fds[4].revents != 0 { readProbeOutput() }
+            if fds[3].revents != 0 { finishProbe(timedOut: false) }
+            let t = Time.monotonicNanos()
+            if let p = probe, t >= p.deadlineNs { killProbe() }
+            if killAtNs > 0 && t >= killAtNs {
+                killAtNs = 0
+                try? rt.kill(id, signal: SIGKILL, all: true)
+            }
+            if !exited && monitor != nil && probe == nil && t >= nextProbeNs { startProbe() }
+            if !exited && fds[0].revents != 0 {
+                exited = true
+                // The pid namespace is gone with its init; what remains in the pipes is
+                // read to the end, with a bound in case something outside holds them.
+                drainUntil = Time.monotonicNanos() + 2_000_000_000
+                if probe != nil { killProbe() }
+            }
+            if exited && ((!outOpen && !errOpen) || Time.monotonicNanos() >= drainUntil) { break }
+        }
+        log.finish()
+        var code: Int32 = 0, sig: Int32 = 0
+        _ = sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0)
+        return sig != 0 ? 128 + code : code
+    }
+
+    func writeAll(_ fd: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
+        var off = 0
+        while off < b.count {
+            let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            off += n
+        }
+        return true
+    }
+
+    /// After the init is gone: the runtime's state and cgroup go (the rootfs stays for a restart).
+    func cleanupRun() {
+        if let p = probe {
+            try? Files.write(probeCgroup + "/cgroup.kill", "1")
+            var c: Int32 = 0, s: Int32 = 0
+            _ = sr_pidfd_wait(p.pidfd.raw, &c, &s, 0)
+            probe = nil
+        }
+        rmdir(probeCgroup)
+        do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
+    }
+
+    func finishState(code: Int32) {
+        let now = Time.nowNanos()
+        state.Running = false
+        state.Paused = false
+        state.Pid = 0
+        state.Status = "exited"
+        state.ExitCode = code
+        state.FinishedAt = Time.rfc3339Nano(now)
+        state.FinishedNs = now
+        state.StopRequested = stopRequested
+        if monitor != nil {
+            // Docker: a stopped container is unhealthy until it runs again.
+            monitor!.state.Status = "unhealthy"
+            state.Health = monitor!.state
+        }
+        save()
+        Events.emit(engine, "die", container, ["exitCode": String(code)])
+    }
+
+    /// Docker's restart manager: policy, retry count, backoff 100 ms doubling to 1 min,
+    /// reset after 10 s of running. A stop the user asked for is never undone.
+    func shouldRestart(code: Int32, ranNs: Int64) -> Bool {
+        let forced = restartRequested
+        restartRequested = false
+        if stopRequested { return false }
+        let p = container.HostConfig.RestartPolicy
+        var restart = forced
+        switch p.Name {
+        case "always", "unless-stopped": restart = true
+        case "on-failure":
+            if p.MaximumRetryCount == 0 || state.RestartCount < p.MaximumRetryCount { restart = restart || code != 0 }
+        default: break
+        }
+        guard restart else { return false }
+        if ranNs >= 10_000_000_000 { backoffNs = 0 }
+        backoffNs = forced ? 0 : backoffNs == 0 ? 100_000_000 : min(backoffNs * 2, 60_000_000_000)
+        state.RestartCount += 1
+        state.Status = "restarting"
+        state.Restarting = true
+        save()
+        // Wait out the backoff; a stop request ends it.
+        let until = Time.monotonicNanos() + backoffNs
+        while Time.monotonicNanos() < until {
+            if stopRequested {
+                state.Status = "exited"
+                state.Restarting = false
+                save()
+                return false
+            }
+            usleep(UInt32(min(50_000, max(1, (until - Time.monotonicNanos()) / 1000))))
+        }
+        return !stopRequested
+    }
+
+    // MARK: health probes
+
+    /// The probes' cgroup, inside the container's (set for each run).
+    var probeCgroup = "/nonexistent"
+
+    func startProbe() {
+        guard let m = monitor, let hc = container.Config.Healthcheck, let test = hc.Test else { return }
+        let startNs = Time.nowNanos()
+        do {
+            if prepared == nil {
+                let rec = try rt.load(id)
+                var p = rec.spec.process ?? Spec.Process()
+                p.args = Health.probeArgs(test, shell: container.Config.Shell)
+                p.terminal = false
+                prepared = try rt.prepareExec(id, p)
+                // Its own cgroup inside the container's: a timeout kills the whole tree.
+                if mkdir(probeCgroup, 0o755) != 0 && errno != EEXIST { throw SysError("mkdir", probeCgroup) }
+            }
+            let out = try pipe()
+            let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCgroup)
+            out.w.close()
+            _ = fcntl(out.r.raw, F_SETFL, O_NONBLOCK)
+            probe = Probe(pid: child.pid, pidfd: child.pidfd, out: out.r, startNs: startNs,
+                          deadlineNs: Time.monotonicNanos() + m.timing.timeout)
+        } catch {
+            // Docker records a probe that cannot start as a failure (exit code -1... here 125).
+            record(HealthResult(Start: Time.rfc3339Nano(startNs), End: Time.rfc3339Nano(), ExitCode: -1,
+                                Output: "\(error)"), startNs: startNs)
+        }
+    }
+
+    func readProbeOutput() {
+        guard probe != nil else { return }
+        var buf = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(probe!.out.raw, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            let room = Health.maxOutputLen - probe!.output.count
+            if room > 0 { probe!.output.append(contentsOf: buf[0..<min(n, room)]) }
+            if n > room { probe!.truncated = true }
+        }
+    }
+
+    func killProbe() {
+        guard probe != nil else { return }
+        try? Files.write(probeCgroup + "/cgroup.kill", "1")
+        _ = sr_pidfd_send_signal(probe!.pidfd.raw, SIGKILL)
+        finishProbe(timedOut: true)
+    }
+
+    func finishProbe(timedOut: Bool) {
+        guard let p = probe else { return }
+        var code: Int32 = 0, sig: Int32 = 0
+        _ = sr_pidfd_wait(p.pidfd.raw, &code, &sig, 0)
+        readProbeOutput()
+        let out = probe!
+        probe = nil
+        let exit = sig != 0 ? 128 + code : code
+        var result = HealthResult(Start: Time.rfc3339Nano(out.startNs), End: Time.rfc3339Nano(), ExitCode: Int(exit),
+                                  Output: Health.output(out.output, truncated: out.truncated))
+        if timedOut {
+            let t = GoDuration.format(monitor?.timing.timeout ?? 0)
+            result.ExitCode = -1
+            result.Output = result.Output.isEmpty ? "Health check exceeded timeout (\(t))"
+                : "Health check exceeded timeout (\(t)): \(result.Output)"
+        }
+        record(result, startNs: out.startNs)
+    }
+
+    func record(_ r: HealthResult, startNs: Int64) {
+        guard monitor != nil else { return }
+        let changed = monitor!.record(r, startNs: startNs)
+        state.Health = monitor!.state
+        nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
+        save()
+        if let s = changed {
+            Events.emit(engine, "health_status: \(s)", container)
+            if s == "unhealthy" { onUnhealthy() }
+        }
+    }
+
+    /// podman's --health-on-failure, at the transition to unhealthy.
+    func onUnhealthy() {
+        let timeout = Int64(container.Config.StopTimeout ?? 10) * 1_000_000_000
+        let sig = Signals.parse(container.Config.StopSignal) ?? SIGTERM
+        switch container.HostConfig.HealthOnFailure {
+        case "kill":
+            try? rt.kill(id, signal: SIGKILL, all: true)
+        case "stop":
+            _ = FD(sr_open_cloexec(engine.dir(id) + "/stop", O_WRONLY | O_CREAT, 0o600))
+            try? rt.kill(id, signal: sig, all: false)
+            killAtNs = Time.monotonicNanos() + timeout
+        case "restart":
+            restartRequested = true
+            try? rt.kill(id, signal: sig, all: false)
+            killAtNs = Time.monotonicNanos() + timeout
+        default: break
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+
+/// The engine's everyday commands: run -d, ps, logs, stop, kill, rm, inspect, wait, exec,
+/// restart policies, names, and what a killed supervisor leaves.
+final class ContainerTests: EngineTestCase {
+    func testDetachedLifecycle() throws {
+        let id = try runDetached(["--name", "bot", "--entrypoint", "sh", image, "-c",
+                                  "echo started; echo oops >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"])
+        var ps = try swiftrun(["ps"])
+        XCTAssertEqual(ps.code, 0, ps.err)
+        XCTAssertEqual(lines(ps.out).first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init),
+                       ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"])
+        XCTAssertTrue(ps.out.contains(String(id.prefix(12))) && ps.out.contains(" Up ") && ps.out.contains("bot"), ps.out)
+        XCTAssertTrue(ps.out.contains("\"sh -c 'echo started…\""), ps.out)
+        try waitUntil(5, "log lines") { try swiftrun(["logs", "bot"]).out.contains("started") }
+        let logs = try swiftrun(["logs", "bot"])
+        XCTAssertEqual(logs.out, "started\n")
+        XCTAssertEqual(logs.err, "oops\n", "stderr stays on stderr")
+        let raw = try String(contentsOfFile: root + "/containers/\(id)/\(id)-json.log", encoding: .utf8)
+        XCTAssertTrue(raw.hasPrefix("{\"log\":\"started\\n\",\"stream\":\"stdout\",\"time\":\""), raw)
+
+        // Any unique prefix selects it; the name is taken.
+        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.Name}} {{.State.Status}} {{.State.Running}}", String(id.prefix(6))]).out, "/bot running true\n")
+        let dup = try swiftrun(["run", "-d", "--name", "bot", image])
+        XCTAssertEqual(dup.code, 125)
+        XCTAssertTrue(dup.err.contains("The container name \"/bot\" is already in use by container \"\(id)\""), dup.err)
+        let busy = try swiftrun(["rm", "bot"])
+        XCTAssertNotEqual(busy.code, 0)
+        XCTAssertTrue(busy.err.contains("stop it first or use rm -f"), busy.err)
+
+        XCTAssertEqual(try swiftrun(["stop", "bot"]).code, 0)
+        let s = try inspect("bot")["State"] as! [String: Any]
+        XCTAssertEqual(s["Status"] as? String, "exited")
+        XCTAssertEqual(s["ExitCode"] as? Int, 0, "the TERM trap ran")
+        XCTAssertTrue(try swiftrun(["logs", "bot"]).out.hasSuffix("bye\n"))
+        XCTAssertEqual(try swiftrun(["ps", "-q"]).out, "")
+        XCTAssertTrue(try swiftrun(["ps", "-a"]).out.contains("Exited (0) "))
+        XCTAssertEqual(try swiftrun(["wait", "bot"]).out, "0\n")
+
+        // start again: same container, same log.
+        XCTAssertEqual(try swiftrun(["start", "bot"]).code, 0)
+        try waitUntil(5, "second start in the log") { try swiftrun(["logs", "bot"]).out.components(separatedBy: "started").count == 3 }
+        XCTAssertEqual(try swiftrun(["rm", "-f", "bot"]).code, 0)
+        XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "")
+        XCTAssertEqual(try swiftrun(["run", "-d", "--name", "bot", "--entrypoint", "true", image]).code, 0, "the name is free again")
+    }
+
+    func testStopEscalatesToKill() throws {
+        // httpd as PID 1 has no SIGTERM handler: the kernel drops the signal (FACTS.md).
+        _ = try runDetached(["--name", "web", "--stop-timeout", "1", image])
+        let start = Date()
+        XCTAssertEqual(try swiftrun(["stop", "web"]).code, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.State.ExitCode}}", "web"]).out, "137\n")
+    }
+
+    func testForegroundRun() throws {
+        let r = try swiftrun(["run", "--rm", "--entrypoint", "sh", image, "-c", "echo out; echo err >&2; exit 3"])
+        XCTAssertEqual(r.code, 3)
+        XCTAssertEqual(r.out, "out\n")
+        XCTAssertEqual(r.err, "err\n")
+        let kept = try swiftrun(["run", "--name", "kept", "--entrypoint", "sh", image, "-c", "echo hi"])
+        XCTAssertEqual(kept.code, 0)
+        XCTAssertEqual(try swiftrun(["logs", "kept"]).out, "hi\n", "a foreground run is logged too")
+        XCTAssertTrue(try swiftrun(["ps", "-a", "--format", "{{.Names}}\t{{.Status}}"]).out.hasPrefix("kept\tExited (0) "))
+        let ec = try swiftrun(["run", "--rm", "--entrypoint", "no-such-tool", image])
+        XCTAssertEqual(ec.code, 127)
+        XCTAssertTrue(ec.err.contains("executable file not found"), ec.err)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "/etc/passwd", image]).code, 126)
+        let stdin = try swiftrun(["run", "--rm", "-i", "--entrypoint", "cat", image])
+        XCTAssertEqual(stdin.code, 0, "stdin is /dev/null in tests: cat sees EOF")
+    }
+
+    func testErrors() throws {
+        let missing = try swiftrun(["run", "no/such:image"])
+        XCTAssertEqual(missing.code, 125)
+        XCTAssertTrue(missing.err.contains("unable to find image 'no/such:image'"), missing.err)
+        XCTAssertEqual(try swiftrun(["run", "--restart", "sometimes", image]).code, 125)
+        XCTAssertTrue(try swiftrun(["run", "--health-interval", "5", image]).err.contains("invalid duration"))
+        XCTAssertTrue(try swiftrun(["run", "--health-interval", "500us", image]).err.contains("cannot be less than 1ms"))
+        XCTAssertTrue(try swiftrun(["run", "--no-healthcheck", "--health-retries", "2", image]).err.contains("conflicts with --health-"))
+        XCTAssertTrue(try swiftrun(["run", "--name", "bad name", image]).err.contains("invalid container name"))
+        let nope = try swiftrun(["stop", "nope"])
+        XCTAssertEqual(nope.code, 125)
+        XCTAssertTrue(nope.err.contains("No such container: nope"), nope.err)
+        XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "", "failed runs leave nothing")
+    }
+
+    func testRestartPolicy() throws {
+        let id = try runDetached(["--restart", "on-failure:2", "--entrypoint", "sh", image, "-c", "echo run; exit 1"])
+        try waitUntil(10, "the retries to end") {
+            let s = try state(id)
+            return s["Status"] as? String == "exited" && Engine.dead(s)
+        }
+        let s = try inspect(id)
+        XCTAssertEqual(s["RestartCount"] as? Int, 2)
+        XCTAssertEqual(try swiftrun(["logs", id]).out, "run\nrun\nrun\n")
+
+        // always: a stop is never undone.
+        let a = try runDetached(["--restart", "always", "--entrypoint", "sh", image, "-c", "sleep 0.2; exit 0"])
+        try waitUntil(10, "two restarts") { ((try state(a))["RestartCount"] as? Int ?? 0) >= 2 }
+        XCTAssertEqual(try swiftrun(["stop", "-t", "1", a]).code, 0)
+        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.State.Status}}", a]).out, "exited\n")
+    }
+
+    func testSupervisorKilled() throws {
+        let id = try runDetached(["--name", "victim", "--entrypoint", "sleep", image, "1000"])
+        let st = try state(id)
+        let sup = Int32(st["SupervisorPid"] as! Int), pid = Int32(st["Pid"] as! Int)
+        XCTAssertEqual(kill(sup, SIGKILL), 0)
+        try waitUntil(5, "the container to die with its supervisor") {
+            let s = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return s.isEmpty || s.contains(") Z")
+        }
+        let ps = try swiftrun(["ps", "-a"])
+        XCTAssertTrue(ps.out.contains("Exited (137)"), ps.out)
+        XCTAssertTrue(try swiftrun(["inspect", "-f", "{{.State.Error}}", "victim"]).out.contains("supervisor"))
+        XCTAssertEqual(try swiftrun(["rm", "victim"]).code, 0)
+    }
+
+    func testConcurrentRunsAndOneName() throws {
+        let group = DispatchGroup()
+        var codes = [Int32](repeating: -1, count: 20)
+        let lock = NSLock()
+        for i in 0..<20 {
+            group.enter()
+            DispatchQueue.global().async {
+                let r = try? self.swiftrun(["run", "-d", "--no-healthcheck", "--entrypoint", "sleep", self.image, "100"])
+                lock.lock(); codes[i] = r?.code ?? -2; lock.unlock()
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(codes, [Int32](repeating: 0, count: 20))
+        XCTAssertEqual(lines(try swiftrun(["ps", "-q"]).out).count, 20)
+
+        var named = [Int32](repeating: -1, count: 5)
+        for i in 0..<5 {
+            group.enter()
+            DispatchQueue.global().async {
+                let r = try? self.swiftrun(["create", "--name", "one", self.image])
+                lock.lock(); named[i] = r?.code ?? -2; lock.unlock()
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(named.filter { $0 == 0 }.count, 1, "exactly one wins the name: \(named)")
+    }
+
+    func testExec() throws {
+        _ = try runDetached(["--name", "box", "--entrypoint", "sleep", image, "100"])
+        let r = try swiftrun(["exec", "box", "sh", "-c", "id -u; pwd; echo $GREETING; cat /proc/1/cmdline | tr '\\0' ' '"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["1000", "/www", "hello", "sleep 100 "])
+        XCTAssertEqual(try swiftrun(["exec", "box", "sh", "-c", "exit 5"]).code, 5)
+    }
+}
+
+enum Engine {
+    /// The supervisor that wrote this state is gone.
+    static func dead(_ s: [String: Any]) -> Bool {
+        guard let p = s["SupervisorPid"] as? Int, p > 0 else { return true }
+        let stat = (try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8)) ?? ""
+        return stat.isEmpty || stat.contains(") Z")
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import XCTest
+
+/// A store root of its own per test, with the test image loaded; `tearDown` removes every
+/// container and checks nothing is left: state, mounts, cgroups, processes.
+class EngineTestCase: XCTestCase {
+    var root = ""
+    let image = "swiftrun.test/busybox-httpd:v1"
+
+    override func setUpWithError() throws {
+        guard getuid() == 0 else { throw XCTSkip("containers need root") }
+        root = "/tmp/swiftrun-test-engine-" + UUID().uuidString.prefix(8).lowercased()
+        let r = try swiftrun(["load", "-i", TestBundle.packageRoot + "/Sysroot/out/busybox-docker.tar"])
+        XCTAssertEqual(r.code, 0, r.err)
+    }
+
+    override func tearDownWithError() throws {
+        guard !root.isEmpty else { return }
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+        var supervisors: [Int32] = []
+        for id in ids {
+            if let s = try? state(id), let p = s["SupervisorPid"] as? Int, p > 0 { supervisors.append(Int32(p)) }
+            _ = try? swiftrun(["rm", "-f", id])
+        }
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+        XCTAssertEqual(left, [], "containers left behind")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/names")) ?? []
+        XCTAssertEqual(names, [], "names left behind")
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        XCTAssertFalse(mounts.contains(root), "a mount left behind")
+        for id in ids {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: TestBundle.cgroupRoot + "/swiftrun/" + id), "cgroup left for \(id)")
+        }
+        for p in supervisors where kill(p, 0) == 0 {
+            let stat = (try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8)) ?? ""
+            if stat.contains("swiftrun") && !stat.contains(") Z") { XCTFail("supervisor \(p) still running") }
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    @discardableResult
+    func swiftrun(_ args: [String]) throws -> TestBundle.Result {
+        try TestBundle.exec(TestBundle.binDir + "/swiftrun", [args[0], "--root", root] + args.dropFirst())
+    }
+
+    /// `run -d ...`: the new container's ID.
+    func runDetached(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try swiftrun(["run", "-d"] + args)
+        XCTAssertEqual(r.code, 0, r.err, file: file, line: line)
+        let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(id.count, 64, "an ID of 64 hex: \(r.out) \(r.err)", file: file, line: line)
+        return id
+    }
+
+    func inspect(_ ref: String) throws -> [String: Any] {
+        let r = try swiftrun(["inspect", ref])
+        guard r.code == 0, let arr = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]], let first = arr.first else {
+            XCTFail("inspect \(ref): \(r.err)")
+            return [:]
+        }
+        return first
+    }
+
+    func state(_ id: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: root + "/containers/\(id)/state.json"))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    func health(_ ref: String) throws -> [String: Any]? {
+        (try inspect(ref)["State"] as? [String: Any])?["Health"] as? [String: Any]
+    }
+
+    /// Polls until `cond` holds; fails after `seconds`.
+    @discardableResult
+    func waitUntil(_ seconds: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line,
+                   _ cond: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try cond() { return true }
+            usleep(20_000)
+        }
+        XCTFail("timed out after \(seconds)s waiting for \(what)", file: file, line: line)
+        return false
+    }
+
+    /// The events the store recorded for a container, as (action, timeNano).
+    func events(_ id: String) throws -> [(String, Int64)] {
+        let text = (try? String(contentsOfFile: root + "/events.log", encoding: .utf8)) ?? ""
+        return lines(text).compactMap { l in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], o["id"] as? String == id,
+                  let a = o["Action"] as? String, let t = o["timeNano"] as? Int64 else { return nil }
+            return (a, t)
+        }
+    }
+}
+
+/// RFC 3339 nano → ns since the epoch.
+func rfcNanos(_ s: String) -> Int64 {
+    let parts = s.dropLast().split(separator: ".")
+    let f = ISO8601DateFormatter()
+    let secs = Int64(f.date(from: String(parts[0]) + "Z")?.timeIntervalSince1970 ?? 0)
+    let frac = parts.count > 1 ? Int64(String(parts[1]).padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
+    return secs * 1_000_000_000 + frac
+}

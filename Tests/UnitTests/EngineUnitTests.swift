@@ -1,0 +1,188 @@
+import XCTest
+@testable import CLI
+@testable import Engine
+import OCI
+import OS
+
+final class HealthUnitTests: XCTestCase {
+    let ms: Int64 = 1_000_000, s: Int64 = 1_000_000_000
+
+    func testResolveOverridesFieldByField() throws {
+        let image = ImageConfig.Healthcheck(Test: ["CMD", "true"], Interval: 2 * s, Timeout: nil, StartPeriod: 5 * s, StartInterval: nil, Retries: 4)
+        var o = Health.Overrides()
+        o.timeout = 1 * s
+        let h = try Health.resolve(image, o)!
+        XCTAssertEqual(h.Test!, ["CMD", "true"])
+        XCTAssertEqual(h.Interval, 2 * s)
+        XCTAssertEqual(h.Timeout, 1 * s)
+        XCTAssertEqual(h.Retries, 4)
+        o.cmd = "curl -f http://localhost/health || exit 1"
+        XCTAssertEqual(try Health.resolve(image, o)!.Test!, ["CMD-SHELL", "curl -f http://localhost/health || exit 1"])
+        let t = Health.Timing(ImageConfig.Healthcheck(Test: ["CMD", "x"], Interval: 0, Timeout: nil, StartPeriod: nil, StartInterval: 0, Retries: 0))
+        XCTAssertEqual(t, Health.Timing(ImageConfig.Healthcheck(Test: ["CMD", "x"], Interval: 30 * s, Timeout: 30 * s, StartPeriod: 0, StartInterval: 5 * s, Retries: 3)),
+                       "zero means default")
+    }
+
+    func testResolveDisablesAndValidates() throws {
+        let image = ImageConfig.Healthcheck(Test: ["CMD", "true"], Interval: nil, Timeout: nil, StartPeriod: nil, StartInterval: nil, Retries: nil)
+        var off = Health.Overrides()
+        off.disable = true
+        XCTAssertNil(try Health.resolve(image, off))
+        XCTAssertNil(try Health.resolve(ImageConfig.Healthcheck(Test: ["NONE"], Interval: nil, Timeout: nil, StartPeriod: nil, StartInterval: nil, Retries: nil), .init()))
+        var warned = ""
+        XCTAssertNil(try Health.resolve(ImageConfig.Healthcheck(Test: ["WEIRD", "x"], Interval: nil, Timeout: nil, StartPeriod: nil, StartInterval: nil, Retries: nil), .init(), warn: { warned = $0 }))
+        XCTAssertTrue(warned.contains("unknown health check type WEIRD"))
+        var bad = Health.Overrides()
+        bad.interval = 500_000
+        XCTAssertThrowsError(try Health.resolve(image, bad)) { XCTAssertEqual("\($0)", "Interval in Healthcheck cannot be less than 1ms") }
+        bad = Health.Overrides()
+        bad.retries = -1
+        XCTAssertThrowsError(try Health.resolve(image, bad)) { XCTAssertEqual("\($0)", "--health-retries cannot be negative") }
+        off.retries = 2
+        XCTAssertThrowsError(try Health.resolve(image, off))
+    }
+
+    func result(_ code: Int, _ at: Int64) -> HealthResult {
+        HealthResult(Start: "\(at)", End: "\(at)", ExitCode: code, Output: "")
+    }
+
+    func testStatusMachine() {
+        var m = HealthMonitor(timing: .init(ImageConfig.Healthcheck(Test: ["CMD", "x"], Interval: s, Timeout: s, StartPeriod: 10 * s, StartInterval: s / 2, Retries: 3)),
+                              startedNs: 0)
+        // Inside the start period: failures are logged, not counted; the start interval applies.
+        XCTAssertEqual(m.nextWait(nowNs: 0), s / 2)
+        XCTAssertNil(m.record(result(1, 1 * s), startNs: 1 * s))
+        XCTAssertEqual(m.state.FailingStreak, 0)
+        // A success counts at once, even inside the start period.
+        XCTAssertEqual(m.record(result(0, 4 * s), startNs: 4 * s), "healthy")
+        XCTAssertEqual(m.nextWait(nowNs: 5 * s), s, "healthy: the interval, start period or not")
+        XCTAssertNil(m.record(result(1, 5 * s), startNs: 5 * s))
+        XCTAssertNil(m.record(result(2, 6 * s), startNs: 6 * s))
+        XCTAssertEqual(m.record(result(-1, 7 * s), startNs: 7 * s), "unhealthy")
+        XCTAssertEqual(m.state.FailingStreak, 3)
+        XCTAssertNil(m.record(result(1, 8 * s), startNs: 8 * s))
+        XCTAssertEqual(m.state.Log.count, 5)
+        XCTAssertEqual(m.record(result(0, 9 * s), startNs: 9 * s), "healthy")
+        XCTAssertEqual(m.state.FailingStreak, 0)
+        m.restarted(atNs: 20 * s)
+        XCTAssertEqual(m.state.Status, "starting")
+        XCTAssertEqual(m.state.Log.count, 5, "a restart keeps the log")
+        XCTAssertEqual(m.state.Log.map(\.ExitCode), [1, 2, -1, 1, 0], "the last 5, oldest first")
+    }
+
+    func testStartIntervalNeedsAStartPeriod() {
+        let m = HealthMonitor(timing: .init(ImageConfig.Healthcheck(Test: ["CMD", "x"], Interval: 3 * s, Timeout: s, StartPeriod: 0, StartInterval: 100 * ms, Retries: 1)), startedNs: 0)
+        XCTAssertEqual(m.nextWait(nowNs: 0), 3 * s)
+    }
+
+    func testProbeArgsAndOutput() {
+        XCTAssertEqual(Health.probeArgs(["CMD-SHELL", "curl -f x || exit 1"], shell: ["/bin/bash", "-eo", "pipefail", "-c"]),
+                       ["/bin/bash", "-eo", "pipefail", "-c", "curl -f x || exit 1"])
+        XCTAssertEqual(Health.probeArgs(["CMD", "curl", "-f", "x"], shell: []), ["curl", "-f", "x"])
+        XCTAssertEqual(Health.output(Array(repeating: 0x61, count: 5000), truncated: false), String(repeating: "a", count: 4096) + "...")
+        XCTAssertEqual(Health.output(Array("ok\n".utf8), truncated: false), "ok\n")
+    }
+
+    func testGoDurations() {
+        XCTAssertEqual(GoDuration.parse("1s"), s)
+        XCTAssertEqual(GoDuration.parse("1.5s"), 1500 * ms)
+        XCTAssertEqual(GoDuration.parse("1m30s"), 90 * s)
+        XCTAssertEqual(GoDuration.parse("500ms"), 500 * ms)
+        XCTAssertEqual(GoDuration.parse("0"), 0)
+        XCTAssertNil(GoDuration.parse("5"))
+        XCTAssertNil(GoDuration.parse("1x"))
+        XCTAssertEqual(GoDuration.format(s), "1s")
+        XCTAssertEqual(GoDuration.format(1500 * ms), "1.5s")
+        XCTAssertEqual(GoDuration.format(500 * ms), "500ms")
+        XCTAssertEqual(GoDuration.format(90 * s), "1m30s")
+        XCTAssertEqual(GoDuration.format(3600 * s), "1h0m0s")
+    }
+}
+
+final class DockerWordsTests: XCTestCase {
+    let s: Int64 = 1_000_000_000
+
+    func testHumanDuration() {
+        XCTAssertEqual(DockerWords.humanDuration(s / 2), "Less than a second")
+        XCTAssertEqual(DockerWords.humanDuration(s), "1 second")
+        XCTAssertEqual(DockerWords.humanDuration(40 * s), "40 seconds")
+        XCTAssertEqual(DockerWords.humanDuration(90 * s), "About a minute")
+        XCTAssertEqual(DockerWords.humanDuration(3 * 60 * s), "3 minutes")
+        XCTAssertEqual(DockerWords.humanDuration(3600 * s), "About an hour")
+        XCTAssertEqual(DockerWords.humanDuration(5 * 3600 * s), "5 hours")
+        XCTAssertEqual(DockerWords.humanDuration(3 * 86400 * s), "3 days")
+    }
+
+    func testStatus() {
+        var st = ContainerState()
+        XCTAssertEqual(DockerWords.status(st, nowNs: 0), "Created")
+        st.Status = "running"; st.Running = true; st.StartedNs = 0
+        st.Health = HealthState(Status: "starting")
+        XCTAssertEqual(DockerWords.status(st, nowNs: 12 * s), "Up 12 seconds (health: starting)")
+        st.Health!.Status = "healthy"
+        XCTAssertEqual(DockerWords.status(st, nowNs: 40 * s), "Up 40 seconds (healthy)")
+        st.Status = "exited"; st.ExitCode = 137; st.FinishedNs = 0
+        XCTAssertEqual(DockerWords.status(st, nowNs: 5 * s), "Exited (137) 5 seconds ago")
+        XCTAssertEqual(DockerWords.command("uvicorn", ["app:app", "--host", "0.0.0.0"], truncate: true), "\"uvicorn app:app --h…\"")
+        XCTAssertEqual(DockerWords.command("sh", ["-c", "echo hi"], truncate: false), "\"sh -c 'echo hi'\"")
+    }
+}
+
+final class JSONLogTests: XCTestCase {
+    func testWriteSplitRotateAndRead() throws {
+        let dir = "/tmp/swiftrun-unit-log-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try JSONLogWriter(path: dir + "/c-json.log", maxSize: 1 << 20, maxFile: 2)
+        let text = Array("héllo \"q\"\tx\u{1}\nsecond ".utf8) + [0xff] + Array("\n".utf8)
+        text.withUnsafeBytes { w.write($0, stream: "stdout") }
+        let long = [UInt8](repeating: 0x62, count: 20000) + [0x0a]
+        long.withUnsafeBytes { w.write($0, stream: "stderr") }
+        Array("tail".utf8).withUnsafeBytes { w.write($0, stream: "stdout") }
+        w.finish()
+        let lines = try String(contentsOfFile: dir + "/c-json.log", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertTrue(lines[0].hasPrefix(#"{"log":"héllo \"q\"\tx\u0001\n","stream":"stdout","time":""#), String(lines[0]))
+        XCTAssertTrue(lines[1].hasPrefix(#"{"log":"second \#u{fffd}\n""#), "invalid UTF-8 becomes U+FFFD: \(lines[1])")
+        let partial = JSONLogReader.parse(ArraySlice(Array(lines[2].utf8)))!
+        XCTAssertEqual(partial.log.count, 16384, "lines over 16 KiB are split")
+        XCTAssertTrue(partial.stderr)
+        XCTAssertEqual(JSONLogReader.parse(ArraySlice(Array(lines[3].utf8)))!.log.count, 20000 - 16384 + 1)
+        let first = JSONLogReader.parse(ArraySlice(Array(lines[0].utf8)))!
+        XCTAssertEqual(String(decoding: first.log, as: UTF8.self), "héllo \"q\"\tx\u{1}\n")
+        XCTAssertNotNil(JSONLogReader.parseTime(first.time))
+
+        let fd = open(dir + "/c-json.log", O_RDONLY)
+        defer { close(fd) }
+        let t = JSONLogReader.tailOffset(fd: fd, lines: 2)
+        XCTAssertEqual(t.found, 2)
+        XCTAssertEqual(t.offset, lines[0..<3].reduce(0) { $0 + $1.utf8.count + 1 })
+
+        let small = try JSONLogWriter(path: dir + "/r-json.log", maxSize: 300, maxFile: 2)
+        for i in 0..<20 { Array("line \(i)\n".utf8).withUnsafeBytes { small.write($0, stream: "stdout") } }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/r-json.log.1"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r-json.log.2"), "max-file 2: the current one and .1")
+        XCTAssertLessThanOrEqual(Files.size(dir + "/r-json.log"), 300)
+    }
+
+    func testParseTime() {
+        XCTAssertEqual(JSONLogReader.parseTime("1970-01-01T00:00:01.5Z"), 1_500_000_000)
+        XCTAssertEqual(JSONLogReader.parseTime("2026-11-23T10:00:00Z"), 1_795_428_000 * 1_000_000_000)
+        XCTAssertEqual(JSONLogReader.parseTime("2026-11-23T12:00:00+02:00"), 1_795_428_000 * 1_000_000_000)
+    }
+}
+
+final class TemplateTests: XCTestCase {
+    func testFields() throws {
+        let v = JSONValue.object([("Name", .string("/bot")), ("State", .object([("Status", .string("running")), ("Pid", .number(42)),
+                                                                                  ("Health", .object([("Status", .string("healthy"))]))]))])
+        XCTAssertEqual(try Template("{{.Name}} {{.State.Status}} {{.State.Pid}}").render(v), "/bot running 42")
+        XCTAssertEqual(try Template("{{json .State.Health}}").render(v), #"{"Status":"healthy"}"#)
+        let t = try Template("table {{.Name}}\\t{{.State.Status}}")
+        XCTAssertTrue(t.table)
+        XCTAssertEqual(try t.render(v), "/bot\trunning")
+        XCTAssertThrowsError(try Template("{{.Nope}}").render(v))
+        XCTAssertThrowsError(try Template("{{if .Name}}x{{end}}"))
+    }
+}
