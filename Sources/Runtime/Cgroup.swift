@@ -46,13 +46,13 @@ public struct Cgroup {
     /// (systemd form, as podman passes with --systemd-cgroup) maps to /slice/prefix-name.scope.
     public static func resolvePath(_ cgroupsPath: String?, id: String) throws -> String {
         var p = cgroupsPath ?? ""
-        if p.isEmpty { p = "/swiftrun/\(id)" }
+        if p.isEmpty { p = Self.defaultParent + "/\(id)" }
         let parts = p.split(separator: ":", omittingEmptySubsequences: false)
         if parts.count == 3 && !p.hasPrefix("/") {
             let slice = parts[0].isEmpty ? "swiftrun.slice" : String(parts[0])
             p = "/\(slice)/\(parts[1])-\(parts[2]).scope"
         }
-        if !p.hasPrefix("/") { p = "/swiftrun/" + p }
+        if !p.hasPrefix("/") { p = Self.defaultParent + "/" + p }
         let comps = p.split(separator: "/")
         guard !comps.isEmpty else { throw Failure("cgroupsPath \(p): the root cgroup cannot hold a container") }
         for c in comps where c == ".." || c == "." {
@@ -63,8 +63,16 @@ public struct Cgroup {
 
     /// Creates the cgroup (mkdir -p) and returns the directories made, for cleanup on failure.
     public func create() throws -> [String] {
-        try Files.mkdirAll(dir)
+        // A concurrent remove may rmdir the shared /swiftrun parent between our two mkdirs.
+        for _ in 0..<10 {
+            do { return try Files.mkdirAll(dir) } catch let e as SysError where e.errno == ENOENT || e.errno == ENOTDIR { continue }
+        }
+        return try Files.mkdirAll(dir)
     }
+
+    /// The parent swiftrun owns for default paths (/swiftrun/<id>). Containers share it, so
+    /// the one that created it is not always the last to leave: every remove tries it.
+    static let defaultParent = "/swiftrun"
 
     public func openDir() throws -> FD {
         try FD.open(dir, O_RDONLY | O_DIRECTORY)
@@ -134,6 +142,7 @@ public struct Cgroup {
             }
         }
         for p in createdParents.reversed() where p != dir { rmdir(p) }
+        if path.hasPrefix(Self.defaultParent + "/") { rmdir(mountpoint + Self.defaultParent) } // fails while others use it
     }
 
     // MARK: resources

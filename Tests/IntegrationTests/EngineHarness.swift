@@ -31,6 +31,8 @@ class EngineTestCase: XCTestCase {
         for id in ids {
             XCTAssertFalse(FileManager.default.fileExists(atPath: TestBundle.cgroupRoot + "/swiftrun/" + id), "cgroup left for \(id)")
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: TestBundle.cgroupRoot + "/swiftrun"),
+                       "the shared /swiftrun cgroup outlived its last container")
         for p in supervisors where kill(p, 0) == 0 {
             let stat = (try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8)) ?? ""
             if stat.contains("swiftrun") && !stat.contains(") Z") { XCTFail("supervisor \(p) still running") }
