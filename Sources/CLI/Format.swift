@@ -1,4 +1,5 @@
 import OCI
+import OS
 
 /// Any JSON value: what `inspect` and `ps` build, and what `--format` templates walk.
 public indirect enum JSONValue: Codable, Equatable {
@@ -96,18 +97,18 @@ public struct Template {
     public init(_ format: String) throws {
         var f = format
         table = f.hasPrefix("table ")
-        if table { f = String(f.dropFirst(6)).trimmingSpaces() }
-        f = f.replacingAll2("\\t", "\t").replacingAll2("\\n", "\n")
+        if table { f = String(f.dropFirst(6)).trimmed() }
+        f = f.replacing("\\t", with: "\t").replacing("\\n", with: "\n")
         var pieces: [Piece] = []
         var rest = Substring(f)
-        while let open = rest.range(of2: "{{") {
+        while let open = rest.firstRange(of: "{{") {
             pieces.append(.text(String(rest[..<open.lowerBound])))
-            guard let close = rest[open.upperBound...].range(of2: "}}") else {
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 throw TemplateError(description: "template: unclosed action in \"\(format)\"")
             }
-            var action = String(rest[open.upperBound..<close.lowerBound]).trimmingSpaces()
+            var action = String(rest[open.upperBound..<close.lowerBound]).trimmed()
             var json = false
-            if action.hasPrefix("json ") { json = true; action = String(action.dropFirst(5)).trimmingSpaces() }
+            if action.hasPrefix("json ") { json = true; action = String(action.dropFirst(5)).trimmed() }
             guard action.hasPrefix(".") else {
                 throw TemplateError(description: "template: unsupported action {{\(action)}}: use {{.Field}} or {{json .Field}}")
             }
@@ -144,39 +145,4 @@ public struct Template {
             }
         }.joined()
     }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
-    }
-
-    func replacingAll2(_ a: String, _ b: String) -> String {
-        var out = ""
-        var rest = Substring(self)
-        while let r = rest.range(of2: a) {
-            out += rest[..<r.lowerBound] + b
-            rest = rest[r.upperBound...]
-        }
-        return out + rest
-    }
-}
-
-extension Substring {
-    func range(of2 needle: String) -> Range<Index>? {
-        guard !needle.isEmpty else { return nil }
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].hasPrefix(needle) { return i..<index(i, offsetBy: needle.count) }
-            i = index(after: i)
-        }
-        return nil
-    }
-}
-
-extension String {
-    func range(of2 needle: String) -> Range<Index>? { Substring(self).range(of2: needle) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import OS
 import Runtime
 #if canImport(Glibc)
@@ -85,21 +86,7 @@ public struct Logger {
         if debugOn { emit("debug", msg) }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) }
-                else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONLogWriter.quote(s) }
 }
 
 public func stderrWrite(_ s: String) {

@@ -302,10 +302,11 @@ ssize_t sr_lgetxattr(const char *path, const char *name, void *value, size_t siz
 int sr_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 #include <spawn.h>
-/* posix_spawn into a new session with fds[i] as the child's fd i and every other fd
- * closed, signals at their defaults. The sources are first parked high so that placing
+/* posix_spawn with fds[i] as the child's fd i and every other fd closed, signals at their
+ * defaults, optionally in a new session. The sources are first parked high so that placing
  * one cannot clobber another (a source may be a low number another slot needs). */
-int sr_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int n, pid_t *pid) {
+int sr_posix_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int n,
+                   int new_session, pid_t *pid) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t all, none;
@@ -322,7 +323,7 @@ int sr_spawn_session(const char *path, char *const argv[], char *const envp[], c
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (new_session ? POSIX_SPAWN_SETSID : 0));
     rc = posix_spawn(pid, path, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -330,3 +331,32 @@ int sr_spawn_session(const char *path, char *const argv[], char *const envp[], c
 }
 
 int sr_flock(int fd, int op) { return flock(fd, op); }
+
+#include <linux/mount.h>
+/* overlayfs through the new mount API: fsopen, one fsconfig per layer ("lowerdir+", top
+ * first: fsconfig strings are limited to 256 bytes, a joined lowerdir is not), then
+ * fsmount and move_mount onto target_fd. On failure returns -errno and names the step
+ * in *step. */
+int sr_mount_overlay(const char *const *lower, int nlower, const char *upper, const char *work,
+                     int target_fd, const char **step) {
+    int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC), mnt = -1, err;
+    if (fs < 0) { *step = "fsopen overlay"; return -errno; }
+    for (int i = 0; i < nlower; i++)
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", lower[i], 0) < 0) { *step = "fsconfig lowerdir+"; goto fail; }
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) { *step = "fsconfig upperdir"; goto fail; }
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0) { *step = "fsconfig workdir"; goto fail; }
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) { *step = "fsconfig create"; goto fail; }
+    if ((mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0)) < 0) { *step = "fsmount"; goto fail; }
+    if (syscall(SYS_move_mount, mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+        *step = "move_mount";
+        goto fail;
+    }
+    close(mnt);
+    close(fs);
+    return 0;
+fail:
+    err = errno;
+    if (mnt >= 0) close(mnt);
+    close(fs);
+    return -err;
+}

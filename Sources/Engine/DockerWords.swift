@@ -45,13 +45,6 @@ public enum DockerWords {
         // Docker's daemon quotes arguments that hold a space.
         var c = ([path] + args.map { $0.contains(" ") ? "'\($0)'" : $0 }).joined(separator: " ")
         if truncate && c.count > 20 { c = String(c.prefix(19)) + "…" }
-        return "\"" + c.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"") + "\""
-    }
-}
-
-extension String {
-    func replacingAll(_ a: String, _ b: String) -> String {
-        guard contains(a) else { return self }
-        return split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
+        return "\"" + c.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }
 }

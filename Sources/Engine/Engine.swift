@@ -182,13 +182,21 @@ public final class Engine {
 
     // MARK: rootfs
 
-    /// overlayfs: the image's layers, top first, under the container's own upper dir.
+    /// overlayfs: the image's layers, top first, under the container's own upper dir;
+    /// mounted through the new mount API onto an fd of the target.
     public func mountRootfs(_ id: String, layers: [String]? = nil) throws {
         let dir = self.dir(id)
         let chain = try layers ?? (try Files.readString(dir + "/layers")).split(separator: "\n").map(String.init)
-        let lower = chain.reversed().map { store.layerPath($0) }.joined(separator: ":")
-        let opts = "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work"
-        guard mount("overlay", dir + "/rootfs", "overlay", 0, opts) == 0 else { throw SysError("mount overlay", dir + "/rootfs") }
+        let lower = chain.reversed().map { strdup(store.layerPath($0)) }
+        defer { lower.forEach { free($0) } }
+        let target = try FD.open(dir + "/rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        var step: UnsafePointer<CChar>?
+        let rc = lower.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+            sr_mount_overlay($0.baseAddress, Int32($0.count), dir + "/upper", dir + "/work", target.raw, &step)
+        }
+        guard rc == 0 else {
+            throw SysError("mount overlay (\(step.map { String(cString: $0) } ?? "?"))", dir + "/rootfs", errno: -rc)
+        }
     }
 
     public func unmountRootfs(_ id: String) {
@@ -243,7 +251,7 @@ public final class Engine {
     public func view(_ id: String) throws -> ContainerView {
         let c = try load(id)
         var s = loadState(id)
-        if (s.Running || s.Restarting || s.Status == "starting") && !Self.supervisorAlive(s) {
+        if (s.Running || s.Restarting) && !Self.supervisorAlive(s) {
             s.Status = "exited"
             s.Running = false
             s.Restarting = false
@@ -274,7 +282,7 @@ public final class Engine {
         let matches = allIDs().filter { $0.hasPrefix(ref) }
         if matches.count == 1, !ref.isEmpty { return matches[0] }
         if matches.count > 1 { throw Failure("multiple containers match the ID prefix \"\(ref)\": give more characters") }
-        throw Failure("No such container: \(ref)")
+        throw Failure("No such container: \(ref) (`swiftrun ps -a` lists names and IDs)")
     }
 }
 

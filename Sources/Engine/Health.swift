@@ -86,6 +86,12 @@ public enum Health {
         return Array(test.dropFirst())
     }
 
+    /// A timed-out probe's Output, as moby words it.
+    public static func timeoutOutput(_ timeout: Int64, partial: String) -> String {
+        let t = GoDuration.format(timeout)
+        return partial.isEmpty ? "Health check exceeded timeout (\(t))" : "Health check exceeded timeout (\(t)): \(partial)"
+    }
+
     /// Keeps the first 4096 bytes of a probe's output, and says so with "...".
     public static func output(_ bytes: [UInt8], truncated: Bool) -> String {
         let s = String(decoding: bytes.prefix(maxOutputLen), as: UTF8.self)

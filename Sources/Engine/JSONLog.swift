@@ -17,7 +17,8 @@ public final class JSONLogWriter {
     let maxFile: Int
     var fd: Int32 = -1
     var size = 0
-    var pending: [String: [UInt8]] = ["stdout": [], "stderr": []]
+    /// A line not ended yet, per stream (kept in place: no copy per write).
+    var pendingOut: [UInt8] = [], pendingErr: [UInt8] = []
     var out: [UInt8] = []
 
     public init(path: String, maxSize: Int, maxFile: Int) throws {
@@ -67,9 +68,14 @@ public final class JSONLogWriter {
 
     /// Bytes read from the container's stdout or stderr.
     public func write(_ bytes: UnsafeRawBufferPointer, stream: String) {
-        var buf = pending[stream] ?? []
-        var start = 0
         let time = Time.rfc3339Nano()
+        if stream == "stderr" { append(bytes, to: &pendingErr, stream: stream, time: time) }
+        else { append(bytes, to: &pendingOut, stream: stream, time: time) }
+        flush()
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer, to buf: inout [UInt8], stream: String, time: String) {
+        var start = 0
         for i in 0..<bytes.count where bytes[i] == 0x0a {
             if buf.isEmpty {
                 entry(UnsafeRawBufferPointer(rebasing: bytes[start...i]), stream: stream, time: time)
@@ -81,22 +87,21 @@ public final class JSONLogWriter {
             start = i + 1
         }
         buf.append(contentsOf: bytes[start...])
-        while buf.count >= Self.maxLine {
-            buf.withUnsafeBytes { entry(UnsafeRawBufferPointer(rebasing: $0[0..<Self.maxLine]), stream: stream, time: time) }
-            buf.removeFirst(Self.maxLine)
+        if buf.count >= Self.maxLine {
+            // Whole 16 KiB pieces go out as partial entries; the tail waits for its newline.
+            let whole = buf.count - buf.count % Self.maxLine
+            buf.withUnsafeBytes { entry(UnsafeRawBufferPointer(rebasing: $0[0..<whole]), stream: stream, time: time) }
+            buf.removeFirst(whole)
         }
-        pending[stream] = buf
-        flush()
     }
 
     /// The stream ended: what is left is a last, partial line.
     public func finish() {
-        for stream in ["stdout", "stderr"] {
-            if let b = pending[stream], !b.isEmpty {
-                b.withUnsafeBytes { entry($0, stream: stream, time: Time.rfc3339Nano()) }
-                pending[stream] = []
-            }
-        }
+        let time = Time.rfc3339Nano()
+        if !pendingOut.isEmpty { pendingOut.withUnsafeBytes { entry($0, stream: "stdout", time: time) } }
+        if !pendingErr.isEmpty { pendingErr.withUnsafeBytes { entry($0, stream: "stderr", time: time) } }
+        pendingOut = []
+        pendingErr = []
         flush()
     }
 
@@ -122,6 +127,14 @@ public final class JSONLogWriter {
     }
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A JSON string literal for `s`, quotes included.
+    public static func quote(_ s: String) -> String {
+        var out: [UInt8] = [0x22]
+        Array(s.utf8).withUnsafeBytes { escape($0, into: &out) }
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// JSON string escaping; invalid UTF-8 becomes U+FFFD as Go's encoder does.
     static func escape(_ text: UnsafeRawBufferPointer, into out: inout [UInt8]) {

@@ -60,7 +60,7 @@ extension Engine {
     public func start(_ id: String, attach: Attach? = nil) throws -> Started {
         let v = try view(id)
         if Self.supervisorAlive(v.state) {
-            throw Failure("container \(v.container.Name) is already running")
+            throw Failure("container \(v.container.Name) is already running: `swiftrun stop \(v.container.Name)` first to restart it")
         }
         unlink(dir(id) + "/stop")
         let exe = try Files.realpath("/proc/self/exe")
@@ -76,7 +76,7 @@ extension Engine {
         let envp = Environment.current().map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = childFds.withUnsafeBufferPointer { sr_spawn_session(exe, argv, envp, $0.baseAddress, Int32($0.count), &pid) }
+        let rc = childFds.withUnsafeBufferPointer { sr_posix_spawn(exe, argv, envp, $0.baseAddress, Int32($0.count), 1, &pid) }
         guard rc == 0 else { throw SysError("posix_spawn", exe, errno: rc) }
         reportW.close()
         var buffer: [UInt8] = []
@@ -135,7 +135,7 @@ extension Engine {
     public func kill(_ id: String, signal: Int32) throws {
         let v = try view(id)
         guard Self.supervisorAlive(v.state), v.state.Running else {
-            throw Failure("cannot kill container \(v.container.Name): it is not running")
+            throw Failure("cannot kill container \(v.container.Name): it is not running (`swiftrun ps -a` shows its state)")
         }
         _ = try FD.open(dir(id) + "/stop", O_WRONLY | O_CREAT, mode: 0o600)
         Events.emit(self, "kill", v.container, ["signal": String(signal)])
@@ -156,7 +156,6 @@ extension Engine {
         let rt = runtime
         rt.warn = { _ in }
         try? rt.delete(id, force: true)
-        unmountRootfs(id)
         try removeFiles(id, name: v.container.Name)
         Events.emit(self, "destroy", v.container)
     }
@@ -190,9 +189,9 @@ public enum Events {
         let now = Time.nowNanos()
         var attrs = ["name": c.Name, "image": c.Image]
         for (k, v) in extra { attrs[k] = v }
-        let attrJSON = attrs.keys.sorted().map { "\(quote($0)):\(quote(attrs[$0]!))" }.joined(separator: ",")
-        let line = "{\"status\":\(quote(action)),\"id\":\"\(c.Id)\",\"from\":\(quote(c.Image)),\"Type\":\"container\","
-            + "\"Action\":\(quote(action)),\"Actor\":{\"ID\":\"\(c.Id)\",\"Attributes\":{\(attrJSON)}},"
+        let attrJSON = attrs.keys.sorted().map { "\(JSONLogWriter.quote($0)):\(JSONLogWriter.quote(attrs[$0]!))" }.joined(separator: ",")
+        let line = "{\"status\":\(JSONLogWriter.quote(action)),\"id\":\"\(c.Id)\",\"from\":\(JSONLogWriter.quote(c.Image)),\"Type\":\"container\","
+            + "\"Action\":\(JSONLogWriter.quote(action)),\"Actor\":{\"ID\":\"\(c.Id)\",\"Attributes\":{\(attrJSON)}},"
             + "\"scope\":\"local\",\"time\":\(now / 1_000_000_000),\"timeNano\":\(now)}\n"
         let p = path(e)
         if Files.size(p) > 8 << 20 { rename(p, p + ".1") }
@@ -202,12 +201,6 @@ public enum Events {
         close(fd)
     }
 
-    static func quote(_ s: String) -> String {
-        var out: [UInt8] = [0x22]
-        Array(s.utf8).withUnsafeBytes { JSONLogWriter.escape($0, into: &out) }
-        out.append(0x22)
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 extension Engine {
@@ -218,9 +211,9 @@ extension Engine {
         while true {
             let v = try view(id)
             guard let h = v.state.Health else {
-                throw Failure("container \(v.container.Name) has no health check")
+                throw Failure("container \(v.container.Name) has no health check: create it with --health-cmd, or from an image with a HEALTHCHECK")
             }
-            let last = h.Log.last.map { " (last check: exit \($0.ExitCode): \($0.Output.trimmingCharacters()))" } ?? ""
+            let last = h.Log.last.map { " (last check: exit \($0.ExitCode): \($0.Output.trimmed()))" } ?? ""
             if v.state.Running && h.Status == want { return (true, h.Status) }
             if !v.state.Running && !v.state.Restarting {
                 return (false, "container \(v.container.Name) is \(v.state.Status) (exit code \(v.state.ExitCode))\(last)")
@@ -233,14 +226,5 @@ extension Engine {
             }
             usleep(20_000)
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let c = s.last, c == "\n" || c == " " || c == "\r" || c == "\t" { s.removeLast() }
-        while let c = s.first, c == "\n" || c == " " { s.removeFirst() }
-        return String(s)
     }
 }

@@ -191,7 +191,7 @@ public final class Supervisor {
         o.loopbackUp = true
         let created = try rt.create(id: id, options: o)
         if let rec = try? rt.load(id) {
-            probeCgroup = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).dir + "/swiftrun-health"
+            probeCg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath + "/swiftrun-health")
         }
         out.w.close()
         err.w.close()
@@ -284,12 +284,13 @@ public final class Supervisor {
     /// After the init is gone: the runtime's state and cgroup go (the rootfs stays for a restart).
     func cleanupRun() {
         if let p = probe {
-            try? Files.write(probeCgroup + "/cgroup.kill", "1")
+            try? probeCg.killAll()
             var c: Int32 = 0, s: Int32 = 0
             _ = sr_pidfd_wait(p.pidfd.raw, &c, &s, 0)
             probe = nil
         }
-        rmdir(probeCgroup)
+        rmdir(probeCg.dir)
+        probeCgroupMade = false
         do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
     }
 
@@ -350,23 +351,23 @@ public final class Supervisor {
     // MARK: health probes
 
     /// The probes' cgroup, inside the container's (set for each run).
-    var probeCgroup = "/nonexistent"
+    var probeCg = Cgroup(mountpoint: "/nonexistent", path: "")
+    var probeCgroupMade = false
 
     func startProbe() {
         guard let m = monitor, let hc = container.Config.Healthcheck, let test = hc.Test else { return }
         let startNs = Time.nowNanos()
         do {
             if prepared == nil {
-                let rec = try rt.load(id)
-                var p = rec.spec.process ?? Spec.Process()
-                p.args = Health.probeArgs(test, shell: container.Config.Shell)
-                p.terminal = false
-                prepared = try rt.prepareExec(id, p)
-                // Its own cgroup inside the container's: a timeout kills the whole tree.
-                if mkdir(probeCgroup, 0o755) != 0 && errno != EEXIST { throw SysError("mkdir", probeCgroup) }
+                prepared = try rt.prepareExec(id, nil, args: Health.probeArgs(test, shell: container.Config.Shell))
+            }
+            // Its own cgroup inside the container's: a timeout kills the whole tree.
+            if !probeCgroupMade {
+                if mkdir(probeCg.dir, 0o755) != 0 && errno != EEXIST { throw SysError("mkdir", probeCg.dir) }
+                probeCgroupMade = true
             }
             let out = try pipe()
-            let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCgroup)
+            let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCg.dir)
             out.w.close()
             _ = fcntl(out.r.raw, F_SETFL, O_NONBLOCK)
             probe = Probe(pid: child.pid, pidfd: child.pidfd, out: out.r, startNs: startNs,
@@ -392,9 +393,15 @@ public final class Supervisor {
 
     func killProbe() {
         guard probe != nil else { return }
-        try? Files.write(probeCgroup + "/cgroup.kill", "1")
+        try? probeCg.killAll()
         _ = sr_pidfd_send_signal(probe!.pidfd.raw, SIGKILL)
         finishProbe(timedOut: true)
+        // Measured on 6.18: once killed, a cgroup SIGKILLs every process later cloned into
+        // it with CLONE_INTO_CGROUP (the fork's kill sequence is the parent cgroup's). The
+        // next probe gets a fresh one.
+        _ = probeCg.waitEmpty(timeoutMs: 5_000)
+        rmdir(probeCg.dir)
+        probeCgroupMade = false
     }
 
     func finishProbe(timedOut: Bool) {
@@ -408,10 +415,8 @@ public final class Supervisor {
         var result = HealthResult(Start: Time.rfc3339Nano(out.startNs), End: Time.rfc3339Nano(), ExitCode: Int(exit),
                                   Output: Health.output(out.output, truncated: out.truncated))
         if timedOut {
-            let t = GoDuration.format(monitor?.timing.timeout ?? 0)
             result.ExitCode = -1
-            result.Output = result.Output.isEmpty ? "Health check exceeded timeout (\(t))"
-                : "Health check exceeded timeout (\(t)): \(result.Output)"
+            result.Output = Health.timeoutOutput(monitor?.timing.timeout ?? 0, partial: result.Output)
         }
         record(result, startNs: out.startNs)
     }

@@ -4,7 +4,8 @@ import Glibc
 import CShim
 
 /// Runs a program with posix_spawn (safe from a multithreaded process), feeding it
-/// `input` on stdin. Used for hooks that run in the runtime's namespaces.
+/// `input` on stdin. Used for hooks that run in the runtime's namespaces: they get stdin,
+/// our stdout and stderr, and no other fd.
 public enum Subprocess {
     public struct Result {
         public var status: Int32   // exit code, or 128+signal
@@ -13,32 +14,17 @@ public enum Subprocess {
 
     public static func run(_ path: String, args: [String], env: [String], input: [UInt8] = [],
                            timeoutSeconds: Int = 0) throws -> Result {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw SysError("pipe") }
-        let readEnd = FD(fds[0]), writeEnd = FD(fds[1])
-        // Glibc lacks pipe2: mark both ends CLOEXEC; the dup2 onto the child's 0 clears it there.
-        _ = sr_fcntl_setfd(writeEnd.raw, FD_CLOEXEC)
-        _ = sr_fcntl_setfd(readEnd.raw, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, readEnd.raw, 0)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Children get default signal handling and an empty mask, whatever this process has.
-        var all = sigset_t(), none = sigset_t()
-        sigfillset(&all)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
+        var ends: [Int32] = [-1, -1]
+        guard sr_pipe_cloexec(&ends) == 0 else { throw SysError("pipe2") }
+        let readEnd = FD(ends[0]), writeEnd = FD(ends[1])
+        // The child gets the pipe as stdin, our stdout and stderr, nothing else, and
+        // default signal handling with an empty mask, whatever this process has.
         var pid: pid_t = 0
         let argv = (args.isEmpty ? [path] : args).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
+        let fds: [Int32] = [readEnd.raw, 1, 2]
+        let rc = fds.withUnsafeBufferPointer { sr_posix_spawn(path, argv, envp, $0.baseAddress, 3, 0, &pid) }
         guard rc == 0 else { throw SysError("posix_spawn", path, errno: rc) }
         readEnd.close()
         let pidfd = FD(sr_pidfd_open(pid))

@@ -60,8 +60,15 @@ extension Runtime {
         let preserveFds: Int32
     }
 
-    public func prepareExec(_ id: String, _ process: Spec.Process, preserveFds: Int32 = 0) throws -> PreparedExec {
+    /// `process` nil: the container's own process with `args` (a health probe's way).
+    public func prepareExec(_ id: String, _ process: Spec.Process?, args: [String] = [], preserveFds: Int32 = 0) throws -> PreparedExec {
         let rec = try load(id)
+        let process = process ?? {
+            var p = rec.spec.process ?? Spec.Process()
+            p.args = args
+            p.terminal = false
+            return p
+        }()
         var builder = PlanBuilder(spec: rec.spec, rootfs: rec.rootfs)
         builder.preserveFds = preserveFds
         builder.warn = warn

@@ -59,8 +59,11 @@ final class HealthTests: EngineTestCase {
     }
 
     func testTimeoutKillsTheProbeTree() throws {
-        let id = try runDetached(["--health-cmd", "echo partial; sleep 30 & sleep 30", "--health-timeout", "1s",
-                                  "--health-interval", "300ms", "--health-start-period", "0s"] + sleeper + [image, "100"])
+        // The first probe hangs with a child in the background; later ones pass at once, so
+        // any "sleep 31" still there would be the killed probe's.
+        let id = try runDetached(["--health-cmd", "test -e /tmp/once && exit 0; touch /tmp/once; echo partial; sleep 31 & sleep 32",
+                                  "--health-timeout", "1s", "--health-interval", "300ms", "--health-start-period", "0s",
+                                  "-u", "root"] + sleeper + [image, "100"]) // root: the image's /tmp is root's
         try waitUntil(8, "a timed-out probe") { !log(try health(id)).isEmpty }
         let e = log(try health(id))[0]
         XCTAssertEqual(e["ExitCode"] as? Int, -1)
@@ -68,8 +71,9 @@ final class HealthTests: EngineTestCase {
         let took = rfcNanos(e["End"] as! String) - rfcNanos(e["Start"] as! String)
         XCTAssertGreaterThan(took, 900_000_000)
         XCTAssertLessThan(took, 2_000_000_000)
-        let procs = try swiftrun(["exec", id, "sh", "-c", "ps -o comm | grep -c sleep"]).out
-        XCTAssertTrue(["1\n", "2\n"].contains(procs), "at most the init and a new probe's sleep remain: \(procs)")
+        let procs = try swiftrun(["exec", id, "sh", "-c", "ps -o args | grep -c '[s]leep 3[12]'"])
+        XCTAssertEqual(procs.out, "0\n", "the probe and its background child were killed: \(procs.err)")
+        try waitUntil(5, "a passing probe after the timeout") { try health(id)?["Status"] as? String == "healthy" }
         XCTAssertEqual(try swiftrun(["stop", "-t", "0", id]).code, 0)
         let probes = TestBundle.cgroupRoot + "/swiftrun/\(id)/swiftrun-health"
         XCTAssertFalse(FileManager.default.fileExists(atPath: probes), "the probe cgroup is removed")

@@ -38,7 +38,7 @@ struct ContainerFlags: ParsableArguments {
             let text: String
             do { text = try Files.readString(f) } catch { throw Failure("--env-file: \(error)") }
             for line in text.split(separator: "\n") {
-                let l = String(line).trimmingSpaces()
+                let l = line.trimmed()
                 if l.isEmpty || l.hasPrefix("#") { continue }
                 envs.append(l)
             }
@@ -103,5 +103,11 @@ extension StoreOptions {
         let e = Engine(store: try store())
         e.warn = { stderrWrite("swiftrun: warning: \($0)\n") }
         return e
+    }
+
+    /// `body(engine, id, ref)` for each container the user named (name, ID or prefix).
+    func eachContainer(_ refs: [String], _ body: (Engine, String, String) throws -> Void) throws {
+        let e = try engine()
+        for ref in refs { try body(e, try e.resolve(ref), ref) }
     }
 }

@@ -25,7 +25,9 @@ struct ExecContainer: ParsableCommand {
             let engine = try s.engine()
             let id = try engine.resolve(container)
             let v = try engine.view(id)
-            guard v.state.Running else { throw Failure("container \(v.container.Name) is not running") }
+            guard v.state.Running else {
+                throw Failure("container \(v.container.Name) is not running: start it with `swiftrun start \(v.container.Name)`")
+            }
             let args = command.first == "--" ? Array(command.dropFirst()) : command
             guard !args.isEmpty else { throw Failure("exec needs a command: swiftrun exec CONTAINER COMMAND [ARG...]") }
             let rt = engine.runtime
@@ -54,50 +56,9 @@ struct HealthcheckRun: ParsableCommand {
         var ok = false
         try containerCommand {
             let engine = try s.engine()
-            let id = try engine.resolve(container)
-            let v = try engine.view(id)
-            guard let hc = v.container.Config.Healthcheck, let test = hc.Test else {
-                throw Failure("container \(v.container.Name) has no health check")
-            }
-            guard v.state.Running else { throw Failure("container \(v.container.Name) is not running") }
-            let rt = engine.runtime
-            guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
-            var p = try rt.load(id).spec.process ?? Spec.Process()
-            p.args = Health.probeArgs(test, shell: v.container.Config.Shell)
-            p.terminal = false
-            let prepared = try rt.prepareExec(id, p)
-            var fds: [Int32] = [-1, -1]
-            guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
-            let r = FD(fds[0]), w = FD(fds[1])
-            let devnull = try FD.open("/dev/null", O_RDWR)
-            let child = try rt.spawnExec(prepared, stdio: [devnull.raw, w.raw, w.raw])
-            w.close()
-            let timing = Health.Timing(hc)
-            var output: [UInt8] = []
-            var truncated = false
-            var buf = [UInt8](repeating: 0, count: 8192)
-            let deadline = Time.monotonicNanos() + timing.timeout
-            var timedOut = false
-            while true {
-                var pf = pollfd(fd: r.raw, events: Int16(POLLIN), revents: 0)
-                let left = Int32(clamping: max(0, (deadline - Time.monotonicNanos()) / 1_000_000))
-                if poll(&pf, 1, left) == 0 { timedOut = true; break }
-                let n = buf.withUnsafeMutableBytes { read(r.raw, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                let room = Health.maxOutputLen - output.count
-                if room > 0 { output += buf[0..<min(n, room)] }
-                if n > room { truncated = true }
-            }
-            if timedOut { _ = sr_pidfd_send_signal(child.pidfd.raw, SIGKILL) }
-            var code: Int32 = 0, sig: Int32 = 0
-            _ = sr_pidfd_wait(child.pidfd.raw, &code, &sig, 0)
-            let text = Health.output(output, truncated: truncated)
-            if timedOut {
-                stdoutWrite("Health check exceeded timeout (\(GoDuration.format(timing.timeout)))\(text.isEmpty ? "" : ": " + text)\n")
-            } else {
-                stdoutWrite(text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")
-                ok = sig == 0 && code == 0
-            }
+            let r = try engine.probeOnce(try engine.resolve(container))
+            stdoutWrite(r.Output.isEmpty || r.Output.hasSuffix("\n") ? r.Output : r.Output + "\n")
+            ok = r.ExitCode == 0
             stdoutWrite(ok ? "healthy\n" : "unhealthy\n")
         }
         if !ok { throw ExitCode(1) }

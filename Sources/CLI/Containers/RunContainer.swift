@@ -63,14 +63,12 @@ struct StartContainer: ParsableCommand {
     func run() throws {
         var code: Int32 = 0
         try containerCommand {
-            let engine = try s.engine()
-            for ref in containers {
-                let id = try engine.resolve(ref)
+            try s.eachContainer(containers) { engine, id, ref in
                 if attach {
                     code = try startAttached(engine, id, Engine.Attach())
                 } else {
                     let v = try engine.view(id)
-                    if Engine.supervisorAlive(v.state) { stdoutWrite(ref + "\n"); continue } // Docker: no-op
+                    if Engine.supervisorAlive(v.state) { stdoutWrite(ref + "\n"); return } // Docker: no-op
                     try engine.start(id)
                     stdoutWrite(ref + "\n")
                 }

@@ -11,13 +11,12 @@ struct StopContainer: ParsableCommand {
 
     func run() throws {
         try containerCommand {
-            let engine = try s.engine()
             let sig = try signal.map { v -> Int32 in
-                guard let n = Signals.parse(v) else { throw Failure("invalid signal: \(v)") }
+                guard let n = Signals.parse(v) else { throw Failure("invalid signal \(v): use a name such as TERM or a number") }
                 return n
             }
-            for ref in containers {
-                try engine.stop(try engine.resolve(ref), timeout: time, signal: sig)
+            try s.eachContainer(containers) { engine, id, ref in
+                try engine.stop(id, timeout: time, signal: sig)
                 stdoutWrite(ref + "\n")
             }
         }
@@ -32,9 +31,7 @@ struct RestartContainer: ParsableCommand {
 
     func run() throws {
         try containerCommand {
-            let engine = try s.engine()
-            for ref in containers {
-                let id = try engine.resolve(ref)
+            try s.eachContainer(containers) { engine, id, ref in
                 try engine.stop(id, timeout: time)
                 try engine.start(id)
                 stdoutWrite(ref + "\n")
@@ -51,10 +48,9 @@ struct KillContainer: ParsableCommand {
 
     func run() throws {
         try containerCommand {
-            let engine = try s.engine()
-            guard let sig = Signals.parse(signal) else { throw Failure("invalid signal: \(signal)") }
-            for ref in containers {
-                try engine.kill(try engine.resolve(ref), signal: sig)
+            guard let sig = Signals.parse(signal) else { throw Failure("invalid signal \(signal): use a name such as TERM or a number") }
+            try s.eachContainer(containers) { engine, id, ref in
+                try engine.kill(id, signal: sig)
                 stdoutWrite(ref + "\n")
             }
         }
@@ -96,15 +92,13 @@ struct WaitContainer: ParsableCommand {
     func run() throws {
         var code: Int32 = 0
         try containerCommand {
-            let engine = try s.engine()
-            for ref in containers {
-                let id = try engine.resolve(ref)
+            try s.eachContainer(containers) { engine, id, _ in
                 switch condition {
                 case "not-running":
                     stdoutWrite("\(try engine.wait(id))\n")
                 case "healthy", "unhealthy":
                     let limit = try timeout.map { t -> Int64 in
-                        guard let d = GoDuration.parse(t) else { throw Failure("invalid --timeout \(t)") }
+                        guard let d = GoDuration.parse(t) else { throw Failure("invalid --timeout \(t): use a duration such as 30s or 1m") }
                         return d
                     }
                     let r = try engine.waitHealth(id, condition, timeoutNs: limit)

@@ -74,9 +74,16 @@ const char *sr_signal_name(int sig);
 
 /* pipe2(O_CLOEXEC). */
 int sr_pipe_cloexec(int fds[2]);
-/* posix_spawn in a new session; fds[i] (n of them, all >= 0) become the child's fd i,
- * everything else is closed. Returns 0 or an errno. */
-int sr_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int n, pid_t *pid);
+/* posix_spawn (safe from a multithreaded process): fds[i] (n of them, all >= 0) become the
+ * child's fd i, everything else is closed, signals are reset; new_session: setsid.
+ * Returns 0 or an errno. */
+int sr_posix_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int n,
+                   int new_session, pid_t *pid);
 int sr_flock(int fd, int op);
+
+/* overlayfs by the new mount API onto target_fd (a directory fd); lower: top layer first.
+ * Returns 0, or -errno with the failing step in *step. */
+int sr_mount_overlay(const char *const *lower, int nlower, const char *upper, const char *work,
+                     int target_fd, const char **step);
 
 #endif
