@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk
 INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h Sources/CShim/include/sr_fdpass.h
 INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
 # SwiftPM leaves a TemporaryDirectory.* behind per run: keep them out of /tmp.

@@ -5,7 +5,8 @@ import PackageDescription
 //   CShim (C: clone3, syscalls Glibc lacks, libseccomp, libcap)
 //   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
 //   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (layers, blobs, images)
-//   Runtime (bundle → running container) · Engine (image + flags → container)
+//   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
+//   Engine (image + flags → container)
 //   CLI (one file per command)
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -30,14 +31,15 @@ let package = Package(
         .target(name: "ImageStore", dependencies: [
             "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: v5),
-        .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "OCI", "OS", "CArchive"], swiftSettings: v5),
+        .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
+        .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "OCI", "OS", "ImageStore", "Engine",
+            "Runtime", "OCI", "OS", "ImageStore", "Engine", "Network",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
     ]
 )

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: what works today, end to end. Makes the sample image (Sysroot), loads it,
 # runs it detached under its supervisor with the image's HEALTHCHECK, shows ps/logs/
-# inspect/stop/rm, and drives the OCI runtime directly. Published ports (-p) arrive with
-# the networking issue; the health check reaches the server over the container's lo.
+# inspect/stop/rm, publishes its port on the host (DEMO_PORT, default 8000), and drives the
+# OCI runtime directly.
 set -euo pipefail
 bin=${1:?bin dir}; rootfs=${2:?rootfs}; images=${3:?images dir}
+port=${DEMO_PORT:-8000}
 work=$(mktemp -d /tmp/swiftrun-demo.XXXXXX)
 S="$bin/swiftrun"
 R="$bin/swiftrun-runc --root $work/state"
@@ -19,12 +20,16 @@ say "swiftrun run IMAGE: the image's USER, WORKDIR, ENV and HOME, Docker's defau
 $S run --rm --root "$work/store" --entrypoint sh swiftrun.test/busybox-httpd:v1 -c \
    'echo "hello from $(hostname): $(id)"; echo "cwd $(pwd), GREETING=$GREETING, HOME=$HOME"; cat index.html'
 
-say "swiftrun run -d --name web IMAGE: busybox httpd with the image's HEALTHCHECK (wget /health)"
-$S run -d --root "$work/store" --name web swiftrun.test/busybox-httpd:v1
+say "swiftrun run -d -p $port:8080 --name web IMAGE: busybox httpd with the image's HEALTHCHECK (wget /health)"
+$S run -d --root "$work/store" --name web -p "$port:8080" swiftrun.test/busybox-httpd:v1
 $S ps --root "$work/store"
 $S wait --root "$work/store" --condition healthy --timeout 20s web
 $S ps --root "$work/store"
-$S exec --root "$work/store" web wget -q -O - http://127.0.0.1:8080/
+say "from the host: curl http://127.0.0.1:$port/ (DNAT to the container on the swiftrun0 bridge)"
+curl -sS -m 5 "http://127.0.0.1:$port/"
+$S port --root "$work/store" web
+$S exec --root "$work/store" web sh -c 'echo "in the container: $(ip -4 -o addr show eth0 | awk "{print \$4}"), $(grep -c nameserver /etc/resolv.conf) nameserver(s)"'
+
 $S inspect --root "$work/store" -f '{{json .State.Health}}' web | jq -c '{Status, FailingStreak, last: .Log[-1]}'
 $S logs --root "$work/store" --tail 2 web
 $S stop --root "$work/store" -t 1 web

@@ -257,7 +257,9 @@ static void op_mount(const struct op *o) {
         fail(step, "openat2", dst);
     }
     if (move_mount_(mnt, target) < 0) fail(step, "move_mount", dst);
-    if (prop && mount_setattr_(mnt, 0, 0, 0, prop) < 0) fail(step, "mount_setattr propagation", dst);
+    /* mount_attr.propagation takes one MS_* type; "r" (MS_REC) is AT_RECURSIVE here. */
+    if (prop && mount_setattr_(mnt, (prop & MS_REC) ? AT_RECURSIVE : 0, 0, 0, prop & ~(uint64_t)MS_REC) < 0)
+        fail(step, "mount_setattr propagation", dst);
     close(target);
     close(mnt);
 }

@@ -1,3 +1,4 @@
+import Network
 import OCI
 import OS
 
@@ -31,6 +32,7 @@ public struct Container: Codable {
         public var Tty: Bool
         /// The image's SHELL (CMD-SHELL health checks run with it).
         public var Shell: [String]
+        public var ExposedPorts: [String: [String: String]]?
     }
 
     public struct HostConfig: Codable {
@@ -40,6 +42,17 @@ public struct Container: Codable {
         public var LogConfig: LogConfig
         /// podman's --health-on-failure: none, kill, restart, stop.
         public var HealthOnFailure: String
+        /// "bridge", "none", "host", "container:<id>" or a user network's name.
+        public var NetworkMode: String?
+        public var PortBindings: [String: [HostPort]]?
+        public var PublishAllPorts: Bool?
+        public var Dns: [String]?
+        public var DnsSearch: [String]?
+        public var DnsOptions: [String]?
+        public var ExtraHosts: [String]?
+        /// swiftrun's own: the parsed -p/-P list and --network-alias.
+        public var Publish: [PortBinding]?
+        public var NetworkAliases: [String]?
     }
 
     public struct RestartPolicy: Codable, Equatable {
@@ -99,6 +112,7 @@ public struct ContainerState: Codable {
     public var SupervisorStart: UInt64 = 0
     /// The user asked for a stop (stop, kill, rm -f): no restart policy applies.
     public var StopRequested = false
+    public var NetworkSettings: NetworkSettings?
 
     public static let zeroTime = "0001-01-01T00:00:00Z"
     public init() {}

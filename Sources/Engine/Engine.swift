@@ -1,6 +1,7 @@
 import CArchive
 import CShim
 import ImageStore
+import Network
 import OCI
 import OS
 import Runtime
@@ -56,6 +57,14 @@ public final class Engine {
         public var logOptions: [String: String] = [:]
         public var health = Health.Overrides()
         public var healthOnFailure = "none"
+        public var network: String?
+        public var publish: [String] = []
+        public var publishAll = false
+        public var dns: [String] = []
+        public var dnsSearch: [String] = []
+        public var dnsOptions: [String] = []
+        public var addHosts: [String] = []
+        public var aliases: [String] = []
         public init(image: String) { self.image = image }
     }
 
@@ -87,6 +96,22 @@ public final class Engine {
         if o.autoRemove && o.restart.Name != "no" {
             throw Failure("conflicting options: cannot combine --restart and --rm")
         }
+        let netMode = try NetworkMode(o.network, engine: self)
+        var ports = try Self.ports(o.publish, publishAll: o.publishAll, exposed: (config.config?.ExposedPorts ?? [:]).keys.sorted())
+        let extraHosts = try Self.parseExtraHosts(o.addHosts)
+        switch netMode {
+        case .host:
+            if !ports.isEmpty { warn("Published ports are discarded when using host network mode") }
+            ports = []
+        case .container:
+            if !ports.isEmpty { throw Failure("conflicting options: port publishing and the container type network mode") }
+            if o.hostname != nil { throw Failure("conflicting options: hostname and the network mode container:") }
+            if !o.dns.isEmpty || !o.addHosts.isEmpty { throw Failure("conflicting options: --dns/--add-host and the network mode container:") }
+        case .none:
+            if !ports.isEmpty { throw Failure("publishing ports with --network none is not supported yet: use the default bridge network") }
+        case .bridge(let n):
+            if n == "bridge" && !o.aliases.isEmpty { throw Failure("network-scoped aliases are only supported for user-defined networks") }
+        }
 
         let id = Self.newID()
         let name = try o.name ?? generateName()
@@ -117,9 +142,25 @@ public final class Engine {
                                            guard let eq = kv.firstIndex(of: "=") else { return nil }
                                            return (String(kv[..<eq]), String(kv[kv.index(after: eq)...]))
                                        }, uniquingKeysWith: { a, _ in a }))
-        let hostname = o.hostname ?? String(id.prefix(12))
+        var hostname = o.hostname ?? String(id.prefix(12))
+        if netMode == .host && o.hostname == nil {
+            var buf = [CChar](repeating: 0, count: 256)
+            if gethostname(&buf, 255) == 0 { hostname = String(cString: buf) }
+        }
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
+        try writeNetworkFiles(id, mode: netMode, hostname: hostname, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOptions,
+                              extraHosts: extraHosts)
+        spec.mounts = (spec.mounts ?? []) + networkMounts(id, mode: netMode)
+        switch netMode {
+        case .host:
+            spec.linux?.namespaces?.removeAll { $0.type == "network" }
+        case .container(let other):
+            // The path is the other container's init of the moment: the supervisor sets it at each start.
+            let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(other)") : $0 }
+            spec.linux?.namespaces = ns
+        default: break
+        }
         try Files.writeAtomic(dir + "/bundle/config.json", try JSON.encode(spec), mode: 0o600)
         try Files.writeAtomic(dir + "/layers", Array(image.layers.map { $0.chainID }.joined(separator: "\n").utf8), mode: 0o600)
 
@@ -133,10 +174,13 @@ public final class Engine {
                           Cmd: o.overrides.command.isEmpty ? (o.overrides.entrypoint != nil ? nil : config.config?.Cmd) : o.overrides.command,
                           Entrypoint: o.overrides.entrypoint.map { $0.isEmpty ? nil : [$0] } ?? config.config?.Entrypoint,
                           WorkingDir: rc.cwd, Labels: labels, StopSignal: o.stopSignal ?? rc.stopSignal, StopTimeout: o.stopTimeout,
-                          Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: false, Shell: rc.shell),
+                          Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: false, Shell: rc.shell,
+                          ExposedPorts: config.config?.ExposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [String: String]()) }) }),
             HostConfig: .init(AutoRemove: o.autoRemove, RestartPolicy: o.restart, ReadonlyRootfs: o.readOnly,
                               LogConfig: .init(Type: "json-file", Config: ["max-size": String(log.maxSize), "max-file": String(log.maxFile)]),
-                              HealthOnFailure: o.healthOnFailure))
+                              HealthOnFailure: o.healthOnFailure, NetworkMode: netMode.recorded,
+                              PortBindings: Self.dockerBindings(ports), PublishAllPorts: o.publishAll, Dns: o.dns, DnsSearch: o.dnsSearch,
+                              DnsOptions: o.dnsOptions, ExtraHosts: o.addHosts, Publish: ports, NetworkAliases: o.aliases))
         try Files.writeAtomic(dir + "/config.json", try JSON.encode(c), mode: 0o600)
         try saveState(id, ContainerState())
         ok = true
@@ -260,6 +304,15 @@ public final class Engine {
             s.Pid = 0
             if s.Error.isEmpty { s.Error = "the supervisor (pid \(s.SupervisorPid)) died; the container was killed with it" }
             if s.Health != nil { s.Health!.Status = "unhealthy" }
+            s.NetworkSettings = nil
+            if s.FinishedNs == 0 {
+                // Died unrecorded: its last state write is the best time we have.
+                var st = stat()
+                if stat(dir(id) + "/state.json", &st) == 0 {
+                    s.FinishedNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+                    s.FinishedAt = Time.rfc3339Nano(s.FinishedNs)
+                }
+            }
         }
         return ContainerView(container: c, state: s, dir: dir(id))
     }
@@ -286,9 +339,6 @@ public final class Engine {
     }
 }
 
-extension String {
-    func leftPad(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
-}
 
 /// Docker-style generated names (adjective_scientist).
 enum Names {

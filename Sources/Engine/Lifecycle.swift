@@ -1,4 +1,5 @@
 import CShim
+import Network
 import OCI
 import OS
 import Runtime
@@ -162,6 +163,8 @@ extension Engine {
 
     func removeFiles(_ id: String, name: String) throws {
         unmountRootfs(id)
+        // A supervisor killed by SIGKILL left its lease and its published ports.
+        HostNetwork.release(containerID: id, root: store.root)
         // The name goes first: once the directory is gone nothing else refers to it.
         if (try? readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
         try Files.removeTree(dir(id))

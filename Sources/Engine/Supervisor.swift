@@ -1,4 +1,5 @@
 import CShim
+import Network
 import OCI
 import OS
 import Runtime
@@ -36,6 +37,9 @@ public final class Supervisor {
     var backoffNs: Int64 = 0
     var devnull: Int32 = -1
     var lockFD: Int32 = -1
+    /// Published host ports, held from the first start to the end.
+    var reservations: PortReservations?
+    var netSettings: NetworkSettings?
 
     struct Probe {
         var pid: Int32
@@ -131,6 +135,7 @@ public final class Supervisor {
             state.StartedAt = Time.rfc3339Nano(startedNs)
             state.StartedNs = startedNs
             state.StopRequested = false
+            state.NetworkSettings = netSettings
             if let hc = container.Config.Healthcheck {
                 if monitor == nil {
                     monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
@@ -164,6 +169,7 @@ public final class Supervisor {
     func failFirstStart(_ error: Error) -> Int32 {
         let code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
         try? rt.delete(id, force: true)
+        HostNetwork.release(containerID: id, root: engine.store.root)
         engine.unmountRootfs(id)
         state.Status = "created"
         state.Running = false
@@ -184,19 +190,29 @@ public final class Supervisor {
 
     func startContainer() throws -> (Runtime.Created, (out: FD, err: FD)) {
         try? rt.delete(id, force: true)
+        let lease = try prepareNetwork()
         let out = try pipe(), err = try pipe()
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
         o.stdio = [container.Config.OpenStdin ? 0 : devnull, out.w.raw, err.w.raw]
         o.parentDeathSignal = SIGKILL
-        o.loopbackUp = true
-        let created = try rt.create(id: id, options: o)
+        // Only a netns of its own (host and container: modes share one that is up).
+        o.loopbackUp = container.networkMode != "host" && !container.networkMode.hasPrefix("container:")
+        let created: Runtime.Created
+        do { created = try rt.create(id: id, options: o) } catch {
+            HostNetwork.release(containerID: id, root: engine.store.root)
+            throw error
+        }
         if let rec = try? rt.load(id) {
             probeCg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath + "/swiftrun-health")
         }
         out.w.close()
         err.w.close()
-        do { try rt.start(id) } catch {
+        do {
+            if let l = lease { try plug(l, pid: created.pid) }
+            try rt.start(id)
+        } catch {
             try? rt.delete(id, force: true)
+            HostNetwork.release(containerID: id, root: engine.store.root)
             throw error
         }
         for p in [out.r, err.r] { _ = fcntl(p.raw, F_SETFL, O_NONBLOCK) }
@@ -292,6 +308,63 @@ public final class Supervisor {
         rmdir(probeCg.dir)
         probeCgroupMade = false
         do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
+        // The netns died with the init (and the veth with it): lease and ports go back.
+        HostNetwork.release(containerID: id, root: engine.store.root)
+        netSettings = nil
+    }
+
+    // MARK: network
+
+    /// Before the container exists: ports reserved (once), an address leased, the hosts
+    /// file's start; with --network container: the other container's netns of the moment.
+    func prepareNetwork() throws -> Lease? {
+        let mode = try NetworkMode(container.networkMode, engine: engine)
+        switch mode {
+        case .bridge(let name):
+            if reservations == nil {
+                reservations = try PortReservations.reserve(container.HostConfig.Publish ?? [], holders: HostNetwork.publisher)
+            }
+            HostNetwork.release(containerID: id, root: engine.store.root)
+            let net = try engine.networks.get(name)
+            let extra = try Engine.parseExtraHosts(container.HostConfig.ExtraHosts ?? []).map { ($0.host, $0.ip == "host-gateway" ? net.Gateway : $0.ip) }
+            return try HostNetwork.lease(.init(
+                network: net, root: engine.store.root, containerID: id, name: container.Name,
+                aliases: container.HostConfig.NetworkAliases ?? [], hostname: container.Config.Hostname, interface: "eth0",
+                hostsPath: engine.hostsPath(id), hostsBase: HostFiles.hostsBase(extra: extra),
+                supervisorPid: getpid(), supervisorStart: state.SupervisorStart))
+        case .container(let other):
+            let ov = try engine.view(other)
+            guard ov.state.Running, ov.state.Pid > 0 else {
+                throw Failure("cannot join the network namespace of container \(ov.container.Name): it is not running")
+            }
+            let path = engine.dir(id) + "/bundle/config.json"
+            var spec = try JSON.decode(Spec.self, from: try Files.read(path), what: "bundle config")
+            let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(ov.state.Pid)/ns/net") : $0 }
+            spec.linux?.namespaces = ns
+            try Files.writeAtomic(path, try JSON.encode(spec), mode: 0o600)
+            return nil
+        case .none, .host:
+            return nil
+        }
+    }
+
+    /// After create, before start: the veth into the init's netns, address, route, ports.
+    func plug(_ lease: Lease, pid: Int32) throws {
+        let nsPath = "/proc/\(pid)/ns/net"
+        let ns = try FD.open(nsPath, O_RDONLY | O_CLOEXEC)
+        let ports = reservations?.ports ?? []
+        let l = try HostNetwork.plug(lease, netns: ns.raw, ports: ports, defaultRoute: true)
+        var n = NetworkSettings()
+        n.Ports = Engine.dockerBindings(ports)
+        n.SandboxKey = nsPath
+        n.Networks[l.Network] = EndpointSettings(NetworkID: l.NetworkID, Gateway: l.Gateway, IPAddress: l.IP, IPPrefixLen: l.PrefixLen,
+                                                 Aliases: l.Aliases, Interface: l.Interface)
+        if l.Network == "bridge" {
+            n.IPAddress = l.IP
+            n.Gateway = l.Gateway
+            n.IPPrefixLen = l.PrefixLen
+        }
+        netSettings = n
     }
 
     func finishState(code: Int32) {
@@ -304,6 +377,7 @@ public final class Supervisor {
         state.FinishedAt = Time.rfc3339Nano(now)
         state.FinishedNs = now
         state.StopRequested = stopRequested
+        state.NetworkSettings = nil
         if monitor != nil {
             // Docker: a stopped container is unhealthy until it runs again.
             monitor!.state.Status = "unhealthy"

@@ -10,10 +10,12 @@ public enum Subprocess {
     public struct Result {
         public var status: Int32   // exit code, or 128+signal
         public var timedOut: Bool
+        /// stdout and stderr together, when asked for.
+        public var output: [UInt8] = []
     }
 
     public static func run(_ path: String, args: [String], env: [String], input: [UInt8] = [],
-                           timeoutSeconds: Int = 0) throws -> Result {
+                           timeoutSeconds: Int = 0, captureOutput: Bool = false) throws -> Result {
         var ends: [Int32] = [-1, -1]
         guard sr_pipe_cloexec(&ends) == 0 else { throw SysError("pipe2") }
         let readEnd = FD(ends[0]), writeEnd = FD(ends[1])
@@ -23,10 +25,14 @@ public enum Subprocess {
         let argv = (args.isEmpty ? [path] : args).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        let fds: [Int32] = [readEnd.raw, 1, 2]
+        var outEnds: [Int32] = [-1, -1]
+        if captureOutput { guard sr_pipe_cloexec(&outEnds) == 0 else { throw SysError("pipe2") } }
+        let outRead = FD(outEnds[0]), outWrite = FD(outEnds[1])
+        let fds: [Int32] = captureOutput ? [readEnd.raw, outWrite.raw, outWrite.raw] : [readEnd.raw, 1, 2]
         let rc = fds.withUnsafeBufferPointer { sr_posix_spawn(path, argv, envp, $0.baseAddress, 3, 0, &pid) }
         guard rc == 0 else { throw SysError("posix_spawn", path, errno: rc) }
         readEnd.close()
+        outWrite.close()
         let pidfd = FD(sr_pidfd_open(pid))
         var oldPipe = sigaction()
         var ign = sigaction()
@@ -38,6 +44,21 @@ public enum Subprocess {
 
         let deadline = timeoutSeconds > 0 ? Time.monotonicNanos() + Int64(timeoutSeconds) * 1_000_000_000 : 0
         var timedOut = false
+        var output: [UInt8] = []
+        if captureOutput {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                var p = pollfd(fd: outRead.raw, events: Int16(POLLIN), revents: 0)
+                let left = deadline == 0 ? -1 : Int32(max(0, (deadline - Time.monotonicNanos()) / 1_000_000))
+                let n = poll(&p, 1, left)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break } // the timeout below kills it
+                let got = buf.withUnsafeMutableBytes { read(outRead.raw, $0.baseAddress, $0.count) }
+                if got < 0 && errno == EINTR { continue }
+                if got <= 0 { break }
+                output += buf[0..<got]
+            }
+        }
         while deadline > 0 {
             var p = pollfd(fd: pidfd.raw, events: Int16(POLLIN), revents: 0)
             let left = Int32(max(0, (deadline - Time.monotonicNanos()) / 1_000_000))
@@ -51,7 +72,7 @@ public enum Subprocess {
         }
         var code: Int32 = 0, signaled: Int32 = 0
         guard sr_pidfd_wait(pidfd.raw, &code, &signaled, 0) == 0 else { throw SysError("waitid", path) }
-        return Result(status: signaled != 0 ? 128 + code : code, timedOut: timedOut)
+        return Result(status: signaled != 0 ? 128 + code : code, timedOut: timedOut, output: output)
     }
 }
 
@@ -65,5 +86,9 @@ public enum Environment {
             p += 1
         }
         return out
+    }
+
+    public static func get(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 }

@@ -37,12 +37,28 @@ class EngineTestCase: XCTestCase {
             let stat = (try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8)) ?? ""
             if stat.contains("swiftrun") && !stat.contains(") Z") { XCTFail("supervisor \(p) still running") }
         }
+        // Networking: no veth, nftables table or lease of this root's containers.
+        let links = (try? TestBundle.exec("/usr/sbin/ip", ["-o", "link"]).out) ?? ""
+        let tables = (try? TestBundle.exec("/usr/sbin/nft", ["list", "tables"]).out) ?? ""
+        for id in ids {
+            XCTAssertFalse(links.contains("sr" + id.prefix(10)), "veth left for \(id)")
+            XCTAssertFalse(tables.contains("swiftrun-c-" + id.prefix(12)), "nftables table left for \(id)")
+        }
+        let netDir = "/run/swiftrun/net"
+        for b in (try? FileManager.default.contentsOfDirectory(atPath: netDir)) ?? [] {
+            for l in (try? FileManager.default.contentsOfDirectory(atPath: "\(netDir)/\(b)/leases")) ?? [] {
+                let text = (try? String(contentsOfFile: "\(netDir)/\(b)/leases/\(l)", encoding: .utf8)) ?? ""
+                XCTAssertFalse(text.contains(root), "lease \(b)/\(l) left: \(text)")
+            }
+        }
         try? FileManager.default.removeItem(atPath: root)
     }
 
     @discardableResult
     func swiftrun(_ args: [String]) throws -> TestBundle.Result {
-        try TestBundle.exec(TestBundle.binDir + "/swiftrun", [args[0], "--root", root] + args.dropFirst())
+        // Group commands (`network create`) take the option after their subcommand.
+        let n = args.first == "network" && args.count > 1 ? 2 : 1
+        return try TestBundle.exec(TestBundle.binDir + "/swiftrun", Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n))
     }
 
     /// `run -d ...`: the new container's ID.

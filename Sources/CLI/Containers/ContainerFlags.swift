@@ -29,6 +29,14 @@ struct ContainerFlags: ParsableArguments {
     @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy.") var healthRetries: Int?
     @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.") var noHealthcheck = false
     @Option(name: .customLong("health-on-failure"), help: "none, kill, restart or stop, at the change to unhealthy.") var healthOnFailure = "none"
+    @Option(name: [.customLong("network"), .customLong("net")], help: "bridge (default), none, host, container:NAME or a network from `network create`.") var network: String?
+    @Option(name: [.short, .customLong("publish")], help: "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges allowed (HOSTPORT omitted: an ephemeral port).") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish the image's EXPOSEd ports on ephemeral host ports.") var publishAll = false
+    @Option(name: .customLong("dns"), help: "Nameserver for the container's resolv.conf.") var dns: [String] = []
+    @Option(name: .customLong("dns-search"), help: "Search domain for resolv.conf.") var dnsSearch: [String] = []
+    @Option(name: .customLong("dns-option"), help: "resolv.conf option.") var dnsOption: [String] = []
+    @Option(name: .customLong("add-host"), help: "HOST:IP line for /etc/hosts (IP may be host-gateway).") var addHost: [String] = []
+    @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Another name for the container on a user network.") var networkAlias: [String] = []
 
     func options(image: String, command: [String]) throws -> Engine.CreateOptions {
         var o = Engine.CreateOptions(image: image)
@@ -79,6 +87,14 @@ struct ContainerFlags: ParsableArguments {
         o.health.retries = healthRetries
         o.health.disable = noHealthcheck
         o.healthOnFailure = healthOnFailure
+        o.network = network
+        o.publish = publish
+        o.publishAll = publishAll
+        o.dns = dns
+        o.dnsSearch = dnsSearch
+        o.dnsOptions = dnsOption
+        o.addHosts = addHost
+        o.aliases = networkAlias
         return o
     }
 }

@@ -24,7 +24,7 @@ struct InspectContainer: ParsableCommand {
         var HostConfig: Container.HostConfig
         var Mounts: [String]
         var Config: Container.Config
-        var NetworkSettings: [String: [String: String]]
+        var NetworkSettings: NetworkSettings
     }
 
     func run() throws {
@@ -39,10 +39,11 @@ struct InspectContainer: ParsableCommand {
                               State: StateOut(Status: st.Status, Running: st.Running, Paused: st.Paused, Restarting: st.Restarting,
                                               OOMKilled: st.OOMKilled, Dead: st.Dead, Pid: st.Pid, ExitCode: st.ExitCode,
                                               Error: st.Error, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt, Health: st.Health),
-                              Image: c.ImageID, ResolvConfPath: "", HostnamePath: "", HostsPath: "", LogPath: engine.logPath(c.Id),
+                              Image: c.ImageID, ResolvConfPath: engine.networkFilePaths(c).resolv, HostnamePath: engine.networkFilePaths(c).hostname,
+                              HostsPath: engine.networkFilePaths(c).hosts, LogPath: engine.logPath(c.Id),
                               Name: "/" + c.Name, RestartCount: st.RestartCount, Driver: "overlay", Platform: "linux",
                               MountLabel: "", ProcessLabel: "", AppArmorProfile: "", HostConfig: c.HostConfig, Mounts: [],
-                              Config: c.Config, NetworkSettings: ["Ports": [:]])
+                              Config: c.Config, NetworkSettings: st.NetworkSettings ?? Engine.NetworkSettingsOf(stopped: c))
                 values.append(try JSONValue.from(out))
             }
             if let t {

@@ -10,6 +10,7 @@
 #include <seccomp.h>
 #include <sys/capability.h>
 #include "sr_protocol.h"
+#include "sr_netlink.h"
 
 /* What the clone child needs; everything is prepared by the parent because the
  * child of a multithreaded process may only make raw syscalls until execve. */
