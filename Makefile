@@ -65,6 +65,7 @@ bench: build sysroot images Sysroot/out/minbase.tar.gz
 	@bench/runtime.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
 	@bench/unpack.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/minbase.tar.gz
 	@bench/engine.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out/busybox-docker.tar
+	@bench/network.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar
 
 # The unpack benchmark's layer: Debian minbase via debootstrap (downloads ~40 MB once).
 Sysroot/out/minbase.tar.gz: Sysroot/minbase-layer.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Engine and health-check benchmarks (issues 4 and 5), side by side where a peer exists:
-#  - `swiftrun run --rm IMAGE true` end to end, against runc on a prepared bundle;
+#  - `swiftrun run --rm --network none IMAGE true` end to end, against runc on a prepared
+#    bundle (a new, unconfigured netns, like none; bench/network.sh measures the bridge);
 #  - supervisor memory per idle container (RSS and PSS; conmon measured 2.2-2.5 MB RSS here);
 #  - `ps -a` with 100 containers; `logs --tail 10` of a 1 MiB and a 1 GiB log;
 #  - log throughput: 1 GiB through the supervisor vs the same process writing to a file;
@@ -32,7 +33,7 @@ jq '.ociVersion="1.0.2" | .process.terminal=false | .process.args=["true"] | .li
    "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 echo; echo "### run --rm true, end to end"
 hyperfine --warmup 3 --runs ${BENCH_RUNS:-30} --export-markdown "$work/run.md" \
-    -n "swiftrun run --rm IMAGE true" "$S run --rm $st --no-healthcheck --entrypoint true $img" \
+    -n "swiftrun run --rm --network none IMAGE true" "$S run --rm $st --no-healthcheck --network none --entrypoint true $img" \
     -n "runc run (prepared bundle)" "runc --root $work/runc run --bundle $work/bundle b" >/dev/null
 cat "$work/run.md"
 command -v podman >/dev/null || echo "podman: not installed here (FACTS.md measured podman run --rm at 470-650 ms)"

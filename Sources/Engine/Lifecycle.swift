@@ -161,10 +161,10 @@ extension Engine {
         Events.emit(self, "destroy", v.container)
     }
 
-    func removeFiles(_ id: String, name: String) throws {
+    func removeFiles(_ id: String, name: String, networkTeardown: Bool = true) throws {
         unmountRootfs(id)
         // A supervisor killed by SIGKILL left its lease and its published ports.
-        HostNetwork.release(containerID: id, root: store.root)
+        HostNetwork.release(containerID: id, root: store.root, teardown: networkTeardown)
         // The name goes first: once the directory is gone nothing else refers to it.
         if (try? readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
         try Files.removeTree(dir(id))

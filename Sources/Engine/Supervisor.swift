@@ -159,10 +159,11 @@ public final class Supervisor {
         }
         engine.unmountRootfs(id)
         if container.HostConfig.AutoRemove {
-            try? engine.removeFiles(id, name: container.Name)
+            try? engine.removeFiles(id, name: container.Name, networkTeardown: false)
             Events.emit(engine, "destroy", container)
         }
         Self.writeLine(report, "exited \(code)")
+        HostNetwork.teardownUnused()
         return 0
     }
 
@@ -308,8 +309,9 @@ public final class Supervisor {
         rmdir(probeCg.dir)
         probeCgroupMade = false
         do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
-        // The netns died with the init (and the veth with it): lease and ports go back.
-        HostNetwork.release(containerID: id, root: engine.store.root)
+        // The netns died with the init (and the veth with it): lease and ports go back; an
+        // unused bridge goes after the exit is reported (run()).
+        HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
         netSettings = nil
     }
 

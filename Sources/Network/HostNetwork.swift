@@ -57,7 +57,7 @@ public struct Lease: Codable, Equatable {
     public var HostsBase: String
     public var SupervisorPid: Int32
     public var SupervisorStart: UInt64
-    /// nftables table holding this container's published ports, if any, and the ports.
+    /// The nftables table whose maps hold this container's published ports, and the ports.
     public var PortTable: String?
     public var Ports: [PortBinding]?
 }
@@ -217,7 +217,6 @@ public enum HostNetwork {
     }
 
     static func tableName(_ bridge: String) -> String { "swiftrun-" + bridge }
-    public static func portTableName(_ containerID: String) -> String { "swiftrun-c-" + String(containerID.prefix(12)) }
 
     /// Removes a bridge with no leases left: its table, the link, its directory; and puts
     /// ip_forward back when it was the last.
@@ -282,11 +281,11 @@ public enum HostNetwork {
             try inside.setUp(l.Interface)
             if defaultRoute { try inside.addDefaultRoute(via: IPv4(l.Gateway)!, dev: l.Interface) }
             if !ports.isEmpty {
-                let t = portTableName(l.ContainerID)
+                let t = tableName(l.Bridge)
                 l.PortTable = t
                 l.Ports = ports
                 try saveLease(l)
-                try NFT.replaceTable(t, NFT.portTable(ports, to: ip))
+                try NFT.publish(table: t, ports, to: ip)
             }
             refreshHosts(bridges: [l.Bridge])
             return l
@@ -297,21 +296,31 @@ public enum HostNetwork {
 
     /// Everything of one container on every network: its published ports, its veths, its
     /// leases; a bridge left with nobody goes too. Quiet: it runs on every cleanup path.
-    public static func release(containerID: String, root: String, onlyNetwork: String? = nil) {
+    /// `teardown: false` leaves a bridge with nobody on it for `teardownUnused` (the
+    /// supervisor does that after it has told the CLI the container exited: deleting a
+    /// bridge and its table takes the kernel about 50 ms).
+    public static func release(containerID: String, root: String, onlyNetwork: String? = nil, teardown: Bool = true) {
         guard Files.exists(dir) else { return } // no bridge, no lease: nothing to take the lock for
         _ = try? withLock {
             var touched: [String] = []
             for l in allLeases() where l.ContainerID == containerID && l.Root == root && (onlyNetwork == nil || l.NetworkID == onlyNetwork) {
-                drop(l)
+                drop(l, bridgeGoes: teardown && leases(l.Bridge).count == 1)
                 touched.append(l.Bridge)
             }
-            for b in Set(touched) { teardownIfUnused(b) }
+            if teardown { for b in Set(touched) { teardownIfUnused(b) } }
             refreshHosts(bridges: touched)
         }
     }
 
-    static func drop(_ l: Lease) {
-        if let t = l.PortTable { try? NFT.deleteTable(t) }
+    /// Every bridge nobody uses any more goes (and ip_forward is put back after the last).
+    public static func teardownUnused() {
+        guard Files.exists(dir) else { return }
+        _ = try? withLock { for b in bridges() { teardownIfUnused(b) } }
+    }
+
+    static func drop(_ l: Lease, bridgeGoes: Bool = false) {
+        // A table about to be deleted takes its map elements with it.
+        if !bridgeGoes, let t = l.PortTable, let ports = l.Ports, !ports.isEmpty { NFT.unpublish(table: t, ports) }
         if let nl = try? Netlink() { _ = try? nl.delete(l.HostVeth) }
         unlink(bridgeDir(l.Bridge) + "/leases/" + l.IP)
     }

@@ -273,7 +273,6 @@ final class NetworkTests: EngineTestCase {
         let r = try swiftrun(["run", "--rm", "--entrypoint", "sh", image, "-c",
                               "for i in 1 2 3 4 5 6 7 8 9 10; do nc 10.251.77.2 7777 && exit 0; sleep 0.2; done; exit 1"])
         XCTAssertEqual(r.out, "10.251.77.1\n", r.err)
-        XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), forwardBefore, "ip_forward put back")
 
         // kill -9 of the supervisor: the container dies with it; rm takes back veth, lease, rules.
         let port = freePort()
@@ -285,8 +284,10 @@ final class NetworkTests: EngineTestCase {
         try waitUntil(5, "the container to die with its supervisor") { try inspect("doomed")["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false }
         XCTAssertEqual(try swiftrun(["rm", "doomed"]).code, 0)
         XCTAssertFalse(try sh("ip -o link").out.contains("sr" + id.prefix(10)))
-        XCTAssertFalse(try sh("nft list tables").out.contains(String(id.prefix(12))))
+        XCTAssertFalse(try sh("nft list ruleset").out.contains("swiftrun"), "no table left")
+        XCTAssertFalse(try sh("ip -o link").out.contains("swiftrun0"), "no bridge left")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/run/swiftrun/net"), "leases and bridge gone with the last container")
+        XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), forwardBefore, "ip_forward put back")
         _ = try runDetached(["--name", "again", "--no-healthcheck", "-p", "\(port):8080", image])
         XCTAssertEqual(try waitHTTP("http://127.0.0.1:\(port)/health"), "ok\n")
     }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Networking benchmark (issue 6), in one run, as ratios to the same server reached directly:
+#  - a 64 MiB download (curl) and small requests (wrk, 2 threads, 50 connections) from the
+#    host, three ways: the server on the host's loopback; in a container reached at its
+#    bridge address; in a container through `-p 127.0.0.1:PORT` (nftables DNAT);
+#  - 1,000 concurrent connections through -p: the supervisor's fd count before and after;
+#  - what networking adds to `run --rm IMAGE true` (bridge against --network none).
+# The server is busybox httpd everywhere. Usage: bench/network.sh BIN_DIR IMAGE_TAR
+set -euo pipefail
+bin=${1:?bin dir}; tar=${2:?image tar}
+work=$(mktemp -d /tmp/swiftrun-bench-net.XXXXXX)
+S="$bin/swiftrun"
+st="--root $work/store"
+img=swiftrun.test/busybox-httpd:v1
+hostpid=""
+cleanup() {
+    [ -n "$hostpid" ] && kill "$hostpid" 2>/dev/null || true
+    for id in $($S ps -aq --no-trunc $st 2>/dev/null); do $S rm -f $st "$id" >/dev/null 2>&1 || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+$S load $st -i "$tar" >/dev/null
+echo "Network: $(date -u +%F), $(nproc) cores, kernel $(uname -r), $(wrk --version 2>&1 | head -1 | awk '{print $1, $2}')"
+
+mkdir -p "$work/www"
+head -c $((64 << 20)) /dev/zero > "$work/www/big"
+echo "<h1>hello</h1>" > "$work/www/index.html"
+hport=$((20000 + RANDOM % 10000)); pport=$((hport + 1))
+busybox httpd -f -p "127.0.0.1:$hport" -h "$work/www" & hostpid=$!
+$S run -d $st --name srv --no-healthcheck -u root -p "127.0.0.1:$pport:8080" --entrypoint sh $img -c \
+    'mkdir -p /tmp/www && head -c 67108864 /dev/zero > /tmp/www/big && echo "<h1>hello</h1>" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www' >/dev/null
+cip=$($S inspect $st -f '{{json .NetworkSettings.IPAddress}}' srv | tr -d '"')
+for u in "http://127.0.0.1:$hport/index.html" "http://$cip:8080/index.html" "http://127.0.0.1:$pport/index.html"; do
+    for i in $(seq 50); do curl -fsS -o /dev/null "$u" 2>/dev/null && break; sleep 0.1; done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+rps() { wrk -t2 -c50 -d${WRK_SECONDS:-5}s "$1" | awk '/Requests\/sec/ {print $2}'; }
+
+echo; echo "### 64 MiB download (median of ${BENCH_RUNS:-9}) and small requests (wrk -t2 -c50)"
+# Interleaved, so a noisy moment on the VM hits all three alike.
+for i in $(seq ${BENCH_RUNS:-9}); do
+    for u in "127.0.0.1:$hport" "$cip:8080" "127.0.0.1:$pport"; do
+        echo "$u $(curl -fsS -o /dev/null -w '%{speed_download}' "http://$u/big")"
+    done
+done > "$work/dl"
+dl() { awk -v u="$1" '$1 == u {print $2}' "$work/dl" | median; }
+d0=$(dl "127.0.0.1:$hport"); d1=$(dl "$cip:8080"); d2=$(dl "127.0.0.1:$pport")
+r0=$(rps "http://127.0.0.1:$hport/index.html"); r1=$(rps "http://$cip:8080/index.html"); r2=$(rps "http://127.0.0.1:$pport/index.html")
+echo "| path | 64 MiB download | ratio | requests/s | ratio |"; echo "|:---|---:|---:|---:|---:|"
+awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v r0="$r0" -v r1="$r1" -v r2="$r2" 'BEGIN {
+    printf "| host loopback (no container) | %.0f MB/s | 1.00 | %.0f | 1.00 |\n", d0/1e6, r0
+    printf "| container at its bridge address | %.0f MB/s | %.2f | %.0f | %.2f |\n", d1/1e6, d1/d0, r1, r1/r0
+    printf "| container via -p 127.0.0.1 (DNAT) | %.0f MB/s | %.2f | %.0f | %.2f |\n", d2/1e6, d2/d0, r2, r2/r0 }'
+
+echo; echo "### 1,000 concurrent connections through -p"
+sup=$(jq .SupervisorPid "$work/store/containers/$($S ps -q --no-trunc $st)/state.json")
+before=$(ls /proc/$sup/fd | wc -l)
+ulimit -n 4096
+wrk -t2 -c1000 -d3s "http://127.0.0.1:$pport/index.html" | awk '/Requests\/sec|Socket errors/'
+sleep 1
+after=$(ls /proc/$sup/fd | wc -l)
+echo "supervisor fds: $before before, $after after (DNAT: no relay holds connections)"
+$S rm -f $st srv >/dev/null
+
+echo; echo "### what the bridge adds to run --rm IMAGE true"
+echo "Cold: each run is the bridge's only container (it makes swiftrun0 and its table; the"
+echo "last supervisor takes them down after it reports the exit). Warm: another container"
+echo "keeps the bridge up, as docker0 always is."
+hyperfine -N --warmup 3 --runs ${BENCH_RUNS_RUN:-20} --export-markdown "$work/run.md" \
+    -n "network none" "$S run --rm $st --no-healthcheck --network none --entrypoint true $img" \
+    -n "bridge, cold" "$S run --rm $st --no-healthcheck --entrypoint true $img" >/dev/null
+cat "$work/run.md"
+$S run -d $st --name keep --no-healthcheck --entrypoint sleep $img 1000 >/dev/null
+hyperfine -N --warmup 3 --runs ${BENCH_RUNS_RUN:-20} --export-markdown "$work/run.md" \
+    -n "bridge, warm" "$S run --rm $st --no-healthcheck --entrypoint true $img" \
+    -n "bridge, warm, -p 127.0.0.1::80" "$S run --rm $st --no-healthcheck -p 127.0.0.1::80 --entrypoint true $img" >/dev/null
+tail -n +3 "$work/run.md"
