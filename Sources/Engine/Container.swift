@@ -53,6 +53,13 @@ public struct Container: Codable {
         /// swiftrun's own: the parsed -p/-P list and --network-alias.
         public var Publish: [PortBinding]?
         public var NetworkAliases: [String]?
+        /// Networks joined with `network connect`, after the first (eth1, eth2, ...).
+        public var ConnectedNetworks: [ConnectedNetwork]?
+    }
+
+    public struct ConnectedNetwork: Codable, Equatable {
+        public var Name: String
+        public var Aliases: [String]
     }
 
     public struct RestartPolicy: Codable, Equatable {

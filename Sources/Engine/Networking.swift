@@ -31,6 +31,18 @@ public struct NetworkSettings: Codable, Equatable {
     }
 }
 
+extension NetworkSettings {
+    mutating func add(_ l: Lease) {
+        Networks[l.Network] = EndpointSettings(NetworkID: l.NetworkID, Gateway: l.Gateway, IPAddress: l.IP, IPPrefixLen: l.PrefixLen,
+                                               Aliases: l.Aliases, Interface: l.Interface)
+        if l.Network == "bridge" {
+            IPAddress = l.IP
+            Gateway = l.Gateway
+            IPPrefixLen = l.PrefixLen
+        }
+    }
+}
+
 public struct EndpointSettings: Codable, Equatable {
     public var NetworkID: String
     public var Gateway: String
@@ -148,6 +160,76 @@ extension Engine {
             }
             return (host, ip)
         }
+    }
+
+    /// An address for the container on a network (the bridge is made if needed).
+    func lease(_ id: String, _ c: Container, network net: NetworkRecord, aliases: [String], interface: String,
+               supervisor: (pid: Int32, start: UInt64)) throws -> Lease {
+        let extra = try Engine.parseExtraHosts(c.HostConfig.ExtraHosts ?? []).map { ($0.host, $0.ip == "host-gateway" ? net.Gateway : $0.ip) }
+        return try HostNetwork.lease(.init(
+            network: net, root: store.root, containerID: id, name: c.Name, aliases: aliases, hostname: c.Config.Hostname,
+            interface: interface, hostsPath: hostsPath(id), hostsBase: HostFiles.hostsBase(extra: extra),
+            supervisorPid: supervisor.pid, supervisorStart: supervisor.start))
+    }
+
+    /// `network connect`: recorded for every later start; a running container gets its
+    /// interface now (eth1, eth2, ...).
+    public func connect(_ ref: String, network: String, aliases: [String]) throws {
+        let id = try resolve(ref)
+        var c = try load(id)
+        let net = try networks.get(network)
+        guard case .bridge(let primary) = try NetworkMode(c.networkMode, engine: self) else {
+            throw Failure("container \(c.Name) uses --network \(c.networkMode): a container sharing the host's or another container's network namespace, or with none, cannot be connected to a network")
+        }
+        var extra = c.HostConfig.ConnectedNetworks ?? []
+        guard primary != net.Name, !extra.contains(where: { $0.Name == net.Name }) else {
+            throw Failure("endpoint with name \(c.Name) already exists in network \(net.Name)")
+        }
+        if net.isDefault || primary == "bridge" {
+            if !aliases.isEmpty && net.isDefault { throw Failure("network-scoped aliases are only supported for user-defined networks") }
+        }
+        extra.append(.init(Name: net.Name, Aliases: aliases))
+        let v = try view(id)
+        if v.state.Running, v.state.Pid > 0 {
+            let lease = try self.lease(id, c, network: net, aliases: aliases, interface: "eth\(extra.count)",
+                                       supervisor: (v.state.SupervisorPid, v.state.SupervisorStart))
+            do {
+                let ns = try FD.open("/proc/\(v.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
+                _ = try HostNetwork.plug(lease, netns: ns.raw, ports: [], defaultRoute: false)
+            } catch {
+                HostNetwork.release(containerID: id, root: store.root, onlyNetwork: net.Id)
+                throw error
+            }
+        }
+        c.HostConfig.ConnectedNetworks = extra
+        try Files.writeAtomic(dir(id) + "/config.json", try JSON.encode(c), mode: 0o600)
+    }
+
+    /// `network disconnect`: only a network joined with connect (the first stays).
+    public func disconnect(_ ref: String, network: String) throws {
+        let id = try resolve(ref)
+        var c = try load(id)
+        let net = try networks.get(network)
+        var extra = c.HostConfig.ConnectedNetworks ?? []
+        guard let i = extra.firstIndex(where: { $0.Name == net.Name }) else {
+            if c.networkMode == net.Name {
+                throw Failure("container \(c.Name) was created on network \(net.Name): it can be disconnected only from networks joined with `network connect`")
+            }
+            throw Failure("container \(c.Name) is not connected to network \(net.Name)")
+        }
+        extra.remove(at: i)
+        HostNetwork.release(containerID: id, root: store.root, onlyNetwork: net.Id)
+        c.HostConfig.ConnectedNetworks = extra
+        try Files.writeAtomic(dir(id) + "/config.json", try JSON.encode(c), mode: 0o600)
+    }
+
+    /// What inspect shows: the supervisor's record, with the networks as the leases have
+    /// them now (`network connect` adds one to a running container).
+    public func networkSettings(_ v: ContainerView) -> NetworkSettings {
+        guard v.state.Running, var n = v.state.NetworkSettings else { return Self.NetworkSettingsOf(stopped: v.container) }
+        n.Networks = [:]
+        for l in HostNetwork.leases(root: store.root, containerID: v.container.Id) { n.add(l) }
+        return n
     }
 
     /// inspect's ResolvConfPath, HostnamePath, HostsPath.

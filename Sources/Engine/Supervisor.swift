@@ -191,7 +191,7 @@ public final class Supervisor {
 
     func startContainer() throws -> (Runtime.Created, (out: FD, err: FD)) {
         try? rt.delete(id, force: true)
-        let lease = try prepareNetwork()
+        let leases = try prepareNetwork()
         let out = try pipe(), err = try pipe()
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
         o.stdio = [container.Config.OpenStdin ? 0 : devnull, out.w.raw, err.w.raw]
@@ -209,7 +209,7 @@ public final class Supervisor {
         out.w.close()
         err.w.close()
         do {
-            if let l = lease { try plug(l, pid: created.pid) }
+            if !leases.isEmpty { try plug(leases, pid: created.pid) }
             try rt.start(id)
         } catch {
             try? rt.delete(id, force: true)
@@ -317,23 +317,30 @@ public final class Supervisor {
 
     // MARK: network
 
-    /// Before the container exists: ports reserved (once), an address leased, the hosts
-    /// file's start; with --network container: the other container's netns of the moment.
-    func prepareNetwork() throws -> Lease? {
+    /// Before the container exists: ports reserved (once), an address leased on each of
+    /// its networks, the hosts file's start; with --network container: the other
+    /// container's netns of the moment.
+    func prepareNetwork() throws -> [Lease] {
         let mode = try NetworkMode(container.networkMode, engine: engine)
         switch mode {
         case .bridge(let name):
             if reservations == nil {
                 reservations = try PortReservations.reserve(container.HostConfig.Publish ?? [], holders: HostNetwork.publisher)
             }
-            HostNetwork.release(containerID: id, root: engine.store.root)
-            let net = try engine.networks.get(name)
-            let extra = try Engine.parseExtraHosts(container.HostConfig.ExtraHosts ?? []).map { ($0.host, $0.ip == "host-gateway" ? net.Gateway : $0.ip) }
-            return try HostNetwork.lease(.init(
-                network: net, root: engine.store.root, containerID: id, name: container.Name,
-                aliases: container.HostConfig.NetworkAliases ?? [], hostname: container.Config.Hostname, interface: "eth0",
-                hostsPath: engine.hostsPath(id), hostsBase: HostFiles.hostsBase(extra: extra),
-                supervisorPid: getpid(), supervisorStart: state.SupervisorStart))
+            HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
+            let nets = [Container.ConnectedNetwork(Name: name, Aliases: container.HostConfig.NetworkAliases ?? [])]
+                + (container.HostConfig.ConnectedNetworks ?? [])
+            var leases: [Lease] = []
+            do {
+                for (i, n) in nets.enumerated() {
+                    leases.append(try engine.lease(id, container, network: try engine.networks.get(n.Name), aliases: n.Aliases,
+                                                   interface: "eth\(i)", supervisor: (getpid(), state.SupervisorStart)))
+                }
+            } catch {
+                HostNetwork.release(containerID: id, root: engine.store.root)
+                throw error
+            }
+            return leases
         case .container(let other):
             let ov = try engine.view(other)
             guard ov.state.Running, ov.state.Pid > 0 else {
@@ -344,27 +351,24 @@ public final class Supervisor {
             let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(ov.state.Pid)/ns/net") : $0 }
             spec.linux?.namespaces = ns
             try Files.writeAtomic(path, try JSON.encode(spec), mode: 0o600)
-            return nil
+            return []
         case .none, .host:
-            return nil
+            return []
         }
     }
 
-    /// After create, before start: the veth into the init's netns, address, route, ports.
-    func plug(_ lease: Lease, pid: Int32) throws {
+    /// After create, before start: the veths into the init's netns, addresses, the default
+    /// route (first network), published ports (first network).
+    func plug(_ leases: [Lease], pid: Int32) throws {
         let nsPath = "/proc/\(pid)/ns/net"
         let ns = try FD.open(nsPath, O_RDONLY | O_CLOEXEC)
         let ports = reservations?.ports ?? []
-        let l = try HostNetwork.plug(lease, netns: ns.raw, ports: ports, defaultRoute: true)
         var n = NetworkSettings()
         n.Ports = Engine.dockerBindings(ports)
         n.SandboxKey = nsPath
-        n.Networks[l.Network] = EndpointSettings(NetworkID: l.NetworkID, Gateway: l.Gateway, IPAddress: l.IP, IPPrefixLen: l.PrefixLen,
-                                                 Aliases: l.Aliases, Interface: l.Interface)
-        if l.Network == "bridge" {
-            n.IPAddress = l.IP
-            n.Gateway = l.Gateway
-            n.IPPrefixLen = l.PrefixLen
+        for (i, lease) in leases.enumerated() {
+            let l = try HostNetwork.plug(lease, netns: ns.raw, ports: i == 0 ? ports : [], defaultRoute: i == 0)
+            n.add(l)
         }
         netSettings = n
     }

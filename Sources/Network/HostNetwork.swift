@@ -337,6 +337,10 @@ public enum HostNetwork {
         refreshHosts(bridges: touched)
     }
 
+    public static func leases(root: String, containerID: String) -> [Lease] {
+        allLeases().filter { $0.Root == root && $0.ContainerID == containerID }.sorted { $0.Interface < $1.Interface }
+    }
+
     /// The containers on a bridge (any root), live ones only.
     public static func endpoints(bridge: String) -> [Lease] { leases(bridge).filter { !isStale($0) } }
 

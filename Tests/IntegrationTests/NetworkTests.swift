@@ -241,6 +241,33 @@ final class NetworkTests: EngineTestCase {
         XCTAssertEqual(ls.out.split(separator: "\n").count, 5, ls.out)
     }
 
+    func testConnectAndDisconnectARunningContainer() throws {
+        XCTAssertEqual(try swiftrun(["network", "create", "front"]).code, 0)
+        XCTAssertEqual(try swiftrun(["network", "create", "back"]).code, 0)
+        defer { _ = try? swiftrun(["network", "rm", "front", "back"]) }
+        _ = try runDetached(["--name", "db", "--network", "back", "--no-healthcheck", image])
+        _ = try runDetached(["--name", "api", "--network", "front", "--no-healthcheck", image])
+        XCTAssertEqual(try swiftrun(["network", "connect", "--alias", "apiback", "back", "api"]).code, 0)
+        let addrs = try swiftrun(["exec", "api", "sh", "-c", "ip -4 -o addr | awk '{print $2}' | tr '\\n' ' '"])
+        XCTAssertEqual(addrs.out, "lo eth0 eth1 ")
+        let r = try swiftrun(["exec", "api", "sh", "-c", "for i in $(seq 25); do wget -q -O - http://db:8080/health && exit 0; sleep 0.2; done; exit 1"])
+        XCTAssertEqual(r.out, "ok\n", r.err)
+        XCTAssertTrue(try swiftrun(["exec", "db", "cat", "/etc/hosts"]).out.contains("api apiback"))
+        let nets = (try inspect("api")["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any]
+        XCTAssertEqual(nets?.keys.sorted(), ["back", "front"])
+        // Kept for the next start.
+        XCTAssertEqual(try swiftrun(["restart", "-t", "0", "api"]).code, 0)
+        XCTAssertEqual(try swiftrun(["exec", "api", "sh", "-c", "ip -4 -o addr | awk '{print $2}' | tr '\\n' ' '"]).out, "lo eth0 eth1 ")
+        XCTAssertEqual(try swiftrun(["network", "disconnect", "back", "api"]).code, 0)
+        XCTAssertEqual(try swiftrun(["exec", "api", "sh", "-c", "ip -4 -o addr | awk '{print $2}' | tr '\\n' ' '"]).out, "lo eth0 ")
+        XCTAssertFalse(try swiftrun(["exec", "db", "cat", "/etc/hosts"]).out.contains("api"))
+        let first = try swiftrun(["network", "disconnect", "front", "api"])
+        XCTAssertEqual(first.code, 125)
+        XCTAssertTrue(first.err.contains("created on network front"), first.err)
+        let twice = try swiftrun(["network", "connect", "front", "api"])
+        XCTAssertTrue(twice.err.contains("already exists in network front"), twice.err)
+    }
+
     func testConcurrentRunsGetDistinctAddresses() throws {
         let n = 8
         var codes = [Int32](repeating: -1, count: n)

@@ -43,7 +43,7 @@ struct InspectContainer: ParsableCommand {
                               HostsPath: engine.networkFilePaths(c).hosts, LogPath: engine.logPath(c.Id),
                               Name: "/" + c.Name, RestartCount: st.RestartCount, Driver: "overlay", Platform: "linux",
                               MountLabel: "", ProcessLabel: "", AppArmorProfile: "", HostConfig: c.HostConfig, Mounts: [],
-                              Config: c.Config, NetworkSettings: st.NetworkSettings ?? Engine.NetworkSettingsOf(stopped: c))
+                              Config: c.Config, NetworkSettings: engine.networkSettings(v))
                 values.append(try JSONValue.from(out))
             }
             if let t {

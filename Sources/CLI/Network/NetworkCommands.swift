@@ -6,7 +6,8 @@ import OS
 
 struct NetworkGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "network", abstract: "Manage bridge networks (containers on one find each other by name).",
-                                                    subcommands: [NetworkCreate.self, NetworkList.self, NetworkInspect.self, NetworkRemove.self])
+                                                    subcommands: [NetworkCreate.self, NetworkList.self, NetworkInspect.self, NetworkRemove.self,
+                                                                  NetworkConnect.self, NetworkDisconnect.self])
 }
 
 struct NetworkCreate: ParsableCommand {
@@ -107,7 +108,9 @@ struct NetworkRemove: ParsableCommand {
             for ref in networks {
                 do {
                     let n = try engine.networks.get(ref)
-                    let users = engine.list().filter { $0.container.networkMode == n.Name }.map { $0.container.Name }
+                    let users = engine.list().filter { v in
+                        v.container.networkMode == n.Name || (v.container.HostConfig.ConnectedNetworks ?? []).contains { $0.Name == n.Name }
+                    }.map { $0.container.Name }
                     guard users.isEmpty else {
                         throw Failure("error while removing network: network \(n.Name) id \(n.Id.prefix(12)) is used by container(s) \(users.sorted().joined(separator: ", ")): remove them first")
                     }
@@ -149,5 +152,28 @@ struct PortCommand: ParsableCommand {
             }
             if let w = want, !found { throw Failure("No public port '\(w)' published for \(v.container.Name)") }
         }
+    }
+}
+
+struct NetworkConnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect a container to a network (now, if it runs, and at every start).")
+    @OptionGroup var s: StoreOptions
+    @Option(help: "Another name for the container on this network.") var alias: [String] = []
+    @Argument(help: "Network.") var network: String
+    @Argument(help: "Container.") var container: String
+
+    func run() throws {
+        try containerCommand { try s.engine().connect(container, network: network, aliases: alias) }
+    }
+}
+
+struct NetworkDisconnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "Disconnect a container from a network it joined with connect.")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "Network.") var network: String
+    @Argument(help: "Container.") var container: String
+
+    func run() throws {
+        try containerCommand { try s.engine().disconnect(container, network: network) }
     }
 }
