@@ -25,12 +25,14 @@ echo "Network: $(date -u +%F), $(nproc) cores, kernel $(uname -r), $(wrk --versi
 mkdir -p "$work/www"
 head -c $((64 << 20)) /dev/zero > "$work/www/big"
 echo "<h1>hello</h1>" > "$work/www/index.html"
-hport=$((20000 + RANDOM % 10000)); pport=$((hport + 1))
+hport=$((20000 + RANDOM % 10000)); pport=$((hport + 1)); rport=$((hport + 2))
 busybox httpd -f -p "127.0.0.1:$hport" -h "$work/www" & hostpid=$!
 $S run -d $st --name srv --no-healthcheck -u root -p "127.0.0.1:$pport:8080" --entrypoint sh $img -c \
     'mkdir -p /tmp/www && head -c 67108864 /dev/zero > /tmp/www/big && echo "<h1>hello</h1>" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www' >/dev/null
+$S run -d $st --name iso --network none --no-healthcheck -u root -p "127.0.0.1:$rport:8080" --entrypoint sh $img -c \
+    'mkdir -p /tmp/www && head -c 67108864 /dev/zero > /tmp/www/big && echo "<h1>hello</h1>" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www' >/dev/null
 cip=$($S inspect $st -f '{{json .NetworkSettings.IPAddress}}' srv | tr -d '"')
-for u in "http://127.0.0.1:$hport/index.html" "http://$cip:8080/index.html" "http://127.0.0.1:$pport/index.html"; do
+for u in "http://127.0.0.1:$hport/index.html" "http://$cip:8080/index.html" "http://127.0.0.1:$pport/index.html" "http://127.0.0.1:$rport/index.html"; do
     for i in $(seq 50); do curl -fsS -o /dev/null "$u" 2>/dev/null && break; sleep 0.1; done
 done
 
@@ -40,27 +42,35 @@ rps() { wrk -t2 -c50 -d${WRK_SECONDS:-5}s "$1" | awk '/Requests\/sec/ {print $2}
 echo; echo "### 64 MiB download (median of ${BENCH_RUNS:-9}) and small requests (wrk -t2 -c50)"
 # Interleaved, so a noisy moment on the VM hits all three alike.
 for i in $(seq ${BENCH_RUNS:-9}); do
-    for u in "127.0.0.1:$hport" "$cip:8080" "127.0.0.1:$pport"; do
+    for u in "127.0.0.1:$hport" "$cip:8080" "127.0.0.1:$pport" "127.0.0.1:$rport"; do
         echo "$u $(curl -fsS -o /dev/null -w '%{speed_download}' "http://$u/big")"
     done
 done > "$work/dl"
 dl() { awk -v u="$1" '$1 == u {print $2}' "$work/dl" | median; }
-d0=$(dl "127.0.0.1:$hport"); d1=$(dl "$cip:8080"); d2=$(dl "127.0.0.1:$pport")
+d0=$(dl "127.0.0.1:$hport"); d1=$(dl "$cip:8080"); d2=$(dl "127.0.0.1:$pport"); d3=$(dl "127.0.0.1:$rport")
 r0=$(rps "http://127.0.0.1:$hport/index.html"); r1=$(rps "http://$cip:8080/index.html"); r2=$(rps "http://127.0.0.1:$pport/index.html")
+r3=$(rps "http://127.0.0.1:$rport/index.html")
 echo "| path | 64 MiB download | ratio | requests/s | ratio |"; echo "|:---|---:|---:|---:|---:|"
-awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v r0="$r0" -v r1="$r1" -v r2="$r2" 'BEGIN {
+awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v d3="$d3" -v r0="$r0" -v r1="$r1" -v r2="$r2" -v r3="$r3" 'BEGIN {
     printf "| host loopback (no container) | %.0f MB/s | 1.00 | %.0f | 1.00 |\n", d0/1e6, r0
     printf "| container at its bridge address | %.0f MB/s | %.2f | %.0f | %.2f |\n", d1/1e6, d1/d0, r1, r1/r0
-    printf "| container via -p 127.0.0.1 (DNAT) | %.0f MB/s | %.2f | %.0f | %.2f |\n", d2/1e6, d2/d0, r2, r2/r0 }'
+    printf "| container via -p 127.0.0.1 (DNAT) | %.0f MB/s | %.2f | %.0f | %.2f |\n", d2/1e6, d2/d0, r2, r2/r0
+    printf "| --network none via -p (relay in the supervisor) | %.0f MB/s | %.2f | %.0f | %.2f |\n", d3/1e6, d3/d0, r3, r3/r0 }'
 
 echo; echo "### 1,000 concurrent connections through -p"
-sup=$(jq .SupervisorPid "$work/store/containers/$($S ps -q --no-trunc $st)/state.json")
+sup=$(jq .SupervisorPid "$work/store/containers/$($S ps -q --no-trunc $st --filter name=srv)/state.json")
 before=$(ls /proc/$sup/fd | wc -l)
 ulimit -n 4096
 wrk -t2 -c1000 -d3s "http://127.0.0.1:$pport/index.html" | awk '/Requests\/sec|Socket errors/'
 sleep 1
 after=$(ls /proc/$sup/fd | wc -l)
 echo "supervisor fds: $before before, $after after (DNAT: no relay holds connections)"
+sup=$(jq .SupervisorPid "$work/store/containers/$($S ps -q --no-trunc $st --filter name=iso)/state.json")
+before=$(ls /proc/$sup/fd | wc -l)
+wrk -t2 -c1000 -d3s "http://127.0.0.1:$rport/index.html" | awk '/Requests\/sec|Socket errors/'
+sleep 1
+echo "relay supervisor fds: $before before, $(ls /proc/$sup/fd | wc -l) after (--network none)"
+$S rm -f $st iso >/dev/null
 $S rm -f $st srv >/dev/null
 
 echo; echo "### what the bridge adds to run --rm IMAGE true"

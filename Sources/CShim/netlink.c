@@ -71,7 +71,7 @@ static int talk(int nl, struct req *r) {
     }
 }
 
-int sr_nl_open(int netns_fd) {
+int sr_socket_in(int netns_fd, int domain, int type, int protocol) {
     int orig = -1;
     if (netns_fd >= 0) {
         orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -82,7 +82,7 @@ int sr_nl_open(int netns_fd) {
             return -e;
         }
     }
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
     int e = errno;
     if (orig >= 0) {
         /* Back where we were; a thread left in the container's netns would be a bug. */
@@ -93,10 +93,15 @@ int sr_nl_open(int netns_fd) {
         }
         close(orig);
     }
-    if (fd < 0) return -e;
+    return fd < 0 ? -e : fd;
+}
+
+int sr_nl_open(int netns_fd) {
+    int fd = sr_socket_in(netns_fd, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    if (fd < 0) return fd;
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        e = errno;
+        int e = errno;
         close(fd);
         return -e;
     }
@@ -195,3 +200,5 @@ int sr_nl_link_index(int nl, const char *name) {
     if (ioctl(nl, SIOCGIFINDEX, &ifr) < 0) return -errno;
     return ifr.ifr_ifindex;
 }
+
+int sr_accept_nb(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }

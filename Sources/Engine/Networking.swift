@@ -264,14 +264,17 @@ struct PortReservations {
     var fds: [FD] = []
     var ports: [PortBinding] = []
 
-    static func reserve(_ wanted: [PortBinding], holders: (PortBinding) -> String?) throws -> PortReservations {
+    /// `listening`: for the relay, which will listen: SO_REUSEADDR, or connections it closed
+    /// (TIME_WAIT on the port) would keep the next start from binding; a listening socket
+    /// still keeps everybody else off the port.
+    static func reserve(_ wanted: [PortBinding], listening: Bool = false, holders: (PortBinding) -> String?) throws -> PortReservations {
         var r = PortReservations()
         for w in wanted {
             var got: (FD, Int)? = nil
             var lastErr: Int32 = 0
             for port in w.hostPort...max(w.hostPort, w.hostPortEnd) {
                 do {
-                    got = try bind(ip: w.hostIP, port: port, proto: w.proto)
+                    got = try bind(ip: w.hostIP, port: port, proto: w.proto, reuse: listening)
                     break
                 } catch let e as SysError {
                     lastErr = e.errno
@@ -294,9 +297,20 @@ struct PortReservations {
         return r
     }
 
-    static func bind(ip: String, port: Int, proto: String) throws -> (FD, Int) {
+    /// For the relay (--network none): the reserved TCP sockets start listening.
+    func listen() throws -> [PortRelay.Listener] {
+        try zip(fds, ports).map { fd, p in
+            _ = fcntl(fd.raw, F_SETFL, O_NONBLOCK)
+            guard Glibc.listen(fd.raw, 511) == 0 else { throw SysError("listen", "\(p.hostIP.isEmpty ? "0.0.0.0" : p.hostIP):\(p.hostPort)") }
+            return PortRelay.Listener(fd: fd.raw, containerPort: p.containerPort)
+        }
+    }
+
+    static func bind(ip: String, port: Int, proto: String, reuse: Bool) throws -> (FD, Int) {
         let fd = FD(socket(AF_INET, Int32(proto == "udp" ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0))
         guard fd.raw >= 0 else { throw SysError("socket") }
+        var one: Int32 = 1
+        if reuse { setsockopt(fd.raw, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = UInt16(port).bigEndian

@@ -40,6 +40,8 @@ public final class Supervisor {
     /// Published host ports, held from the first start to the end.
     var reservations: PortReservations?
     var netSettings: NetworkSettings?
+    /// -p with --network none.
+    var relay: PortRelay?
 
     struct Probe {
         var pid: Int32
@@ -64,6 +66,12 @@ public final class Supervisor {
     /// `swiftrun __supervise ROOT ID`: never returns.
     public static func main(engine: Engine, id: String, attached: Bool) -> Never {
         signal(SIGPIPE, SIG_IGN) // a foreground CLI that went away must not take us with it
+        // The relay (-p with --network none) holds two fds per connection.
+        var nofile = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
+            nofile.rlim_cur = nofile.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
+        }
         let sup: Supervisor
         do { sup = try Supervisor(engine: engine, id: id) } catch {
             writeLine(3, "error 125 \(error)")
@@ -210,6 +218,12 @@ public final class Supervisor {
         err.w.close()
         do {
             if !leases.isEmpty { try plug(leases, pid: created.pid) }
+            if let r = relay {
+                r.netns = try FD.open("/proc/\(created.pid)/ns/net", O_RDONLY | O_CLOEXEC)
+                var n = NetworkSettings()
+                n.Ports = Engine.dockerBindings(reservations?.ports ?? [])
+                netSettings = n
+            }
             try rt.start(id)
         } catch {
             try? rt.delete(id, force: true)
@@ -234,6 +248,8 @@ public final class Supervisor {
             fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
+            let relayFds = exited ? [] : relay?.pollfds() ?? []
+            fds += relayFds
             let now = Time.monotonicNanos()
             var wake = Int64.max
             if !exited && monitor != nil && probe == nil { wake = min(wake, nextProbeNs) }
@@ -261,6 +277,7 @@ public final class Supervisor {
                     if i == 1 { outOpen = false } else { errOpen = false }
                 }
             }
+            if !relayFds.isEmpty { relay?.handle(fds[5...]) }
             if fds[4].revents != 0 { readProbeOutput() }
             if fds[3].revents != 0 { finishProbe(timedOut: false) }
             let t = Time.monotonicNanos()
@@ -312,6 +329,7 @@ public final class Supervisor {
         // The netns died with the init (and the veth with it): lease and ports go back; an
         // unused bridge goes after the exit is reported (run()).
         HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
+        relay?.reset()
         netSettings = nil
     }
 
@@ -352,7 +370,14 @@ public final class Supervisor {
             spec.linux?.namespaces = ns
             try Files.writeAtomic(path, try JSON.encode(spec), mode: 0o600)
             return []
-        case .none, .host:
+        case .none:
+            if relay == nil, let publish = container.HostConfig.Publish, !publish.isEmpty {
+                let r = try PortReservations.reserve(publish, listening: true, holders: HostNetwork.publisher)
+                relay = PortRelay(listeners: try r.listen())
+                reservations = r
+            }
+            return []
+        case .host:
             return []
         }
     }

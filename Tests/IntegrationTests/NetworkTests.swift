@@ -116,6 +116,31 @@ final class NetworkTests: EngineTestCase {
         XCTAssertEqual(try waitHTTP("http://127.0.0.1:\(q)/health"), "ok\n")
     }
 
+    func testPublishWithNetworkNoneGoesThroughTheRelay() throws {
+        let port = freePort()
+        let id = try runDetached(["--name", "iso", "--network", "none", "-u", "root", "--no-healthcheck", "-p", "127.0.0.1:\(port):8080",
+                                  "--entrypoint", "sh", image, "-c", "head -c 4194304 /dev/urandom > /tmp/big && cp /www/index.html /tmp/ && exec httpd -f -p 8080 -h /tmp"])
+        XCTAssertEqual(try waitHTTP("http://127.0.0.1:\(port)/index.html"), "<h1>hello from swiftrun</h1>\n")
+        // 4 MiB both ways through the relay, byte for byte.
+        let sum = try sh("curl -sS -m 10 http://127.0.0.1:\(port)/big | sha256sum | cut -c1-64").out
+        let inside = try swiftrun(["exec", "-u", "0", "iso", "sh", "-c", "sha256sum /tmp/big | cut -c1-64"]).out
+        XCTAssertEqual(sum, inside)
+        XCTAssertEqual(sum.count, 65)
+        // Twenty at once, then none left open in the supervisor.
+        let sup = Int32(try state(id)["SupervisorPid"] as? Int ?? 0)
+        let fdsBefore = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sup)/fd").count) ?? -1
+        XCTAssertEqual(try sh("for i in $(seq 20); do curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:\(port)/index.html & done; wait").out
+                        .split(separator: "\n").filter { $0 == "200" }.count, 20)
+        try waitUntil(5, "the relay to close what it opened") {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sup)/fd").count) == fdsBefore
+        }
+        XCTAssertEqual(try swiftrun(["port", "iso"]).out, "8080/tcp -> 127.0.0.1:\(port)\n")
+        XCTAssertFalse(try sh("ip -o link").out.contains("sr" + id.prefix(10)), "no veth in none mode")
+        let udp = try swiftrun(["create", "--network", "none", "-p", "53:53/udp", image])
+        XCTAssertEqual(udp.code, 125)
+        XCTAssertTrue(udp.err.contains("UDP ports cannot be published with --network none"), udp.err)
+    }
+
     func testUDPPublished() throws {
         // busybox's nc has no UDP: the echo server is a host python3 entering the
         // container's network namespace, which is where the DNAT takes the datagram.

@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+/* socket(2) (CLOEXEC) in the network namespace netns_fd names (the calling thread enters
+ * it and comes back), or here when netns_fd < 0. Returns the fd or -errno. */
+int sr_socket_in(int netns_fd, int domain, int type, int protocol);
+/* accept4(NONBLOCK, CLOEXEC): Glibc for Swift lacks accept4. */
+int sr_accept_nb(int fd);
 /* A NETLINK_ROUTE socket (CLOEXEC) in the caller's network namespace, or in the one
  * netns_fd names (>= 0): the calling thread enters it, opens the socket, and returns. */
 int sr_nl_open(int netns_fd);
