@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -85,12 +86,9 @@ int sr_socket_in(int netns_fd, int domain, int type, int protocol) {
     int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
     int e = errno;
     if (orig >= 0) {
-        /* Back where we were; a thread left in the container's netns would be a bug. */
-        if (setns(orig, CLONE_NEWNET) < 0) {
-            e = errno;
-            if (fd >= 0) close(fd);
-            fd = -1;
-        }
+        /* Back where we were. A thread left in the container's netns would make every later
+         * host-side socket, netlink request and nft run there: stop rather than go on. */
+        if (setns(orig, CLONE_NEWNET) < 0) abort();
         close(orig);
     }
     return fd < 0 ? -e : fd;

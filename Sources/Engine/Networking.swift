@@ -185,9 +185,7 @@ extension Engine {
         guard primary != net.Name, !extra.contains(where: { $0.Name == net.Name }) else {
             throw Failure("endpoint with name \(c.Name) already exists in network \(net.Name)")
         }
-        if net.isDefault || primary == "bridge" {
-            if !aliases.isEmpty && net.isDefault { throw Failure("network-scoped aliases are only supported for user-defined networks") }
-        }
+        if net.isDefault && !aliases.isEmpty { throw Failure("network-scoped aliases are only supported for user-defined networks") }
         extra.append(.init(Name: net.Name, Aliases: aliases))
         let v = try view(id)
         if v.state.Running, v.state.Pid > 0 {

@@ -66,12 +66,6 @@ public final class Supervisor {
     /// `swiftrun __supervise ROOT ID`: never returns.
     public static func main(engine: Engine, id: String, attached: Bool) -> Never {
         signal(SIGPIPE, SIG_IGN) // a foreground CLI that went away must not take us with it
-        // The relay (-p with --network none) holds two fds per connection.
-        var nofile = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
-            nofile.rlim_cur = nofile.rlim_max
-            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
-        }
         let sup: Supervisor
         do { sup = try Supervisor(engine: engine, id: id) } catch {
             writeLine(3, "error 125 \(error)")
@@ -362,7 +356,7 @@ public final class Supervisor {
         case .container(let other):
             let ov = try engine.view(other)
             guard ov.state.Running, ov.state.Pid > 0 else {
-                throw Failure("cannot join the network namespace of container \(ov.container.Name): it is not running")
+                throw Failure("cannot join the network namespace of container \(ov.container.Name): it is not running (start it first: `swiftrun start \(ov.container.Name)`)")
             }
             let path = engine.dir(id) + "/bundle/config.json"
             var spec = try JSON.decode(Spec.self, from: try Files.read(path), what: "bundle config")
@@ -373,6 +367,13 @@ public final class Supervisor {
         case .none:
             if relay == nil, let publish = container.HostConfig.Publish, !publish.isEmpty {
                 let r = try PortReservations.reserve(publish, listening: true, holders: HostNetwork.publisher)
+                // The relay holds two fds per connection. Only here: the container inherits
+                // the supervisor's limits (its spec sets none).
+                var nofile = rlimit()
+                if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
+                    nofile.rlim_cur = nofile.rlim_max
+                    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
+                }
                 relay = PortRelay(listeners: try r.listen())
                 reservations = r
             }

@@ -34,9 +34,17 @@ public struct NetworkStore {
         return out
     }
 
+    /// Docker's rule for network names; also keeps a reference inside networks/.
+    static func validName(_ name: String) -> Bool {
+        let u = Array(name.utf8)
+        return u.count >= 1 && u.count <= 64 && u[0] != 0x2e && u[0] != 0x2d && u.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d
+        }
+    }
+
     public func get(_ ref: String) throws -> NetworkRecord {
         if ref == "bridge" { return try Self.defaultBridge() }
-        if let r = try? JSON.decode(NetworkRecord.self, from: Files.read(dir + "/" + ref + ".json"), what: "network \(ref)") { return r }
+        if Self.validName(ref), let r = try? JSON.decode(NetworkRecord.self, from: Files.read(dir + "/" + ref + ".json"), what: "network \(ref)") { return r }
         let byID = list().filter { $0.Id.hasPrefix(ref) && ref.count >= 3 }
         if byID.count == 1 { return byID[0] }
         throw NetworkError("network \(ref) not found (`swiftrun network ls` lists them; `swiftrun network create \(ref)` makes it)")
@@ -53,9 +61,7 @@ public struct NetworkStore {
     /// has and no route of the host (10.89.N.0/24 by default, as podman chooses).
     public func create(name: String, subnet: String?, isInternal: Bool, labels: [String: String], now: String) throws -> NetworkRecord {
         guard !Self.builtinModes.contains(name) else { throw NetworkError("network name \(name) is reserved (bridge, host, none are built in)") }
-        let u = Array(name.utf8)
-        guard u.count >= 1, u.count <= 64, u.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d }),
-              u[0] != 0x2e, u[0] != 0x2d else {
+        guard Self.validName(name) else {
             throw NetworkError("invalid network name \"\(name)\": use [a-zA-Z0-9][a-zA-Z0-9_.-], at most 64 characters")
         }
         try Files.mkdirAll(dir, mode: 0o700)

@@ -1,3 +1,4 @@
+import Foundation
 @testable import Network
 import XCTest
 
@@ -43,6 +44,19 @@ final class NetworkUnitTests: XCTestCase {
         XCTAssertEqual(PortBinding.exposed("53/udp")?.proto, "udp")
         XCTAssertEqual(PortBinding.exposed("9000")?.proto, "tcp")
         XCTAssertNil(PortBinding.exposed("x/tcp"))
+    }
+
+    func testNetworkReferencesStayInsideTheRoot() throws {
+        let root = "/tmp/swiftrun-unit-net-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        try FileManager.default.createDirectory(atPath: root + "/networks", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let outside = #"{"Name":"evil","Id":"0123456789","Driver":"bridge","Subnet":"10.99.0.0/24","Gateway":"10.99.0.1","Bridge":"swr-x","Created":"","Labels":{},"Internal":false}"#
+        try outside.write(toFile: root + "/evil.json", atomically: true, encoding: .utf8)
+        try outside.write(toFile: root + "/networks/good.json", atomically: true, encoding: .utf8)
+        let store = NetworkStore(root: root)
+        XCTAssertThrowsError(try store.get("../evil"), "a reference is a name, not a path")
+        XCTAssertEqual(try store.get("good").Name, "evil")
+        XCTAssertThrowsError(try store.create(name: "../x", subnet: nil, isInternal: false, labels: [:], now: ""))
     }
 
     func testResolvConf() {

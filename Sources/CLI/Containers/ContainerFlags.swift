@@ -63,10 +63,7 @@ struct ContainerFlags: ParsableArguments {
         o.restart = try Container.RestartPolicy.parse(restart)
         o.stopSignal = stopSignal
         o.stopTimeout = stopTimeout
-        for l in label {
-            let kv = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            o.labels[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
-        }
+        o.labels = labels(label)
         for opt in logOpt {
             let kv = opt.split(separator: "=", maxSplits: 1)
             guard kv.count == 2 else { throw Failure("invalid --log-opt '\(opt)': use KEY=VALUE") }
@@ -97,6 +94,16 @@ struct ContainerFlags: ParsableArguments {
         o.aliases = networkAlias
         return o
     }
+}
+
+/// `-l KEY=VALUE` (or KEY, with an empty value), as Docker reads labels.
+func labels(_ list: [String]) -> [String: String] {
+    var out: [String: String] = [:]
+    for l in list {
+        let kv = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+    }
+    return out
 }
 
 /// Errors of container commands: Docker's codes (125 ours; 126/127 from the runtime).

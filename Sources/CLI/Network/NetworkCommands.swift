@@ -22,12 +22,8 @@ struct NetworkCreate: ParsableCommand {
     func run() throws {
         try containerCommand {
             guard driver == "bridge" else { throw Failure("network driver \(driver) is not supported: swiftrun has bridge networks only") }
-            var labels: [String: String] = [:]
-            for l in label {
-                let kv = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                labels[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
-            }
-            let rec = try s.engine().networks.create(name: name, subnet: subnet, isInternal: `internal`, labels: labels, now: Time.rfc3339Nano())
+            let rec = try s.engine().networks.create(name: name, subnet: subnet, isInternal: `internal`, labels: labels(label),
+                                                     now: Time.rfc3339Nano())
             stdoutWrite(rec.Id + "\n")
         }
     }
