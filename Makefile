@@ -8,13 +8,16 @@ ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
 APT_PKGS := libseccomp-dev libcap-dev libarchive-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk
+# The cgroup-v2 test VM (Sysroot/vm): QEMU without its recommends; kmod for depmod.
+VM_PKGS := qemu-system-x86 kmod
+VM_OUT := Sysroot/out/vm
 INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h Sources/CShim/include/sr_fdpass.h
 INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
 # SwiftPM leaves a TemporaryDirectory.* behind per run: keep them out of /tmp.
 export TMPDIR := $(CURDIR)/.build/tmp
 $(shell mkdir -p $(CURDIR)/.build/tmp)
 
-.PHONY: all deps build debug test unit integration demo bench conformance install clean sysroot images
+.PHONY: all deps build debug test unit integration vm vmtest demo bench conformance install clean sysroot images
 
 all: build
 
@@ -24,6 +27,11 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@missing=""; for p in $(VM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "make deps: swift not found (expected the toolchain at /opt/swift)"; exit 1; }
 
@@ -48,9 +56,27 @@ Sysroot/out/.rootfs-busybox.stamp: Sysroot/busybox-rootfs.sh
 	touch $@
 
 # Unit tests need no root; integration tests run the real binaries as root on the Sysroot rootfs.
-test: debug sysroot images
+# Then the tests that need cgroup v2 controllers (this host's are in v1) run again in the VM.
+test: debug sysroot images vm
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
-	  $(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	  $(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; host=$${PIPESTATUS[0]}; \
+	$(MAKE) --no-print-directory vmtest; vm=$$?; \
+	echo "make test: host suite exit $$host, cgroup-v2 VM suite exit $$vm"; exit $$(( host ? host : vm ))
+
+# The VM: Debian's generic kernel and a busybox initramfs (downloads ~70 MB once).
+vm: deps $(VM_OUT)/initramfs.cpio
+
+$(VM_OUT)/initramfs.cpio: Sysroot/vm/build.py Sysroot/vm/init
+	@mkdir -p $(VM_OUT)
+	python3 Sysroot/vm/build.py $(VM_OUT)
+
+# CgroupV2LimitTests in the VM, on the debug build (`make test` builds it).
+VM_TESTS ?= IntegrationTests.CgroupV2LimitTests
+vmtest: vm
+	@test -x $(DEBUG_BIN)/swiftrunPackageTests.xctest || $(SWIFT) build --build-tests
+	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
+	  Sysroot/vm/run -t 1500 -e SWIFTRUN_BIN_DIR -e SWIFTRUN_TEST_ROOTFS -- $(DEBUG_BIN)/swiftrunPackageTests.xctest $(VM_TESTS) 2>&1 | tee .build/vmtest.log; \
+	  exit $${PIPESTATUS[0]}
 
 unit: debug
 	$(SWIFT) test --filter UnitTests

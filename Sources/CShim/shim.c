@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -333,6 +334,35 @@ int sr_posix_spawn(const char *path, char *const argv[], char *const envp[], con
 int sr_flock(int fd, int op) { return flock(fd, op); }
 
 #include <linux/mount.h>
+/* Appends s to buf at *at with overlay's escapes (\\ before ':' ',' '\\'); 0 if it fits. */
+static int opt_append(char *buf, size_t cap, size_t *at, const char *s, int escape) {
+    for (; *s; s++) {
+        if (escape && (*s == ':' || *s == ',' || *s == '\\')) {
+            if (*at + 1 >= cap) return -1;
+            buf[(*at)++] = '\\';
+        }
+        if (*at + 1 >= cap) return -1;
+        buf[(*at)++] = *s;
+    }
+    buf[*at] = 0;
+    return 0;
+}
+
+static int mount_overlay_legacy(const char *const *lower, int nlower, const char *upper, const char *work,
+                                int target_fd, const char **step) {
+    char data[4096], target[64];
+    size_t at = 0;
+    int bad = opt_append(data, sizeof data, &at, "lowerdir=", 0);
+    for (int i = 0; i < nlower && !bad; i++)
+        bad = (i && opt_append(data, sizeof data, &at, ":", 0)) || opt_append(data, sizeof data, &at, lower[i], 1);
+    bad = bad || opt_append(data, sizeof data, &at, ",upperdir=", 0) || opt_append(data, sizeof data, &at, upper, 1) ||
+          opt_append(data, sizeof data, &at, ",workdir=", 0) || opt_append(data, sizeof data, &at, work, 1);
+    if (bad) { *step = "mount overlay (kernel < 6.8: the layer paths exceed a page of options)"; return -ENAMETOOLONG; }
+    snprintf(target, sizeof target, "/proc/self/fd/%d", target_fd);
+    if (syscall(SYS_mount, "overlay", target, "overlay", 0UL, data) < 0) { *step = "mount(2) overlay"; return -errno; }
+    return 0;
+}
+
 /* overlayfs through the new mount API: fsopen, one fsconfig per layer ("lowerdir+", top
  * first: fsconfig strings are limited to 256 bytes, a joined lowerdir is not), then
  * fsmount and move_mount onto target_fd. On failure returns -errno and names the step
@@ -358,5 +388,9 @@ fail:
     err = errno;
     if (mnt >= 0) close(mnt);
     close(fs);
+    /* Kernels before 6.8 know no "lowerdir+": their overlay takes the options as one legacy
+     * string and rejects it at create. mount(2) takes a page of options, fsconfig 256 bytes. */
+    if (err == EINVAL && strcmp(*step, "fsconfig create") == 0)
+        return mount_overlay_legacy(lower, nlower, upper, work, target_fd, step);
     return -err;
 }

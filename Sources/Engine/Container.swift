@@ -55,6 +55,18 @@ public struct Container: Codable {
         public var NetworkAliases: [String]?
         /// Networks joined with `network connect`, after the first (eth1, eth2, ...).
         public var ConnectedNetworks: [ConnectedNetwork]?
+        /// Limits (cgroup v2), with Docker's names and units: bytes, nano-CPUs, microseconds.
+        public var Memory: Int64?
+        public var MemorySwap: Int64?
+        public var MemoryReservation: Int64?
+        public var NanoCpus: Int64?
+        public var CpuShares: Int64?
+        public var CpuPeriod: Int64?
+        public var CpuQuota: Int64?
+        public var CpusetCpus: String?
+        public var CpusetMems: String?
+        public var PidsLimit: Int64?
+        public var BlkioWeight: UInt16?
     }
 
     public struct ConnectedNetwork: Codable, Equatable {

@@ -65,6 +65,7 @@ public final class Engine {
         public var dnsOptions: [String] = []
         public var addHosts: [String] = []
         public var aliases: [String] = []
+        public var resources = ResourceFlags()
         public init(image: String) { self.image = image }
     }
 
@@ -115,6 +116,16 @@ public final class Engine {
             if n == "bridge" && !o.aliases.isEmpty { throw Failure("network-scoped aliases are only supported for user-defined networks") }
         }
 
+        var hostConfig = Container.HostConfig(
+            AutoRemove: o.autoRemove, RestartPolicy: o.restart, ReadonlyRootfs: o.readOnly,
+            LogConfig: .init(Type: "json-file", Config: ["max-size": String(log.maxSize), "max-file": String(log.maxFile)]),
+            HealthOnFailure: o.healthOnFailure, NetworkMode: netMode.recorded,
+            PortBindings: Self.dockerBindings(ports), PublishAllPorts: o.publishAll, Dns: o.dns, DnsSearch: o.dnsSearch,
+            DnsOptions: o.dnsOptions, ExtraHosts: o.addHosts, Publish: ports, NetworkAliases: o.aliases)
+        try hostConfig.apply(o.resources)
+        let resources = hostConfig.specResources
+        try Self.checkLimits(resources, o.resources)
+
         let id = Self.newID()
         let name = try o.name ?? generateName()
         try Self.validateName(name)
@@ -151,6 +162,7 @@ public final class Engine {
         }
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
+        spec.linux?.resources = resources
         try writeNetworkFiles(id, mode: netMode, hostname: hostname, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOptions,
                               extraHosts: extraHosts)
         spec.mounts = (spec.mounts ?? []) + networkMounts(id, mode: netMode)
@@ -178,11 +190,7 @@ public final class Engine {
                           WorkingDir: rc.cwd, Labels: labels, StopSignal: o.stopSignal ?? rc.stopSignal, StopTimeout: o.stopTimeout,
                           Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: false, Shell: rc.shell,
                           ExposedPorts: config.config?.ExposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [String: String]()) }) }),
-            HostConfig: .init(AutoRemove: o.autoRemove, RestartPolicy: o.restart, ReadonlyRootfs: o.readOnly,
-                              LogConfig: .init(Type: "json-file", Config: ["max-size": String(log.maxSize), "max-file": String(log.maxFile)]),
-                              HealthOnFailure: o.healthOnFailure, NetworkMode: netMode.recorded,
-                              PortBindings: Self.dockerBindings(ports), PublishAllPorts: o.publishAll, Dns: o.dns, DnsSearch: o.dnsSearch,
-                              DnsOptions: o.dnsOptions, ExtraHosts: o.addHosts, Publish: ports, NetworkAliases: o.aliases))
+            HostConfig: hostConfig)
         try Files.writeAtomic(dir + "/config.json", try JSON.encode(c), mode: 0o600)
         try saveState(id, ContainerState())
         ok = true

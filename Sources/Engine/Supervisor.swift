@@ -42,6 +42,11 @@ public final class Supervisor {
     var netSettings: NetworkSettings?
     /// -p with --network none.
     var relay: PortRelay?
+    /// The container cgroup's memory.events (absent without the v2 memory controller):
+    /// the kernel wakes POLLPRI on every change; oom_kill counts the OOM kills.
+    var memoryEvents: FD?
+    var oomKills: UInt64 = 0
+    var oomKilled = false
 
     struct Probe {
         var pid: Int32
@@ -137,6 +142,7 @@ public final class Supervisor {
             state.StartedAt = Time.rfc3339Nano(startedNs)
             state.StartedNs = startedNs
             state.StopRequested = false
+            state.OOMKilled = false
             state.NetworkSettings = netSettings
             if let hc = container.Config.Healthcheck {
                 if monitor == nil {
@@ -205,8 +211,12 @@ public final class Supervisor {
             HostNetwork.release(containerID: id, root: engine.store.root)
             throw error
         }
+        oomKilled = false
+        memoryEvents = nil
         if let rec = try? rt.load(id) {
             probeCg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath + "/swiftrun-health")
+            memoryEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/memory.events", O_RDONLY | O_CLOEXEC)
+            oomKills = readOOMKills() ?? 0
         }
         out.w.close()
         err.w.close()
@@ -242,6 +252,7 @@ public final class Supervisor {
             fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
             let relayFds = exited ? [] : relay?.pollfds() ?? []
             fds += relayFds
             let now = Time.monotonicNanos()
@@ -271,7 +282,8 @@ public final class Supervisor {
                     if i == 1 { outOpen = false } else { errOpen = false }
                 }
             }
-            if !relayFds.isEmpty { relay?.handle(fds[5...]) }
+            if !relayFds.isEmpty { relay?.handle(fds[6...]) }
+            if fds[5].revents != 0 { checkOOM() }
             if fds[4].revents != 0 { readProbeOutput() }
             if fds[3].revents != 0 { finishProbe(timedOut: false) }
             let t = Time.monotonicNanos()
@@ -291,6 +303,8 @@ public final class Supervisor {
             if exited && ((!outOpen && !errOpen) || Time.monotonicNanos() >= drainUntil) { break }
         }
         log.finish()
+        checkOOM() // a kill that came with the exit, before the cgroup goes
+        memoryEvents = nil
         var code: Int32 = 0, sig: Int32 = 0
         _ = sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0)
         return sig != 0 ? 128 + code : code
@@ -325,6 +339,27 @@ public final class Supervisor {
         HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
         relay?.reset()
         netSettings = nil
+    }
+
+    func readOOMKills() -> UInt64? {
+        guard let fd = memoryEvents else { return nil }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        for line in String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return UInt64(line.dropFirst(9))
+        }
+        return nil
+    }
+
+    /// Docker's `oom` event for every new OOM kill in the container's cgroup; the run is
+    /// then recorded as OOMKilled.
+    func checkOOM() {
+        guard let n = readOOMKills(), n > oomKills else { return }
+        oomKills = n
+        oomKilled = true
+        say("the kernel's OOM killer killed a process of the container (oom_kill \(n))")
+        Events.emit(engine, "oom", container)
     }
 
     // MARK: network
@@ -410,6 +445,7 @@ public final class Supervisor {
         state.FinishedNs = now
         state.StopRequested = stopRequested
         state.NetworkSettings = nil
+        state.OOMKilled = oomKilled
         if monitor != nil {
             // Docker: a stopped container is unhealthy until it runs again.
             monitor!.state.Status = "unhealthy"
@@ -425,6 +461,8 @@ public final class Supervisor {
         let forced = restartRequested
         restartRequested = false
         if stopRequested { return false }
+        // `update --restart` may have changed the policy since we started.
+        if let c = try? engine.load(id) { container.HostConfig = c.HostConfig }
         let p = container.HostConfig.RestartPolicy
         var restart = forced
         switch p.Name {

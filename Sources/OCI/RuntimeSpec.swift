@@ -271,6 +271,10 @@ public struct Spec: Codable, Equatable, Sendable {
         public struct BlockIO: Codable, Equatable, Sendable {
             public var weight: UInt16?
             public var leafWeight: UInt16?
+            public init(weight: UInt16? = nil, leafWeight: UInt16? = nil) {
+                self.weight = weight
+                self.leafWeight = leafWeight
+            }
         }
         public struct HugepageLimit: Codable, Equatable, Sendable {
             public var pageSize: String

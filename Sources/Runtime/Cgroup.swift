@@ -209,18 +209,30 @@ public struct Cgroup {
         return out
     }
 
-    /// Checks that every controller the files need is enabled for this cgroup, before
-    /// anything is started, with an error that says why not.
-    public func checkControllers(for files: [(String, String)]) throws {
+    /// The controllers `files` need that this cgroup cannot get, each with the reason.
+    /// Works before the cgroup or its parents exist: what a new child can have is the
+    /// nearest existing ancestor's cgroup.controllers (we enable them on the way down),
+    /// except below the root, whose subtree_control is the host's and never ours to write.
+    public func missingControllers(for files: [(String, String)]) -> [(controller: String, why: String)] {
         let needed = Set(files.compactMap { Self.controller(ofFile: $0.0) })
-        if needed.isEmpty { return }
-        let parent = Cgroup(mountpoint: mountpoint, path: parentPath)
-        let available = Set((parent.read("cgroup.controllers") ?? "").split(separator: " ").map(String.init))
-        for c in needed.sorted() where !available.contains(c) {
+        if needed.isEmpty { return [] }
+        var comps = path.split(separator: "/").dropLast()
+        while !comps.isEmpty && !Files.exists(mountpoint + "/" + comps.joined(separator: "/")) { comps = comps.dropLast() }
+        let ancestor = Cgroup(mountpoint: mountpoint, path: "/" + comps.joined(separator: "/"))
+        let file = comps.isEmpty ? "cgroup.subtree_control" : "cgroup.controllers"
+        let available = Set((ancestor.read(file) ?? "").split(separator: " ").map(String.init))
+        return needed.sorted().filter { !available.contains($0) }.map { c in
             let v1 = Files.exists("/sys/fs/cgroup/\(c)") && mountpoint != "/sys/fs/cgroup"
-            let why = v1 ? "on this host \(c) is bound to cgroup v1 (/sys/fs/cgroup/\(c)), which swiftrun does not manage"
-                         : "it is not enabled in \(parent.dir)/cgroup.subtree_control"
-            throw Failure("cgroup controller \(c) is not available for \(dir) (available: \(available.sorted().joined(separator: " ")), \(why)): drop the limit or run on a host with \(c) in cgroup v2")
+            let offered = available.isEmpty ? "none" : available.sorted().joined(separator: " ")
+            return (c, v1 ? "on this host \(c) is bound to cgroup v1 (/sys/fs/cgroup/\(c)), which swiftrun does not manage; the cgroup2 hierarchy at \(mountpoint) offers: \(offered)"
+                          : "it is not enabled in \(ancestor.dir)/\(file) (offered: \(offered))")
+        }
+    }
+
+    /// Checks that every controller the files need can be had, before anything is started.
+    public func checkControllers(for files: [(String, String)]) throws {
+        if let (c, why) = missingControllers(for: files).first {
+            throw Failure("cgroup controller \(c) is not available for \(dir): \(why). Drop the limit or run on a host with \(c) in cgroup v2")
         }
     }
 
@@ -229,19 +241,25 @@ public struct Cgroup {
         return "/" + comps.joined(separator: "/")
     }
 
-    /// Enables the needed controllers down from the topmost cgroup below the root (never the
-    /// root itself: that is the host's), then writes the files.
+    /// What `stats` reads (memory.current, cpu.stat, io.stat, pids.current): enabled for
+    /// every container where the hierarchy offers them, as runc does, limits or not.
+    static let accounting: Set<String> = ["cpu", "io", "memory", "pids"]
+
+    /// Enables the needed controllers (and the accounting ones on offer) down from the
+    /// topmost cgroup below the root (never the root itself: that is the host's), then
+    /// writes the files.
     public func apply(_ files: [(String, String)]) throws {
         let needed = Set(files.compactMap { Self.controller(ofFile: $0.0) })
-        if !needed.isEmpty {
-            let comps = path.split(separator: "/").map(String.init)
-            var p = ""
-            for c in comps.dropLast() {
-                p += "/" + c
-                let cg = Cgroup(mountpoint: mountpoint, path: p)
-                let enabled = Set((cg.read("cgroup.subtree_control") ?? "").split(separator: " ").map(String.init))
-                for ctl in needed.sorted() where !enabled.contains(ctl) {
-                    try cg.write("cgroup.subtree_control", "+" + ctl)
+        let comps = path.split(separator: "/").map(String.init)
+        var p = ""
+        for c in comps.dropLast() {
+            p += "/" + c
+            let cg = Cgroup(mountpoint: mountpoint, path: p)
+            let offered = Set((cg.read("cgroup.controllers") ?? "").split(separator: " ").map(String.init))
+            let enabled = Set((cg.read("cgroup.subtree_control") ?? "").split(separator: " ").map(String.init))
+            for ctl in needed.union(Self.accounting.intersection(offered)).sorted() where !enabled.contains(ctl) {
+                do { try cg.write("cgroup.subtree_control", "+" + ctl) } catch where !needed.contains(ctl) {
+                    // Accounting is a nicety: a parent that holds processes cannot enable it.
                 }
             }
         }

@@ -412,6 +412,20 @@ public final class Runtime {
         }
     }
 
+    /// runc update: new linux.resources on a live container's cgroup, kept in its record.
+    /// Checked before anything is written, so a refused update changes nothing.
+    public func update(_ id: String, resources: Spec.Resources) throws {
+        var rec = try load(id)
+        guard status(rec) != .stopped else { throw RuntimeError("container \(id) is not running") }
+        let cg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath)
+        let files = try Cgroup.files(for: resources)
+        try cg.checkControllers(for: files)
+        try cg.apply(files)
+        if rec.spec.linux == nil { rec.spec.linux = Spec.Linux() }
+        rec.spec.linux?.resources = resources
+        try Files.writeAtomic(dir(id) + "/state.json", try JSON.encode(rec), mode: 0o600)
+    }
+
     public func status(_ rec: ContainerRecord) -> State.Status {
         guard Proc.isAlive(rec.pid, startTime: rec.startTime) else { return .stopped }
         if Files.exists(dir(rec.id) + "/exec.fifo") { return .created }

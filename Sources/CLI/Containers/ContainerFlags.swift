@@ -37,6 +37,7 @@ struct ContainerFlags: ParsableArguments {
     @Option(name: .customLong("dns-option"), help: "resolv.conf option.") var dnsOption: [String] = []
     @Option(name: .customLong("add-host"), help: "HOST:IP line for /etc/hosts (IP may be host-gateway).") var addHost: [String] = []
     @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Another name for the container on a user network.") var networkAlias: [String] = []
+    @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
 
     func options(image: String, command: [String]) throws -> Engine.CreateOptions {
         var o = Engine.CreateOptions(image: image)
@@ -92,6 +93,7 @@ struct ContainerFlags: ParsableArguments {
         o.dnsOptions = dnsOption
         o.addHosts = addHost
         o.aliases = networkAlias
+        o.resources = limits.flags
         return o
     }
 }
