@@ -660,6 +660,32 @@ static char *home_env(void) {
     return buf;
 }
 
+static int reaper;
+
+/* --init: PID 1 of the container stays, as tini does: every orphan that exits is reaped
+ * (no zombies), every signal it can catch goes to the process, and it exits with the
+ * process's status (128+N when a signal N ended it). Holds no fd of the runtime's. */
+static void __attribute__((noreturn)) reap_forever(pid_t child, const sigset_t *all) {
+    if (sync_fd >= 0) close(sync_fd);
+    if (fifo_fd >= 0) close(fifo_fd);
+    if (root_fd >= 0) close(root_fd);
+    prctl(PR_SET_NAME, "swiftrun-init", 0, 0, 0);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(all, &si);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (p == child) _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        }
+    }
+}
+
 static void __attribute__((noreturn)) op_exec(const struct op *o) {
     int64_t argc = I(o, 0);
     if (argc < 1 || argc + 1 > o->argc) { errno = EPROTO; fail("exec", "decode", NULL); }
@@ -673,6 +699,15 @@ static void __attribute__((noreturn)) op_exec(const struct op *o) {
         if (strncmp(envp[j], "HOME=", 5) == 0) has_home = 1;
     }
     if (!has_home) envp[j] = home_env();
+    if (reaper) {
+        sigset_t all, old;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &old);
+        pid_t child = fork();
+        if (child < 0) fail("start the process under --init", "fork", NULL);
+        if (child > 0) reap_forever(child, &all);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
     execve(exec_path, argv, envp);
     int e = errno;
     /* After start nobody listens on the sync fd: say it on the container's stderr. */
@@ -810,6 +845,7 @@ int main(int argc, char **argv) {
             close(s);
             break;
         }
+        case SR_OP_REAPER: reaper = 1; break;
         case SR_OP_EXEC: op_exec(o);
         default:
             errno = EPROTO;

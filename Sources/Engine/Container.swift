@@ -55,6 +55,15 @@ public struct Container: Codable {
         public var NetworkAliases: [String]?
         /// Networks joined with `network connect`, after the first (eth1, eth2, ...).
         public var ConnectedNetworks: [ConnectedNetwork]?
+        /// -v as given; every -v, --mount and --tmpfs as parsed (anonymous volumes named at create).
+        public var Binds: [String]?
+        public var Mounts: [UserMount]?
+        /// --init: a reaping PID 1 runs the process.
+        public var Init: Bool?
+        public var CapAdd: [String]?
+        public var CapDrop: [String]?
+        public var Privileged: Bool?
+        public var SecurityOpt: [String]?
         /// Limits (cgroup v2), with Docker's names and units: bytes, nano-CPUs, microseconds.
         public var Memory: Int64?
         public var MemorySwap: Int64?

@@ -66,6 +66,11 @@ public final class Engine {
         public var addHosts: [String] = []
         public var aliases: [String] = []
         public var resources = ResourceFlags()
+        public var volumes: [String] = []
+        public var mounts: [String] = []
+        public var tmpfs: [String] = []
+        public var security = SecurityFlags()
+        public var initProcess = false
         public init(image: String) { self.image = image }
     }
 
@@ -123,6 +128,13 @@ public final class Engine {
             PortBindings: Self.dockerBindings(ports), PublishAllPorts: o.publishAll, Dns: o.dns, DnsSearch: o.dnsSearch,
             DnsOptions: o.dnsOptions, ExtraHosts: o.addHosts, Publish: ports, NetworkAliases: o.aliases)
         try hostConfig.apply(o.resources)
+        var userMounts = try o.volumes.map(UserMount.parseVolume) + o.mounts.map(UserMount.parseMount) + o.tmpfs.map(UserMount.parseTmpfs)
+        if !o.volumes.isEmpty { hostConfig.Binds = o.volumes }
+        if !o.security.capAdd.isEmpty { hostConfig.CapAdd = o.security.capAdd }
+        if !o.security.capDrop.isEmpty { hostConfig.CapDrop = o.security.capDrop }
+        if o.security.privileged { hostConfig.Privileged = true }
+        if o.initProcess { hostConfig.Init = true }
+        if !o.security.securityOpt.isEmpty { hostConfig.SecurityOpt = o.security.securityOpt }
         let resources = hostConfig.specResources
         try Self.checkLimits(resources, o.resources)
 
@@ -138,6 +150,7 @@ public final class Engine {
             if !ok {
                 try? Files.removeTree(dir)
                 unlink(namesDir + "/" + name)
+                for m in userMounts where m.Anonymous == true && !m.Source.isEmpty { try? removeVolume(m.Source, force: true) }
             }
         }
         guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
@@ -149,7 +162,13 @@ public final class Engine {
         // layers, resolved inside that root.
         try mountRootfs(id, layers: image.layers.map { $0.chainID })
         let passwd = Self.readInRoot(dir + "/rootfs", "/etc/passwd"), group = Self.readInRoot(dir + "/rootfs", "/etc/group")
+        let volumeMounts: [Spec.Mount]
+        do { volumeMounts = try prepareMounts(&userMounts, rootfs: dir + "/rootfs") } catch {
+            unmountRootfs(id)
+            throw error
+        }
         unmountRootfs(id)
+        if !userMounts.isEmpty { hostConfig.Mounts = userMounts }
         let rc = try RunConfig.resolve(config.config, o.overrides, passwd: passwd, group: group,
                                        callerEnv: Dictionary(Environment.current().compactMap { kv -> (String, String)? in
                                            guard let eq = kv.firstIndex(of: "=") else { return nil }
@@ -163,9 +182,10 @@ public final class Engine {
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
         spec.linux?.resources = resources
+        try Self.applySecurity(o.security, to: &spec, warn: warn)
         try writeNetworkFiles(id, mode: netMode, hostname: hostname, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOptions,
                               extraHosts: extraHosts)
-        spec.mounts = (spec.mounts ?? []) + networkMounts(id, mode: netMode)
+        spec.mounts = (spec.mounts ?? []) + networkMounts(id, mode: netMode) + volumeMounts
         switch netMode {
         case .host:
             spec.linux?.namespaces?.removeAll { $0.type == "network" }

@@ -145,7 +145,8 @@ extension Engine {
 
     /// `rm`: a running container only with `force` (then killed); removes the rootfs,
     /// log, state, cgroup and name.
-    public func remove(_ id: String, force: Bool) throws {
+    /// `volumes`: its anonymous volumes go too (`rm -v`, `--rm`); named ones always stay.
+    public func remove(_ id: String, force: Bool, volumes: Bool = false) throws {
         let v = try view(id)
         if Self.supervisorAlive(v.state) {
             guard force else {
@@ -157,17 +158,19 @@ extension Engine {
         let rt = runtime
         rt.warn = { _ in }
         try? rt.delete(id, force: true)
-        try removeFiles(id, name: v.container.Name)
+        try removeFiles(id, name: v.container.Name, anonymousVolumes: volumes)
         Events.emit(self, "destroy", v.container)
     }
 
-    func removeFiles(_ id: String, name: String, networkTeardown: Bool = true) throws {
+    func removeFiles(_ id: String, name: String, networkTeardown: Bool = true, anonymousVolumes: Bool = false) throws {
         unmountRootfs(id)
+        let anonymous = anonymousVolumes ? ((try? load(id))?.HostConfig.Mounts ?? []).filter { $0.Anonymous == true } : []
         // A supervisor killed by SIGKILL left its lease and its published ports.
         HostNetwork.release(containerID: id, root: store.root, teardown: networkTeardown)
         // The name goes first: once the directory is gone nothing else refers to it.
         if (try? readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
         try Files.removeTree(dir(id))
+        for m in anonymous { try? removeVolume(m.Source) }
     }
 
     /// Blocks until the container is not running; returns its exit code.

@@ -167,7 +167,7 @@ public final class Supervisor {
         }
         engine.unmountRootfs(id)
         if container.HostConfig.AutoRemove {
-            try? engine.removeFiles(id, name: container.Name, networkTeardown: false)
+            try? engine.removeFiles(id, name: container.Name, networkTeardown: false, anonymousVolumes: true)
             Events.emit(engine, "destroy", container)
         }
         Self.writeLine(report, "exited \(code)")
@@ -186,7 +186,7 @@ public final class Supervisor {
         state.Error = "\(error)"
         state.SupervisorPid = 0
         save()
-        if container.HostConfig.AutoRemove { try? engine.removeFiles(id, name: container.Name) }
+        if container.HostConfig.AutoRemove { try? engine.removeFiles(id, name: container.Name, anonymousVolumes: true) }
         Self.writeLine(report, "error \(code) \(error)")
         return code
     }
@@ -204,6 +204,7 @@ public final class Supervisor {
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
         o.stdio = [container.Config.OpenStdin ? 0 : devnull, out.w.raw, err.w.raw]
         o.parentDeathSignal = SIGKILL
+        o.reaper = container.HostConfig.Init == true
         // Only a netns of its own (host and container: modes share one that is up).
         o.loopbackUp = container.networkMode != "host" && !container.networkMode.hasPrefix("container:")
         let created: Runtime.Created

@@ -42,6 +42,7 @@ public enum InitOp: Equatable {
     case fork
     case console(rows: UInt, cols: UInt, bindDevConsole: Bool)
     case loopbackUp
+    case reaper
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -155,6 +156,7 @@ public enum PlanEncoder {
         case .fork: emit(&out, SR_OP_FORK, [])
         case .console(let r, let c, let b): emit(&out, SR_OP_CONSOLE, [.i(Int64(r)), .i(Int64(c)), .i(b ? 1 : 0)])
         case .loopbackUp: emit(&out, SR_OP_LOOPBACK_UP, [])
+        case .reaper: emit(&out, SR_OP_REAPER, [])
         }
     }
 }

@@ -16,6 +16,9 @@ public struct PlanBuilder {
     public var parentDeathSignal: Int32 = 0
     /// Bring up lo in the new network namespace (the engine's containers; runc does not).
     public var loopbackUp = false
+    /// Docker's --init: the process runs as PID 1's child; PID 1 (swiftrun-init, still the
+    /// sealed memfd) reaps orphans and forwards signals, as tini does.
+    public var reaper = false
     /// The container's cgroup directory on the host, bound at /sys/fs/cgroup when the
     /// container has no cgroup namespace (a fresh cgroup2 mount would show the host's tree,
     /// and in a user namespace the kernel refuses it).
@@ -294,6 +297,7 @@ public struct PlanBuilder {
         }
         if nnp { ops.append(.noNewPrivileges) }
         if nnp, let s = seccompOp { ops.append(s) }
+        if reaper { ops.append(.reaper) }
         ops.append(.exec(args: args, env: env))
         return ops
     }

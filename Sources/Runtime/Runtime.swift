@@ -64,6 +64,8 @@ public final class Runtime {
         /// See PlanBuilder.parentDeathSignal.
         public var parentDeathSignal: Int32 = 0
         public var loopbackUp = false
+        /// --init: a reaping PID 1 (see PlanBuilder.reaper).
+        public var reaper = false
         public init(bundle: String) { self.bundle = bundle }
     }
 
@@ -171,6 +173,7 @@ public final class Runtime {
         builder.hookState = "{}"
         builder.parentDeathSignal = options.parentDeathSignal
         builder.loopbackUp = options.loopbackUp
+        builder.reaper = options.reaper
         var ops = try builder.build()
 
         // Cgroup: checked and limited before the init exists, entered atomically by clone3.

@@ -37,6 +37,14 @@ struct ContainerFlags: ParsableArguments {
     @Option(name: .customLong("dns-option"), help: "resolv.conf option.") var dnsOption: [String] = []
     @Option(name: .customLong("add-host"), help: "HOST:IP line for /etc/hosts (IP may be host-gateway).") var addHost: [String] = []
     @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Another name for the container on a user network.") var networkAlias: [String] = []
+    @Option(name: [.short, .customLong("volume")], help: "HOSTPATH:PATH[:ro], VOLUME:PATH[:ro] (made and seeded from the image if new), or PATH (an anonymous volume).") var volume: [String] = []
+    @Option(help: "type=bind|volume|tmpfs,source=...,target=...[,readonly][,volume-nocopy][,tmpfs-size=64m][,tmpfs-mode=1777]") var mount: [String] = []
+    @Option(help: "PATH[:size=64m,mode=1777,...]: a tmpfs (noexec, nosuid, nodev unless told).") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), help: "Add a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a capability (ALL drops every one).") var capDrop: [String] = []
+    @Flag(name: .customLong("init"), help: "Run an init as PID 1 that reaps zombies and forwards signals (as tini).") var initProcess = false
+    @Flag(help: "Every capability and host device, no seccomp, no masked paths: the container is as strong as root on the host.") var privileged = false
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
 
     func options(image: String, command: [String]) throws -> Engine.CreateOptions {
@@ -94,6 +102,14 @@ struct ContainerFlags: ParsableArguments {
         o.addHosts = addHost
         o.aliases = networkAlias
         o.resources = limits.flags
+        o.volumes = volume
+        o.mounts = mount
+        o.tmpfs = tmpfs
+        o.security.capAdd = capAdd
+        o.security.capDrop = capDrop
+        o.security.privileged = privileged
+        o.initProcess = initProcess
+        o.security.securityOpt = securityOpt
         return o
     }
 }
@@ -106,6 +122,22 @@ func labels(_ list: [String]) -> [String: String] {
         out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
     }
     return out
+}
+
+/// Docker's way with a list of things to remove: each printed when done, each failure
+/// reported and the rest still tried; exit status 1 if any failed.
+func eachArgument(_ refs: [String], _ body: (String) throws -> Void) throws {
+    var failed = false
+    for ref in refs {
+        do {
+            try body(ref)
+            stdoutWrite(ref + "\n")
+        } catch {
+            stderrWrite("swiftrun: \(error)\n")
+            failed = true
+        }
+    }
+    if failed { throw ExitCode(1) }
 }
 
 /// Errors of container commands: Docker's codes (125 ours; 126/127 from the runtime).

@@ -22,7 +22,7 @@ struct InspectContainer: ParsableCommand {
         var Name: String, RestartCount: Int, Driver: String, Platform: String
         var MountLabel: String, ProcessLabel: String, AppArmorProfile: String
         var HostConfig: Container.HostConfig
-        var Mounts: [String]
+        var Mounts: [MountPointView]
         var Config: Container.Config
         var NetworkSettings: NetworkSettings
     }
@@ -42,7 +42,7 @@ struct InspectContainer: ParsableCommand {
                               Image: c.ImageID, ResolvConfPath: engine.networkFilePaths(c).resolv, HostnamePath: engine.networkFilePaths(c).hostname,
                               HostsPath: engine.networkFilePaths(c).hosts, LogPath: engine.logPath(c.Id),
                               Name: "/" + c.Name, RestartCount: st.RestartCount, Driver: "overlay", Platform: "linux",
-                              MountLabel: "", ProcessLabel: "", AppArmorProfile: "", HostConfig: c.HostConfig, Mounts: [],
+                              MountLabel: "", ProcessLabel: "", AppArmorProfile: "", HostConfig: c.HostConfig, Mounts: engine.mountViews(c),
                               Config: c.Config, NetworkSettings: engine.networkSettings(v))
                 values.append(try JSONValue.from(out))
             }

@@ -77,7 +77,8 @@ struct PsCommand: ParsableCommand {
             ("ID", .string(noTrunc ? c.Id : String(c.Id.prefix(12)))),
             ("Image", .string(c.Image)),
             ("Labels", .string(labels)),
-            ("Mounts", .string("")),
+            ("Mounts", .string((c.HostConfig.Mounts ?? []).filter { $0.Type != "tmpfs" }.map {
+                $0.Type == "volume" && !noTrunc && $0.Anonymous == true ? String($0.Source.prefix(12)) : $0.Source }.joined(separator: ","))),
             ("Names", .string(c.Name)),
             ("Networks", .string(c.networkMode.hasPrefix("container:") ? "" : c.networkMode)),
             ("Ports", .string(v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : "")),

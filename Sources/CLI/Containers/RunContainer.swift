@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
             let c = try engine.create(try flags.options(image: image, command: command))
             if detach {
                 do { try engine.start(c.Id) } catch {
-                    if flags.rm { try? engine.remove(c.Id, force: true) }
+                    if flags.rm { try? engine.remove(c.Id, force: true, volumes: true) }
                     throw error
                 }
                 stdoutWrite(c.Id + "\n")

@@ -61,24 +61,14 @@ struct RemoveContainer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers (running ones only with -f).")
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Kill and remove a running container.") var force = false
-    @Flag(name: [.short, .long], help: "Also remove anonymous volumes (none yet).") var volumes = false
+    @Flag(name: [.short, .long], help: "Also remove the container's anonymous volumes (-v /path); named ones stay.") var volumes = false
     @Argument(help: "Containers (name or ID).") var containers: [String]
 
     func run() throws {
-        var failed = false
         try containerCommand {
             let engine = try s.engine()
-            for ref in containers {
-                do {
-                    try engine.remove(try engine.resolve(ref), force: force)
-                    stdoutWrite(ref + "\n")
-                } catch {
-                    stderrWrite("swiftrun: \(error)\n")
-                    failed = true
-                }
-            }
+            try eachArgument(containers) { try engine.remove(try engine.resolve($0), force: force, volumes: volumes) }
         }
-        if failed { throw ExitCode(1) }
     }
 }
 

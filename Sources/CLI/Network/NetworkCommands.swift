@@ -100,24 +100,16 @@ struct NetworkRemove: ParsableCommand {
     func run() throws {
         try containerCommand {
             let engine = try s.engine()
-            var failed = false
-            for ref in networks {
-                do {
-                    let n = try engine.networks.get(ref)
-                    let users = engine.list().filter { v in
-                        v.container.networkMode == n.Name || (v.container.HostConfig.ConnectedNetworks ?? []).contains { $0.Name == n.Name }
-                    }.map { $0.container.Name }
-                    guard users.isEmpty else {
-                        throw Failure("error while removing network: network \(n.Name) id \(n.Id.prefix(12)) is used by container(s) \(users.sorted().joined(separator: ", ")): remove them first")
-                    }
-                    try engine.networks.remove(n)
-                    stdoutWrite(ref + "\n")
-                } catch {
-                    stderrWrite("swiftrun: \(error)\n")
-                    failed = true
+            try eachArgument(networks) { ref in
+                let n = try engine.networks.get(ref)
+                let users = engine.list().filter { v in
+                    v.container.networkMode == n.Name || (v.container.HostConfig.ConnectedNetworks ?? []).contains { $0.Name == n.Name }
+                }.map { $0.container.Name }
+                guard users.isEmpty else {
+                    throw Failure("error while removing network: network \(n.Name) id \(n.Id.prefix(12)) is used by container(s) \(users.sorted().joined(separator: ", ")): remove them first")
                 }
+                try engine.networks.remove(n)
             }
-            if failed { throw ExitCode(1) }
         }
     }
 }

@@ -57,6 +57,7 @@ enum sr_op_code {
     SR_OP_CONSOLE,         /* i64 rows, i64 cols, i64 bind /dev/console: make a pty in the container's
                               devpts, send the master with a CONSOLE report, take the peer as stdio */
     SR_OP_LOOPBACK_UP,     /* bring up lo in the new network namespace (Docker does; runc leaves it) */
+    SR_OP_REAPER,          /* at SR_OP_EXEC: fork; stay as PID 1 reaping zombies and forwarding signals (--init) */
     SR_OP_MAX
 };
 

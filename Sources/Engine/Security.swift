@@ -1,0 +1,177 @@
+import OCI
+import OS
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// --cap-add, --cap-drop, --privileged and --security-opt, with Docker's meaning.
+public struct SecurityFlags {
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var privileged = false
+    public var securityOpt: [String] = []
+    public init() {}
+}
+
+extension Engine {
+    /// "net_admin", "CAP_NET_ADMIN", "ALL" → "CAP_NET_ADMIN" / "ALL".
+    static func capName(_ s: String) throws -> String {
+        let u = s.uppercased()
+        if u == "ALL" { return u }
+        let name = u.hasPrefix("CAP_") ? u : "CAP_" + u
+        guard DefaultSpec.allCapabilities.contains(name) else { throw Failure("unknown capability: \"\(name)\"") }
+        return name
+    }
+
+    /// The capabilities this process holds (its bounding set): what a container can be given.
+    static func ownCapabilities() -> [String] {
+        guard let status = try? Files.readString("/proc/self/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
+              let mask = UInt64(line.dropFirst(7).trimmed(), radix: 16) else { return DefaultSpec.allCapabilities }
+        return DefaultSpec.allCapabilities.filter { n in Capabilities.number(n).map { mask & (1 << UInt64($0)) != 0 } ?? false }
+    }
+
+    /// moby's TweakCapabilities: drop ALL empties the set, add ALL fills it; otherwise the
+    /// defaults less the drops plus the adds.
+    static func capabilities(add: [String], drop: [String], privileged: Bool) throws -> [String] {
+        let adds = try add.map(capName), drops = try drop.map(capName)
+        let own = ownCapabilities()
+        if privileged { return own }
+        var caps = drops.contains("ALL") ? [] : defaultCapabilities.filter { !drops.contains($0) }
+        if adds.contains("ALL") {
+            caps = own.filter { !drops.contains($0) || drops.contains("ALL") }
+        } else {
+            for a in adds where !caps.contains(a) { caps.append(a) }
+        }
+        return caps
+    }
+
+    /// Applies the security flags to the spec Engine.spec made (Docker's defaults). Read
+    /// files (a seccomp profile) are embedded: the container does not depend on them later.
+    static func applySecurity(_ f: SecurityFlags, to spec: inout Spec, warn: (String) -> Void) throws {
+        let caps = try capabilities(add: f.capAdd, drop: f.capDrop, privileged: f.privileged)
+        spec.process?.capabilities = .init(bounding: caps, effective: caps, permitted: caps)
+        if f.privileged {
+            spec.linux?.seccomp = nil
+            spec.linux?.maskedPaths = nil
+            spec.linux?.readonlyPaths = nil
+            spec.mounts = spec.mounts?.map { m in
+                var m = m
+                if m.destination == "/sys" || m.destination == "/sys/fs/cgroup" { m.options = m.options?.filter { $0 != "ro" } }
+                return m
+            }
+            spec.linux?.devices = hostDevices()
+            var r = spec.linux?.resources ?? Spec.Resources()
+            r.devices = [.init(allow: true, type: "a", major: nil, minor: nil, access: "rwm")]
+            spec.linux?.resources = r
+        }
+        for opt in f.securityOpt {
+            let kv = opt.split(separator: opt.contains("=") ? "=" : ":", maxSplits: 1).map(String.init)
+            let key = kv[0], value = kv.count > 1 ? kv[1] : nil
+            switch key {
+            case "no-new-privileges":
+                guard let b = value.map({ $0 == "true" ? true : $0 == "false" ? false : nil }) ?? true else {
+                    throw Failure("invalid --security-opt '\(opt)': no-new-privileges takes true or false")
+                }
+                spec.process?.noNewPrivileges = b
+            case "seccomp":
+                guard let value, !value.isEmpty else { throw Failure("invalid --security-opt '\(opt)': use seccomp=unconfined or seccomp=PROFILE.json") }
+                if value == "unconfined" {
+                    spec.linux?.seccomp = nil
+                } else if f.privileged {
+                    warn("--security-opt seccomp=\(value) is ignored with --privileged (Docker's rule)")
+                } else {
+                    spec.linux?.seccomp = try seccompProfile(file: value, capabilities: caps)
+                }
+            case "systempaths":
+                guard value == "unconfined" else { throw Failure("invalid --security-opt '\(opt)': systempaths takes unconfined") }
+                spec.linux?.maskedPaths = nil
+                spec.linux?.readonlyPaths = nil
+            case "apparmor", "label":
+                if value != "unconfined" && value != "disable" {
+                    throw Failure("--security-opt \(opt): \(key == "label" ? "SELinux" : "AppArmor") is not supported by swiftrun (seccomp, capabilities and no-new-privileges are)")
+                }
+            default:
+                throw Failure("invalid --security-opt '\(opt)': use no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined")
+            }
+        }
+    }
+
+    /// Every device node under the host's /dev, for --privileged (as moby's hostDevices).
+    static func hostDevices() -> [Spec.Device] {
+        var out: [Spec.Device] = []
+        func walk(_ dir: String) {
+            for name in ((try? Files.list(dir)) ?? []).sorted() {
+                let p = dir + "/" + name
+                var st = stat()
+                guard lstat(p, &st) == 0 else { continue }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    if !["/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/hugepages", "/dev/.lxc"].contains(p) { walk(p) }
+                case S_IFCHR, S_IFBLK:
+                    if p == "/dev/console" || p == "/dev/ptmx" { continue } // the container has its own
+                    out.append(Spec.Device(type: (st.st_mode & S_IFMT) == S_IFCHR ? "c" : "b", path: p,
+                                           major: Self.major(UInt64(st.st_rdev)), minor: Self.minor(UInt64(st.st_rdev)),
+                                           fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid))
+                default: break
+                }
+            }
+        }
+        walk("/dev")
+        return out
+    }
+
+    /// glibc's dev_t encoding (gnu_dev_major/minor are macros Swift does not import).
+    static func major(_ d: UInt64) -> Int64 { Int64(((d >> 32) & 0xffff_f000) | ((d >> 8) & 0xfff)) }
+    static func minor(_ d: UInt64) -> Int64 { Int64(((d >> 12) & 0xffff_ff00) | (d & 0xff)) }
+
+    /// A seccomp profile file: Docker's format (archMap, includes/excludes by capability
+    /// and architecture) or the runtime spec's own.
+    static func seccompProfile(file: String, capabilities: [String]) throws -> Spec.Seccomp {
+        let data: [UInt8]
+        do { data = try Files.read(file) } catch { throw Failure("opening seccomp profile (\(file)) failed: \(error)") }
+        let p = try JSON.decode(DockerSeccomp.self, from: data, what: "seccomp profile \(file)")
+        var arches = p.architectures ?? []
+        for a in p.archMap ?? [] where a.architecture == "SCMP_ARCH_X86_64" {
+            arches = [a.architecture] + (a.subArchitectures ?? [])
+        }
+        var rules: [Spec.Seccomp.Syscall] = []
+        for s in p.syscalls ?? [] {
+            func matches(_ c: DockerSeccomp.Condition?) -> Bool? {
+                guard let c else { return nil }
+                if let caps = c.caps, !caps.isEmpty, !caps.allSatisfy({ capabilities.contains($0) }) { return false }
+                if let a = c.arches, !a.isEmpty, !a.contains("amd64") && !a.contains("x86_64") { return false }
+                return true
+            }
+            if matches(s.includes) == false { continue }
+            if let ex = s.excludes, (ex.caps ?? []).contains(where: { capabilities.contains($0) }) || (ex.arches ?? []).contains("amd64") { continue }
+            let names = (s.names ?? []) + (s.name.map { [$0] } ?? [])
+            guard !names.isEmpty else { continue }
+            rules.append(.init(names: names, action: s.action, errnoRet: s.errnoRet, args: s.args))
+        }
+        return Spec.Seccomp(defaultAction: p.defaultAction, defaultErrnoRet: p.defaultErrnoRet,
+                            architectures: arches.isEmpty ? nil : arches, flags: p.flags, syscalls: rules)
+    }
+}
+
+/// Docker's seccomp profile format.
+struct DockerSeccomp: Decodable {
+    struct Arch: Decodable { var architecture: String; var subArchitectures: [String]? }
+    struct Condition: Decodable { var caps: [String]?; var arches: [String]?; var minKernel: String? }
+    struct Syscall: Decodable {
+        var names: [String]?
+        var name: String?
+        var action: String
+        var errnoRet: UInt32?
+        var args: [Spec.Seccomp.Arg]?
+        var includes: Condition?
+        var excludes: Condition?
+    }
+    var defaultAction: String
+    var defaultErrnoRet: UInt32?
+    var architectures: [String]?
+    var archMap: [Arch]?
+    var flags: [String]?
+    var syscalls: [Syscall]?
+}

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+
+/// --cap-add/--cap-drop, --privileged, --security-opt as Docker's `run` has them.
+final class RunSecurityTests: EngineTestCase {
+    func status(_ flags: [String], _ cmd: String = "cat /proc/self/status") throws -> [String: String] {
+        let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags + ["--entrypoint", "sh", image, "-c", cmd])
+        XCTAssertEqual(r.code, 0, r.err)
+        var out: [String: String] = [:]
+        for l in r.out.split(separator: "\n") {
+            let kv = l.split(separator: ":", maxSplits: 1)
+            if kv.count == 2 { out[String(kv[0])] = kv[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return out
+    }
+
+    func testCapabilitiesAsDockerTweaksThem() throws {
+        XCTAssertEqual(try status([])["CapEff"], "00000000a80425fb", "Docker's 14 default capabilities")
+        XCTAssertEqual(try status(["--cap-drop", "ALL", "--cap-add", "net_admin"])["CapEff"], "0000000000001000", "only CAP_NET_ADMIN")
+        let dropped = try status(["--cap-drop", "CAP_CHOWN", "--cap-add", "SYS_PTRACE"])
+        XCTAssertEqual(dropped["CapEff"], String(format: "%016llx", 0xa80425fb & ~UInt64(1) | (1 << 19)))
+        XCTAssertEqual(dropped["CapBnd"], dropped["CapEff"], "the bounding set matches: nothing to regain")
+        let r = try swiftrun(["run", "--rm", "--network", "none", "--cap-add", "FOO", "--entrypoint", "true", image])
+        XCTAssertEqual(r.code, 125)
+        XCTAssertTrue(r.err.contains("unknown capability: \"CAP_FOO\""), r.err)
+    }
+
+    func testPrivileged() throws {
+        let own = try String(contentsOfFile: "/proc/self/status", encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("CapBnd:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+        let s = try status(["--privileged"], "cat /proc/self/status; echo Dev: $(ls /dev | wc -l); echo Sys: $(grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)")
+        XCTAssertEqual(s["CapEff"], own, "every capability swiftrun itself has")
+        XCTAssertEqual(s["Seccomp"], "0", "no seccomp filter")
+        XCTAssertEqual(s["Sys"], "rw")
+        XCTAssertGreaterThan(Int(s["Dev"] ?? "") ?? 0, 30, "the host's devices")
+        let plain = try status([], "echo Dev: $(ls /dev | wc -l); echo Sys: $(grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)")
+        XCTAssertEqual(plain["Sys"], "ro")
+        XCTAssertLessThan(Int(plain["Dev"] ?? "") ?? 99, 20)
+    }
+
+    func testSecurityOpts() throws {
+        XCTAssertEqual(try status([])["Seccomp"], "2", "Docker's default: a filter")
+        XCTAssertEqual(try status(["--security-opt", "seccomp=unconfined"])["Seccomp"], "0")
+        XCTAssertEqual(try status(["--security-opt", "no-new-privileges"])["NoNewPrivs"], "1")
+        XCTAssertEqual(try status(["--security-opt", "no-new-privileges=false"])["NoNewPrivs"], "0")
+
+        // A profile in Docker's format: includes by capability decide which rules apply.
+        let file = root + "-seccomp.json"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: file) }
+        try """
+        {"defaultAction": "SCMP_ACT_ALLOW",
+         "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+         "syscalls": [
+           {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+           {"names": ["chmod", "fchmodat"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root", "--security-opt", "seccomp=" + file,
+                              "--entrypoint", "sh", image, "-c", "chmod 700 /tmp && echo chmod ok; mkdir /tmp/x || echo mkdir refused"])
+        XCTAssertEqual(r.out, "chmod ok\nmkdir refused\n", r.err)
+        XCTAssertTrue(r.err.contains("Operation not permitted"), r.err)
+
+        for (opt, words) in [("seccomp=/nonexistent.json", "opening seccomp profile (/nonexistent.json) failed"),
+                             ("apparmor=docker-default", "AppArmor is not supported"), ("color=blue", "invalid --security-opt 'color=blue'")] {
+            let bad = try swiftrun(["run", "--rm", "--network", "none", "--security-opt", opt, "--entrypoint", "true", image])
+            XCTAssertEqual(bad.code, 125, opt)
+            XCTAssertTrue(bad.err.contains(words), "\(opt): \(bad.err)")
+        }
+        XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "", "refused runs leave nothing")
+    }
+}
