@@ -394,3 +394,54 @@ fail:
         return mount_overlay_legacy(lower, nlower, upper, work, target_fd, step);
     return -err;
 }
+
+#include <sys/ioctl.h>
+#include <termios.h>
+/* Terminal helpers for `run -t` and `exec -t` (ioctl and termios are variadic or macro-heavy for Swift). */
+int sr_winsize_get(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -errno;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int sr_winsize_set(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+static struct termios saved_termios;
+static int saved_termios_fd = -1;
+
+/* Raw mode on fd (the user's terminal): bytes such as ^C reach the container's pty, whose
+ * line discipline turns them into signals. sr_tty_restore puts the saved mode back. */
+int sr_tty_raw(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) return -errno;
+    saved_termios = t;
+    saved_termios_fd = fd;
+    cfmakeraw(&t);
+    return tcsetattr(fd, TCSADRAIN, &t) < 0 ? -errno : 0;
+}
+
+void sr_tty_restore(void) {
+    if (saved_termios_fd >= 0) tcsetattr(saved_termios_fd, TCSADRAIN, &saved_termios);
+    saved_termios_fd = -1;
+}
+
+ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd) { return sr_send_with_fd(sock, data, len, fd); }
+
+/* One recvmsg: whatever bytes are there, and an fd if one came with them (-1 if not). */
+ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd) {
+    struct iovec iov = { buf, len };
+    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
+    ssize_t n;
+    *fd = -1;
+    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && *fd < 0) memcpy(fd, CMSG_DATA(c), sizeof(int));
+    return n;
+}

@@ -71,6 +71,7 @@ public final class Engine {
         public var tmpfs: [String] = []
         public var security = SecurityFlags()
         public var initProcess = false
+        public var tty = false
         public init(image: String) { self.image = image }
     }
 
@@ -182,6 +183,11 @@ public final class Engine {
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
         spec.linux?.resources = resources
+        if o.tty {
+            spec.process?.terminal = true
+            // Docker: a terminal means TERM=xterm unless the image or -e says otherwise.
+            if !(spec.process?.env ?? []).contains(where: { $0.hasPrefix("TERM=") }) { spec.process?.env?.append("TERM=xterm") }
+        }
         try Self.applySecurity(o.security, to: &spec, warn: warn)
         try writeNetworkFiles(id, mode: netMode, hostname: hostname, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOptions,
                               extraHosts: extraHosts)
@@ -208,7 +214,7 @@ public final class Engine {
                           Cmd: o.overrides.command.isEmpty ? (o.overrides.entrypoint != nil ? nil : config.config?.Cmd) : o.overrides.command,
                           Entrypoint: o.overrides.entrypoint.map { $0.isEmpty ? nil : [$0] } ?? config.config?.Entrypoint,
                           WorkingDir: rc.cwd, Labels: labels, StopSignal: o.stopSignal ?? rc.stopSignal, StopTimeout: o.stopTimeout,
-                          Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: false, Shell: rc.shell,
+                          Healthcheck: health, Image: o.image, OpenStdin: o.interactive, Tty: o.tty, Shell: rc.shell,
                           ExposedPorts: config.config?.ExposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [String: String]()) }) }),
             HostConfig: hostConfig)
         try Files.writeAtomic(dir + "/config.json", try JSON.encode(c), mode: 0o600)

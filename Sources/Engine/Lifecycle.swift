@@ -16,6 +16,8 @@ extension Engine {
         public var stdin: Int32?
         public var stdout: Int32 = 1
         public var stderr: Int32 = 2
+        /// -t: the user's terminal size, for the container's pty from its first byte.
+        public var ttySize: (rows: UInt16, cols: UInt16)?
         public init() {}
     }
 
@@ -24,24 +26,29 @@ extension Engine {
         public let report: FD
         public let containerPid: Int32
         public let supervisorPid: Int32
+        /// -t, attached: the container's pty master (the supervisor reads it; we only resize it).
+        public let console: FD?
         var buffer: [UInt8] = []
-        init(report: FD, containerPid: Int32, supervisorPid: Int32, buffer: [UInt8]) {
+        init(report: FD, containerPid: Int32, supervisorPid: Int32, console: FD?, buffer: [UInt8]) {
             self.report = report
             self.containerPid = containerPid
             self.supervisorPid = supervisorPid
+            self.console = console
             self.buffer = buffer
         }
 
         /// Blocks until the supervisor reports the container's final exit code (nil: it died).
         public func waitExit() -> Int32? {
-            while let line = Engine.readLine(report, &buffer) {
+            var passed: FD?
+            while let line = Engine.readLine(report, &buffer, passed: &passed) {
                 if line.hasPrefix("exited "), let c = Int32(line.dropFirst(7)) { return c }
             }
             return nil
         }
     }
 
-    static func readLine(_ fd: FD, _ buffer: inout [UInt8]) -> String? {
+    /// A line from the supervisor's report socket; an fd sent with it lands in `passed`.
+    static func readLine(_ fd: FD, _ buffer: inout [UInt8], passed: inout FD?) -> String? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             if let nl = buffer.firstIndex(of: 0x0a) {
@@ -49,8 +56,9 @@ extension Engine {
                 buffer.removeFirst(nl + 1)
                 return line
             }
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            var got: Int32 = -1
+            let n = chunk.withUnsafeMutableBytes { sr_recv_some(fd.raw, $0.baseAddress, $0.count, &got) }
+            if got >= 0 { passed = FD(got) }
             if n <= 0 { return nil }
             buffer.append(contentsOf: chunk[0..<n])
         }
@@ -65,8 +73,9 @@ extension Engine {
         }
         unlink(dir(id) + "/stop")
         let exe = try Files.realpath("/proc/self/exe")
+        // A socket, not a pipe: with -t the pty master comes over it.
         var fds: [Int32] = [-1, -1]
-        guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
+        guard sr_socketpair_cloexec(&fds) == 0 else { throw SysError("socketpair") }
         let reportR = FD(fds[0]), reportW = FD(fds[1])
         let devnull = try FD.open("/dev/null", O_RDWR)
         let logFD = try FD.open(dir(id) + "/supervisor.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
@@ -74,18 +83,25 @@ extension Engine {
         if let a = attach { childFds += [a.stdout, a.stderr] }
         let args = [exe, "__supervise", store.root, id] + (attach != nil ? ["attach"] : [])
         let argv = args.map { strdup($0) } + [nil]
-        let envp = Environment.current().map { strdup($0) } + [nil]
+        var env = Environment.current().filter { !$0.hasPrefix("SWIFTRUN_TTY_SIZE=") }
+        if let s = attach?.ttySize { env.append("SWIFTRUN_TTY_SIZE=\(s.rows),\(s.cols)") }
+        let envp = env.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var pid: pid_t = 0
         let rc = childFds.withUnsafeBufferPointer { sr_posix_spawn(exe, argv, envp, $0.baseAddress, Int32($0.count), 1, &pid) }
         guard rc == 0 else { throw SysError("posix_spawn", exe, errno: rc) }
         reportW.close()
         var buffer: [UInt8] = []
-        guard let line = Self.readLine(reportR, &buffer) else {
-            throw Failure("the supervisor (pid \(pid)) exited before the container started: see \(dir(id))/supervisor.log")
-        }
+        var console: FD?
+        var line: String
+        repeat {
+            guard let l = Self.readLine(reportR, &buffer, passed: &console) else {
+                throw Failure("the supervisor (pid \(pid)) exited before the container started: see \(dir(id))/supervisor.log")
+            }
+            line = l
+        } while line == "console"
         if line.hasPrefix("started "), let p = Int32(line.dropFirst(8)) {
-            return Started(report: reportR, containerPid: p, supervisorPid: pid, buffer: buffer)
+            return Started(report: reportR, containerPid: p, supervisorPid: pid, console: console, buffer: buffer)
         }
         if line.hasPrefix("error ") {
             let rest = line.dropFirst(6)

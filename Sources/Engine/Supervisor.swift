@@ -47,6 +47,9 @@ public final class Supervisor {
     var memoryEvents: FD?
     var oomKills: UInt64 = 0
     var oomKilled = false
+    /// -it: our stdin (the attached CLI's), copied into the pty master; -1 when closed.
+    var ttyIn: Int32 = -1
+    var ttyPending: [UInt8] = []
 
     struct Probe {
         var pid: Int32
@@ -202,7 +205,16 @@ public final class Supervisor {
         let leases = try prepareNetwork()
         let out = try pipe(), err = try pipe()
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
-        o.stdio = [container.Config.OpenStdin ? 0 : devnull, out.w.raw, err.w.raw]
+        let tty = container.Config.Tty
+        // With -t the container's stdio is its pty; we hold the master and copy our stdin in.
+        o.stdio = [container.Config.OpenStdin && !tty ? 0 : devnull, out.w.raw, err.w.raw]
+        if tty {
+            o.keepConsole = true
+            if let v = getenv("SWIFTRUN_TTY_SIZE") {
+                let rc = String(cString: v).split(separator: ",").compactMap { UInt($0) }
+                if rc.count == 2 { o.consoleSize = Spec.Box(height: rc[0], width: rc[1]) }
+            }
+        }
         o.parentDeathSignal = SIGKILL
         o.reaper = container.HostConfig.Init == true
         // Only a netns of its own (host and container: modes share one that is up).
@@ -229,14 +241,20 @@ public final class Supervisor {
                 n.Ports = Engine.dockerBindings(reservations?.ports ?? [])
                 netSettings = n
             }
+            if let m = created.console, attachOut >= 0 {
+                // The attached CLI resizes the pty as its terminal changes.
+                _ = "console\n".withCString { sr_send_fd_msg(report, $0, 8, m.raw) }
+            }
             try rt.start(id)
         } catch {
             try? rt.delete(id, force: true)
             HostNetwork.release(containerID: id, root: engine.store.root)
             throw error
         }
-        for p in [out.r, err.r] { _ = fcntl(p.raw, F_SETFL, O_NONBLOCK) }
-        return (created, (out.r, err.r))
+        let stdoutSource = created.console ?? out.r
+        for p in [stdoutSource, err.r] { _ = fcntl(p.raw, F_SETFL, O_NONBLOCK) }
+        ttyIn = tty && container.Config.OpenStdin ? 0 : -1
+        return (created, (stdoutSource, err.r))
     }
 
     // MARK: the loop
@@ -249,11 +267,12 @@ public final class Supervisor {
         while true {
             var fds: [pollfd] = []
             fds.append(pollfd(fd: exited ? -1 : c.pidfd.raw, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN) | (ttyPending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0))
             fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
+            fds.append(pollfd(fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN), revents: 0))
             let relayFds = exited ? [] : relay?.pollfds() ?? []
             fds += relayFds
             let now = Time.monotonicNanos()
@@ -283,7 +302,8 @@ public final class Supervisor {
                     if i == 1 { outOpen = false } else { errOpen = false }
                 }
             }
-            if !relayFds.isEmpty { relay?.handle(fds[6...]) }
+            if !relayFds.isEmpty { relay?.handle(fds[7...]) }
+            if fds[6].revents != 0 || (fds[1].revents & Int16(POLLOUT)) != 0 { copyTTYInput(master: pipes.out.raw) }
             if fds[5].revents != 0 { checkOOM() }
             if fds[4].revents != 0 { readProbeOutput() }
             if fds[3].revents != 0 { finishProbe(timedOut: false) }
@@ -340,6 +360,20 @@ public final class Supervisor {
         HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
         relay?.reset()
         netSettings = nil
+    }
+
+    /// -it: what the user types (our stdin) into the pty master, never blocking the loop:
+    /// what the master cannot take yet waits, and stdin is not read meanwhile.
+    func copyTTYInput(master: Int32) {
+        if ttyPending.isEmpty && ttyIn >= 0 {
+            var b = [UInt8](repeating: 0, count: 4096)
+            let n = b.withUnsafeMutableBytes { Glibc.read(ttyIn, $0.baseAddress, $0.count) }
+            if n > 0 { ttyPending = Array(b[0..<n]) } else if n == 0 || (errno != EAGAIN && errno != EINTR) { ttyIn = -1 }
+        }
+        if !ttyPending.isEmpty {
+            let n = ttyPending.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
+            if n > 0 { ttyPending.removeFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { ttyPending = [] }
+        }
     }
 
     func readOOMKills() -> UInt64? {

@@ -12,6 +12,9 @@ extension Runtime {
         public var pidFile: String?
         public var preserveFds: Int32 = 0
         public var consoleSocket: String?
+        /// process.terminal in process: called with the pty master after the start, before
+        /// the wait (the caller relays it); instead of consoleSocket.
+        public var onConsole: ((FD) -> Void)?
         public init(process: Spec.Process) { self.process = process }
     }
 
@@ -80,7 +83,7 @@ extension Runtime {
     /// a child subreaper to wait for it). `cgroup`: a directory to run it in instead of the
     /// container's own (a probe's sub-cgroup, killed as a whole on timeout).
     public func spawnExec(_ p: PreparedExec, stdio: [Int32]? = nil, cgroup: String? = nil,
-                          consoleSocket: String? = nil) throws -> Created {
+                          consoleSocket: String? = nil, keepConsole: Bool = false) throws -> Created {
         let rec = p.record
         guard Proc.isAlive(rec.pid, startTime: rec.startTime) else {
             throw RuntimeError("cannot exec in container \(rec.id): its init is gone")
@@ -96,6 +99,7 @@ extension Runtime {
                                     extraFD: initFD.raw, stdio: stdio)
         var target: FD?
         var targetPid: Int32 = 0
+        var console: FD?
         func abort() {
             _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
             if let t = target { _ = sr_pidfd_send_signal(t.raw, SIGKILL) }
@@ -117,7 +121,8 @@ extension Runtime {
                     target = FD(sr_pidfd_open(pid))
                     guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(pid)") }
                 case .ready: ready = true
-                case .console(let master): try Self.forwardConsole(master, to: consoleSocket)
+                case .console(let master):
+                    if keepConsole { console = master } else { try Self.forwardConsole(master, to: consoleSocket) }
                 case .sync: throw RuntimeError("unexpected report from the exec init")
                 }
             }
@@ -129,13 +134,13 @@ extension Runtime {
         var code: Int32 = 0, sig: Int32 = 0
         _ = sr_pidfd_wait(spawned.created.pidfd.raw, &code, &sig, 0)
         guard let t = target else { throw RuntimeError("exec init did not report the process it forked") }
-        return Created(pid: targetPid, pidfd: t)
+        return Created(pid: targetPid, pidfd: t, console: console)
     }
 
     /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
     /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
     public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
-        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket)
+        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket, keep: options.onConsole != nil)
         let rec = try load(id)
         let st = status(rec)
         guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
@@ -143,10 +148,13 @@ extension Runtime {
         guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
         let prepared = try prepareExec(id, options.process, preserveFds: options.preserveFds)
         if !options.detach { SignalForwarder.blockSignals() }
-        let t = try spawnExec(prepared, consoleSocket: options.consoleSocket)
+        let t = try spawnExec(prepared, consoleSocket: options.consoleSocket, keepConsole: options.onConsole != nil)
         if let pf = options.pidFile { try Files.writeAtomic(Files.absolute(pf), Array("\(t.pid)".utf8)) }
         if options.detach { return 0 }
-        SignalForwarder(pidfd: t.pidfd.raw).start()
+        let f = SignalForwarder(pidfd: t.pidfd.raw)
+        f.resize = t.console?.raw ?? -1
+        f.start()
+        if let m = t.console { options.onConsole?(m) }
         var code: Int32 = 0, sig: Int32 = 0
         guard sr_pidfd_wait(t.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(t.pid)") }
         return sig != 0 ? 128 + code : code

@@ -271,14 +271,14 @@ public struct PlanBuilder {
             let prog = try Seccomp.build(sc)
             seccompOp = .seccomp(bpf: prog.bpf, flags: prog.flags)
         }
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps.
-        if !nnp, let s = seccompOp { ops.append(s) }
-
         if process.terminal == true {
-            // Before dropping privileges: binding /dev/console needs CAP_SYS_ADMIN.
+            // Before dropping privileges (binding /dev/console needs CAP_SYS_ADMIN) and before
+            // the filter (Docker's denies open_tree and move_mount, which the bind uses).
             ops.append(.console(rows: process.consoleSize?.height ?? 0, cols: process.consoleSize?.width ?? 0,
                                 bindDevConsole: waitStart))
         }
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps.
+        if !nnp, let s = seccompOp { ops.append(s) }
         let caps = try Capabilities.resolve(process.capabilities, warn: warn)
         ops.append(.capBounding(caps.bounding))
         ops.append(.user(uid: process.user.uid, gid: process.user.gid, groups: process.user.additionalGids ?? []))

@@ -56,6 +56,11 @@ public final class Runtime {
         public var pidFile: String?
         public var preserveFds: Int32 = 0
         public var consoleSocket: String?
+        /// process.terminal for an in-process caller (the engine's supervisor): the pty
+        /// master comes back in Created.console instead of over a console socket.
+        public var keepConsole = false
+        /// Overrides process.consoleSize (the user's terminal at start).
+        public var consoleSize: Spec.Box?
         /// The config file, if not <bundle>/config.json (crun's --config); relative paths
         /// in it still resolve against the bundle.
         public var configPath: String?
@@ -73,6 +78,8 @@ public final class Runtime {
     public struct Created {
         public var pid: Int32
         public var pidfd: FD
+        /// The pty master, with keepConsole.
+        public var console: FD? = nil
     }
 
     func dir(_ id: String) -> String { root + "/" + id }
@@ -146,7 +153,8 @@ public final class Runtime {
             throw RuntimeError("rootfs: \(e)")
         }
         guard Files.isDirectory(rootfs) else { throw RuntimeError("rootfs \(rootfs) is not a directory") }
-        try Self.checkConsole(terminal: spec.process?.terminal == true, socket: options.consoleSocket)
+        try Self.checkConsole(terminal: spec.process?.terminal == true, socket: options.consoleSocket, keep: options.keepConsole)
+        if let size = options.consoleSize, spec.process?.terminal == true { spec.process?.consoleSize = size }
         let linux = spec.linux ?? Spec.Linux()
         let namespaces = linux.namespaces ?? []
         let flags = try Namespaces.cloneFlags(namespaces)
@@ -223,10 +231,12 @@ public final class Runtime {
         // may come in either order.
         var waitingForPid = ops.contains(.fork)
         var ready = false
+        var console: FD?
         while !ready || waitingForPid {
             switch try nextReport(parentSock, created, ops) {
             case .ready: ready = true
-            case .console(let master): try Self.forwardConsole(master, to: options.consoleSocket)
+            case .console(let master):
+                if options.keepConsole { console = master } else { try Self.forwardConsole(master, to: options.consoleSocket) }
             case .sync:
                 let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
                 try runHooks(hooks, kind: "createRuntime", state: stateJSON)
@@ -243,6 +253,7 @@ public final class Runtime {
                 child = created
             }
         }
+        created.console = console
         let pid = created.pid
         let startTime = Proc.stat(pid)?.startTime ?? 0
 
@@ -305,7 +316,8 @@ public final class Runtime {
 
     enum InitEvent { case ready, sync, pid(Int32), console(FD) }
 
-    static func checkConsole(terminal: Bool, socket: String?) throws {
+    static func checkConsole(terminal: Bool, socket: String?, keep: Bool = false) throws {
+        if keep { return }
         if terminal && socket == nil {
             throw RuntimeError("process.terminal is true: pass --console-socket (a unix socket that receives the pty master)")
         }

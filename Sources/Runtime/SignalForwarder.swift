@@ -10,6 +10,9 @@ import Glibc
 public final class SignalForwarder {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT]
     let pidfd: Int32
+    /// -t: a pty master that follows our terminal's size on SIGWINCH (the kernel then
+    /// signals the container's foreground process itself); -1 forwards SIGWINCH as is.
+    public var resize: Int32 = -1
 
     public init(pidfd: Int32) { self.pidfd = pidfd }
 
@@ -34,6 +37,11 @@ public final class SignalForwarder {
             while true {
                 var sig: Int32 = 0
                 if sigwait(&s, &sig) != 0 { continue }
+                if sig == SIGWINCH && me.resize >= 0 {
+                    var r: UInt16 = 0, c: UInt16 = 0
+                    if sr_winsize_get(0, &r, &c) == 0 || sr_winsize_get(1, &r, &c) == 0 { _ = sr_winsize_set(me.resize, r, c) }
+                    continue
+                }
                 if sr_pidfd_send_signal(me.pidfd, sig) < 0 && errno == ESRCH { return nil }
             }
         }, box.toOpaque())

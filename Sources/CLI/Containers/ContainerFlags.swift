@@ -16,6 +16,7 @@ struct ContainerFlags: ParsableArguments {
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(help: "Remove the container when it exits.") var rm = false
     @Flag(name: [.short, .long], help: "Keep stdin open (foreground run passes it through).") var interactive = false
+    @Flag(name: [.short, .long], help: "A pseudo-terminal for the process (with -i: raw mode, window size follows yours, ^C reaches it).") var tty = false
     @Option(help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String = "no"
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
     @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL (default 10).") var stopTimeout: Int?
@@ -109,6 +110,7 @@ struct ContainerFlags: ParsableArguments {
         o.security.capDrop = capDrop
         o.security.privileged = privileged
         o.initProcess = initProcess
+        o.tty = tty
         o.security.securityOpt = securityOpt
         return o
     }

@@ -16,11 +16,16 @@ struct ExecContainer: ParsableCommand {
     @Option(name: [.short, .long], help: "uid[:gid] (default: the container's user).") var user: String?
     @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
     @Flag(name: [.short, .long], help: "Keep stdin open.") var interactive = false
+    @Flag(name: [.short, .long], help: "A pseudo-terminal (with -i: raw mode, your window size, ^C reaches the process).") var tty = false
     @Argument(help: "Container (name or ID).") var container: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() throws {
         var code: Int32 = 0
+        if tty && interactive && !detach && isatty(0) == 0 {
+            stderrWrite("swiftrun: the input device is not a TTY (drop -t, or run from a terminal)\n")
+            throw ExitCode(1)
+        }
         try containerCommand {
             let engine = try s.engine()
             let id = try engine.resolve(container)
@@ -31,9 +36,20 @@ struct ExecContainer: ParsableCommand {
             let args = command.first == "--" ? Array(command.dropFirst()) : command
             guard !args.isEmpty else { throw Failure("exec needs a command: swiftrun exec CONTAINER COMMAND [ARG...]") }
             let rt = engine.runtime
-            let p = try rt.execProcess(id, args: args, env: env, cwd: workdir, user: user, addCaps: [], noNewPrivileges: false)
+            // Docker: a terminal means TERM=xterm unless the container or -e says otherwise.
+            let termless = !(v.container.Config.Env + env).contains { $0.hasPrefix("TERM=") }
+            let env = tty && termless ? env + ["TERM=xterm"] : env
+            var p = try rt.execProcess(id, args: args, env: env, cwd: workdir, user: user, addCaps: [], noNewPrivileges: false,
+                                       tty: tty && !detach)
             var o = Runtime.ExecOptions(process: p)
             o.detach = detach
+            if tty && !detach {
+                if let s = Terminal.size() { p.consoleSize = .init(height: UInt(s.rows), width: UInt(s.cols)); o.process = p }
+                let input = interactive
+                o.onConsole = { master in Terminal.relay(master: master.raw, input: input) }
+                if interactive { Terminal.makeRaw() }
+            }
+            defer { Terminal.restore() }
             code = try rt.exec(id, o)
         }
         if code != 0 { throw ExitCode(code) }

@@ -20,6 +20,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var code: Int32 = 0
+        if flags.tty && flags.interactive && !detach && isatty(0) == 0 {
+            stderrWrite("swiftrun: the input device is not a TTY (drop -t, or run from a terminal)\n")
+            throw ExitCode(1)
+        }
         try containerCommand {
             let engine = try s.engine()
             let c = try engine.create(try flags.options(image: image, command: command))
@@ -33,7 +37,7 @@ struct RunCommand: ParsableCommand {
             }
             var a = Engine.Attach()
             if flags.interactive { a.stdin = 0 }
-            code = try startAttached(engine, c.Id, a)
+            code = try startAttached(engine, c.Id, a, tty: flags.tty, raw: flags.tty && flags.interactive)
         }
         if code != 0 { throw ExitCode(code) }
     }
@@ -65,7 +69,8 @@ struct StartContainer: ParsableCommand {
         try containerCommand {
             try s.eachContainer(containers) { engine, id, ref in
                 if attach {
-                    code = try startAttached(engine, id, Engine.Attach())
+                    let tty = (try? engine.load(id))?.Config.Tty ?? false
+                    code = try startAttached(engine, id, Engine.Attach(), tty: tty, raw: false)
                 } else {
                     let v = try engine.view(id)
                     if Engine.supervisorAlive(v.state) { stdoutWrite(ref + "\n"); return } // Docker: no-op
@@ -80,10 +85,20 @@ struct StartContainer: ParsableCommand {
 
 /// Starts with the output copied to ours and waits for the exit code. Signals the user
 /// sends us go to the container (Docker's --sig-proxy).
-func startAttached(_ engine: Engine, _ id: String, _ a: Engine.Attach) throws -> Int32 {
+/// With -t the output is the container's pty (the supervisor copies it to us); with -it our
+/// terminal is raw while attached and its size follows into the pty.
+func startAttached(_ engine: Engine, _ id: String, _ a: Engine.Attach, tty: Bool = false, raw: Bool = false) throws -> Int32 {
+    var a = a
+    if tty { a.ttySize = Terminal.size() }
     SignalForwarder.blockSignals()
+    if raw { Terminal.makeRaw() }
+    defer { Terminal.restore() }
     let started = try engine.start(id, attach: a)
     let pidfd = sr_pidfd_open(started.containerPid)
-    if pidfd >= 0 { SignalForwarder(pidfd: pidfd).start() }
+    if pidfd >= 0 {
+        let f = SignalForwarder(pidfd: pidfd)
+        f.resize = started.console?.raw ?? -1
+        f.start()
+    }
     return started.waitExit() ?? ((try? engine.view(id).state.ExitCode) ?? 125)
 }

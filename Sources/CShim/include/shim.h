@@ -65,6 +65,12 @@ int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *
 /* Reads exactly len bytes of one report; an fd sent with it (SCM_RIGHTS) lands in *fd (else -1).
  * Returns len, 0 on EOF before any byte, or -errno. */
 ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd);
+int sr_winsize_get(int fd, unsigned short *rows, unsigned short *cols);
+int sr_winsize_set(int fd, unsigned short rows, unsigned short cols);
+int sr_tty_raw(int fd);
+void sr_tty_restore(void);
+ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd);
+ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd);
 /* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
 int sr_send_fd_to(const char *socket_path, int fd, const char *name);
 /* lgetxattr (the Glibc module lacks sys/xattr.h). */
