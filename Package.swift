@@ -6,6 +6,7 @@ import PackageDescription
 //   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
 //   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (layers, blobs, images)
 //   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
+//   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
 //   CLI (one file per command)
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
@@ -25,6 +26,7 @@ let package = Package(
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
+        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
@@ -32,14 +34,15 @@ let package = Package(
             "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: v5),
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
+        .target(name: "Registry", dependencies: ["ImageStore", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "OCI", "OS", "ImageStore", "Engine", "Network",
+            "Runtime", "OCI", "OS", "ImageStore", "Engine", "Network", "Registry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network", "Registry"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
     ]
 )

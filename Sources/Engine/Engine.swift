@@ -78,7 +78,7 @@ public final class Engine {
     /// Finds an image by name or ID prefix, with the hint a user needs when it is missing.
     public func findImage(_ ref: String) throws -> ImageStore.Image {
         do { return try store.find(ref) } catch {
-            throw Failure("unable to find image '\(ref)' locally: load it with `swiftrun load -i FILE` (pull is not implemented yet)")
+            throw Failure("unable to find image '\(ref)' locally: `swiftrun pull \(ref)` or `swiftrun load -i FILE`")
         }
     }
 

@@ -21,6 +21,11 @@ public final class ImageStore {
         public var blob: String      // digest of the blob as stored (compressed or not)
         public var diffID: String    // digest of the uncompressed tar
         public var chainID: String
+        public init(blob: String, diffID: String, chainID: String) {
+            self.blob = blob
+            self.diffID = diffID
+            self.chainID = chainID
+        }
     }
 
     public struct Image: Codable, Equatable {
@@ -30,6 +35,14 @@ public final class ImageStore {
         public var created: String?
         public var size: Int64       // bytes of the layer blobs
         public var otherBlobs: [String]? // manifests, indexes, other copies of layers it came with (freed by rmi)
+        public init(id: String, names: [String], layers: [LayerRef], created: String?, size: Int64, otherBlobs: [String]? = nil) {
+            self.id = id
+            self.names = names
+            self.layers = layers
+            self.created = created
+            self.size = size
+            self.otherBlobs = otherBlobs
+        }
     }
 
     struct Index: Codable {
@@ -122,6 +135,40 @@ public final class ImageStore {
             unlink(part)
             throw error
         }
+    }
+
+    /// A blob written by `fill` (a download) into a file of the store's own, then checked
+    /// against `expected` and moved into place; nothing of it stays on a failure.
+    public func ingestDownload(expected: String, what: String, fill: (Int32) throws -> Void) throws {
+        guard Self.validDigest(expected) else { throw Failure("\(what): \"\(expected)\" is not a sha256 digest") }
+        if Files.exists(blobPath(expected)) { return }
+        let part = tmp + "/download-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(part) }
+        let out = try FD.open(part, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+        try fill(out.raw)
+        if fsync(out.raw) < 0 { throw SysError("fsync", part) }
+        // Hashed where it lies (read back from the page cache), then renamed: one write.
+        var hasher = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var off: off_t = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(out.raw, $0.baseAddress, $0.count, off) }
+            if n < 0 { if errno == EINTR { continue }; throw SysError("read", part) }
+            if n == 0 { break }
+            hasher.update(data: buf[0..<n])
+            off += off_t(n)
+        }
+        let d = "sha256:" + hasher.finalize().map { Self.hexByte($0) }.joined()
+        guard d == expected else {
+            throw Failure("\(what): content does not match its digest (expected \(expected), got \(d)): the registry sent something else")
+        }
+        if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
+        if tracking { created.append(blobPath(d)) }
+    }
+
+    /// A small blob (a manifest) from memory.
+    public func ingest(bytes: [UInt8], expected: String, what: String) throws {
+        try ingestDownload(expected: expected, what: what) { fd in try FD(dup(fd)).writeAll(bytes) }
     }
 
     /// Spools standard input to a file (`load` without -i).

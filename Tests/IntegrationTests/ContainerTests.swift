@@ -73,7 +73,7 @@ final class ContainerTests: EngineTestCase {
     }
 
     func testErrors() throws {
-        let missing = try swiftrun(["run", "no/such:image"])
+        let missing = try swiftrun(["run", "--pull", "never", "no/such:image"])
         XCTAssertEqual(missing.code, 125)
         XCTAssertTrue(missing.err.contains("unable to find image 'no/such:image'"), missing.err)
         XCTAssertEqual(try swiftrun(["run", "--restart", "sometimes", image]).code, 125)

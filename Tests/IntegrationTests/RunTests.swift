@@ -45,7 +45,7 @@ final class RunTests: EngineTestCase {
         XCTAssertTrue(missing.err.contains("executable file not found"), missing.err)
         let notExec = try swiftrun(["run", "--entrypoint", "/etc/passwd", image])
         XCTAssertEqual(notExec.code, 126)
-        let noImage = try swiftrun(["run", "no/such:image"])
+        let noImage = try swiftrun(["run", "--pull", "never", "no/such:image"])
         XCTAssertEqual(noImage.code, 125)
         XCTAssertTrue(noImage.err.contains("unable to find image 'no/such:image'"), noImage.err)
         let badUser = try swiftrun(["run", "-u", "ghost", image])

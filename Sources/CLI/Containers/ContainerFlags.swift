@@ -2,7 +2,11 @@ import ArgumentParser
 import Engine
 import ImageStore
 import OS
+import Registry
 import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The flags `run` and `create` share (Docker's names).
 struct ContainerFlags: ParsableArguments {
@@ -46,7 +50,19 @@ struct ContainerFlags: ParsableArguments {
     @Flag(name: .customLong("init"), help: "Run an init as PID 1 that reaps zombies and forwards signals (as tini).") var initProcess = false
     @Flag(help: "Every capability and host device, no seccomp, no masked paths: the container is as strong as root on the host.") var privileged = false
     @Option(name: .customLong("security-opt"), help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
+    @Option(help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
+
+    /// Docker's --pull: the image from its registry when it is missing (or always), with
+    /// the progress on stderr (stdout is the container's).
+    func pullIfNeeded(_ engine: Engine, _ image: String) throws {
+        guard ["missing", "always", "never"].contains(pull) else { throw Failure("invalid --pull '\(pull)': use missing, always or never") }
+        if pull == "never" || (pull == "missing" && (try? engine.store.find(image)) != nil) { return }
+        if pull == "missing" { stderrWrite("Unable to find image '\(image)' locally\n") }
+        let ui = PullProgress(tty: isatty(2) == 1, quiet: false, fd: 2)
+        let r = try Puller.pull(image, store: engine.store) { ui.show($0) }
+        stderrWrite("Digest: \(r.digest)\nStatus: \(r.fresh ? "Downloaded newer image" : "Image is up to date") for \(r.name)\n")
+    }
 
     func options(image: String, command: [String]) throws -> Engine.CreateOptions {
         var o = Engine.CreateOptions(image: image)

@@ -26,6 +26,7 @@ struct RunCommand: ParsableCommand {
         }
         try containerCommand {
             let engine = try s.engine()
+            try flags.pullIfNeeded(engine, image)
             let c = try engine.create(try flags.options(image: image, command: command))
             if detach {
                 do { try engine.start(c.Id) } catch {
@@ -52,7 +53,9 @@ struct CreateContainer: ParsableCommand {
 
     func run() throws {
         try containerCommand {
-            let c = try s.engine().create(try flags.options(image: image, command: command))
+            let engine = try s.engine()
+            try flags.pullIfNeeded(engine, image)
+            let c = try engine.create(try flags.options(image: image, command: command))
             stdoutWrite(c.Id + "\n")
         }
     }

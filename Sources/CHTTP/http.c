@@ -1,0 +1,131 @@
+/* HTTP for `pull` and `login`, on libcurl (TLS, proxies from the environment, redirects). */
+#include "sr_http.h"
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct buf { char *p; size_t len, cap, max; int overflow; };
+
+static int buf_add(struct buf *b, const char *d, size_t n) {
+    if (b->len + n > b->max) { b->overflow = 1; return -1; }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+struct ctx {
+    int fd;
+    struct buf body, headers;
+    int write_errno;
+    sr_http_progress_fn progress;
+    void *pctx;
+};
+
+static size_t on_body(char *d, size_t size, size_t n, void *userdata) {
+    struct ctx *c = userdata;
+    size_t len = size * n;
+    if (c->fd >= 0) {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(c->fd, d + off, len - off);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                c->write_errno = errno;
+                return 0;
+            }
+            off += (size_t)w;
+        }
+        return len;
+    }
+    return buf_add(&c->body, d, len) == 0 ? len : 0;
+}
+
+static size_t on_header(char *d, size_t size, size_t n, void *userdata) {
+    struct ctx *c = userdata;
+    size_t len = size * n;
+    /* A new status line starts the headers of the next response (after a redirect). */
+    if (len >= 5 && memcmp(d, "HTTP/", 5) == 0) c->headers.len = 0;
+    buf_add(&c->headers, d, len);
+    return len;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t uln) {
+    (void)ult; (void)uln;
+    struct ctx *c = userdata;
+    return c->progress ? c->progress(c->pctx, (long long)dlnow, (long long)dltotal) : 0;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int sr_http_request(const char *method, const char *url, const char *const *req_headers, int nheaders,
+                    int out_fd, char **body, size_t *body_len, size_t body_max,
+                    sr_http_progress_fn progress, void *pctx, int verify_tls,
+                    long *status, char **headers, char *err, size_t errcap) {
+    pthread_once(&once, global_init);
+    struct ctx c = { .fd = out_fd, .body = { .max = body_max }, .headers = { .max = 1 << 20 }, .progress = progress, .pctx = pctx };
+    char ebuf[CURL_ERROR_SIZE] = "";
+    CURL *h = curl_easy_init();
+    if (!h) { snprintf(err, errcap, "curl_easy_init failed"); return -1; }
+    struct curl_slist *list = NULL;
+    for (int i = 0; i < nheaders; i++) list = curl_slist_append(list, req_headers[i]);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (strcmp(method, "HEAD") == 0) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* A stalled transfer (under 1 byte/s for 60 s) fails instead of hanging forever. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "swiftrun");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (!verify_tls) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    int ret = 0;
+    if (rc != CURLE_OK) {
+        if (c.write_errno) snprintf(err, errcap, "write: %s", strerror(c.write_errno));
+        else if (c.body.overflow) snprintf(err, errcap, "response larger than %zu bytes", body_max);
+        else snprintf(err, errcap, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
+        ret = -1;
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        if (body) { *body = c.body.p; c.body.p = NULL; }
+        if (body_len) *body_len = c.body.len;
+        if (headers) { *headers = c.headers.p; c.headers.p = NULL; }
+    }
+    free(c.body.p);
+    free(c.headers.p);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(h);
+    return ret;
+}
+
+void sr_http_free(void *p) { free(p); }

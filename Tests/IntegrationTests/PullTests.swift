@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+
+/// `pull`, `login`, `run --pull`: against a registry on 127.0.0.1 (Tests/Fixtures/registry.py)
+/// serving the test image as an index with two platforms.
+final class PullTests: EngineTestCase {
+    var port = 0
+    var registryLog = ""
+
+    /// Starts the registry with `options`; it is killed (by pid) at teardown.
+    func startRegistry(_ options: [String] = []) throws {
+        let dir = root + "-registry-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        registryLog = dir + "/log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", TestBundle.packageRoot + "/Tests/Fixtures/registry.py", TestBundle.packageRoot + "/Sysroot/out/busybox-oci",
+                       "test/busybox", "v1", dir + "/port", registryLog] + options
+        try p.run()
+        addTeardownBlock {
+            p.terminate()
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        waitUntil(10, "the registry to listen") { FileManager.default.fileExists(atPath: dir + "/port") }
+        port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8)) ?? 0
+    }
+
+    var ref: String { "localhost:\(port)/test/busybox:v1" }
+
+    func blobGets() -> Int {
+        ((try? String(contentsOfFile: registryLog, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("/blobs/") }.count
+    }
+
+    /// The harness loaded the same image: take it out so the pull downloads everything.
+    func emptyStore() throws -> String {
+        let id = try swiftrun(["image", "inspect", "-f", "{{.Id}}", image]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try swiftrun(["rmi", image]).code, 0)
+        return id
+    }
+
+    func testPullRunAndPullAgain() throws {
+        try startRegistry(["--redirect"])
+        let loaded = try emptyStore()
+        let r = try swiftrun(["pull", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("Pull complete"), r.out)
+        XCTAssertTrue(r.out.contains("Status: Downloaded newer image for \(ref)\n"), r.out)
+        XCTAssertTrue(r.out.hasSuffix("\n\(ref)\n"), r.out)
+        XCTAssertEqual(blobGets(), 3, "config and two layers, each once (through the redirect)")
+        let id = try swiftrun(["image", "inspect", "-f", "{{.Id}}", ref]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(id, loaded, "the same image as `load` of the same layout")
+        let run = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "--entrypoint", "cat", ref, "/www/index.html"])
+        XCTAssertEqual(run.code, 0, run.err)
+        XCTAssertTrue(run.out.contains("<h1>"), run.out)
+
+        let again = try swiftrun(["pull", ref])
+        XCTAssertTrue(again.out.contains("Status: Image is up to date for \(ref)"), again.out)
+        XCTAssertEqual(blobGets(), 3, "nothing downloaded again")
+        // By digest: the layers are here already.
+        let digest = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("Digest: ") }).dropFirst(8)
+        let byDigest = try swiftrun(["pull", "localhost:\(port)/test/busybox@\(digest)"])
+        XCTAssertEqual(byDigest.code, 0, byDigest.err)
+        XCTAssertEqual(blobGets(), 3, byDigest.out)
+    }
+
+    func testRunPullsAMissingImage() throws {
+        try startRegistry()
+        let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "--entrypoint", "echo", ref, "hello"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out, "hello\n", "the pull reports on stderr, stdout is the container's")
+        XCTAssertTrue(r.err.contains("Unable to find image '\(ref)' locally"), r.err)
+        let never = try swiftrun(["run", "--pull", "never", "--rm", "localhost:\(port)/test/busybox:v9"])
+        XCTAssertEqual(never.code, 125)
+        XCTAssertTrue(never.err.contains("unable to find image"), never.err)
+    }
+
+    func testBearerTokenAuthAndLogin() throws {
+        try startRegistry(["--auth", "bearer", "--user", "alice:s3cret"])
+        let denied = try swiftrun(["pull", ref])
+        XCTAssertEqual(denied.code, 125)
+        XCTAssertTrue(denied.err.contains("swiftrun login localhost:\(port)"), denied.err)
+        let wrong = try TestBundle.exec("/bin/sh", ["-c", "echo nope | \(TestBundle.binDir)/swiftrun login --root \(root) -u alice --password-stdin localhost:\(port)"])
+        XCTAssertEqual(wrong.code, 125)
+        XCTAssertTrue(wrong.err.contains("refused the credentials"), wrong.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/auth.json"), "refused credentials are not kept")
+        let ok = try TestBundle.exec("/bin/sh", ["-c", "echo s3cret | \(TestBundle.binDir)/swiftrun login --root \(root) -u alice --password-stdin localhost:\(port)"])
+        XCTAssertEqual(ok.out, "Login Succeeded\n", ok.err)
+        let mode = (try FileManager.default.attributesOfItem(atPath: root + "/auth.json")[.posixPermissions] as? Int) ?? 0
+        XCTAssertEqual(mode, 0o600)
+        let r = try swiftrun(["pull", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try swiftrun(["logout", "localhost:\(port)"]).out, "Removing login credentials for localhost:\(port)\n")
+    }
+
+    func testBasicAuth() throws {
+        try startRegistry(["--auth", "basic", "--user", "bob:pw"])
+        XCTAssertEqual(try swiftrun(["pull", ref]).code, 125)
+        XCTAssertEqual(try swiftrun(["login", "-u", "bob", "-p", "pw", "localhost:\(port)"]).code, 0)
+        let r = try swiftrun(["pull", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+    }
+
+    func testCorruptBlobLeavesTheStoreAsItWas() throws {
+        try startRegistry(["--corrupt"])
+        _ = try emptyStore()
+        let before = try swiftrun(["images", "-q"]).out
+        let r = try swiftrun(["pull", ref])
+        XCTAssertEqual(r.code, 125)
+        XCTAssertTrue(r.err.contains("does not match its digest"), r.err)
+        XCTAssertEqual(try swiftrun(["images", "-q"]).out, before)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? []
+        XCTAssertEqual(leftovers, [], "no partial download left")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? [], [], "no blob of the failed pull kept")
+    }
+
+    func testPlatformsTagsAndReferences() throws {
+        try startRegistry()
+        let s390 = try swiftrun(["pull", "--platform", "linux/s390x", ref])
+        XCTAssertEqual(s390.code, 125)
+        XCTAssertTrue(s390.err.contains("no matching manifest for linux/s390x") && s390.err.contains("linux/amd64, linux/arm64/v8"), s390.err)
+        let tag = try swiftrun(["pull", "localhost:\(port)/test/busybox:v9"])
+        XCTAssertEqual(tag.code, 125)
+        XCTAssertTrue(tag.err.contains("manifest unknown"), tag.err)
+        let upper = try swiftrun(["pull", "localhost:\(port)/Test/BusyBox"])
+        XCTAssertTrue(upper.err.contains("repository name must be lowercase"), upper.err)
+        let repo = try swiftrun(["pull", "localhost:\(port)/other/repo:v1"])
+        XCTAssertEqual(repo.code, 125)
+        XCTAssertTrue(repo.err.contains("not found"), repo.err)
+    }
+}
