@@ -110,18 +110,10 @@ public enum Loader {
             manifestBlobs.append(desc.digest)
             let configBytes = try blob(manifest.config)
             let config = try JSON.decode(ImageConfig.self, from: configBytes, what: manifest.config.digest)
-            guard config.rootfs.diff_ids.count == manifest.layers.count else {
-                throw Failure("image \(desc.digest): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
-            }
-            let chains = ImageStore.chainIDs(config.rootfs.diff_ids)
-            var refs: [ImageStore.LayerRef] = []
-            var size: Int64 = 0
-            for (i, l) in manifest.layers.enumerated() {
-                guard ImageStore.validDigest(l.digest) else { throw Failure("layer digest \"\(l.digest)\" is not a sha256 digest") }
+            let (refs, size) = try ImageStore.layerRefs(manifest, config, what: desc.digest)
+            for l in manifest.layers {
                 let rel = "blobs/sha256/" + ImageStore.hex(l.digest)
                 try store.ingest(fd: try open(rel), expected: l.digest, what: rel)
-                size += l.size
-                refs.append(.init(blob: l.digest, diffID: config.rootfs.diff_ids[i], chainID: chains[i]))
             }
             for r in refs { try store.ensureLayer(r) }
             let ann = top.annotations ?? [:]

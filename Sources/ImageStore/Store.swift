@@ -187,6 +187,21 @@ public final class ImageStore {
         try Files.read(blobPath(digest))
     }
 
+    /// A manifest's layers with their config's diff_ids and chain IDs (one diff_id per layer,
+    /// each digest a sha256), and the layers' total size.
+    public static func layerRefs(_ manifest: ImageManifest, _ config: ImageConfig, what: String) throws -> (refs: [LayerRef], size: Int64) {
+        guard config.rootfs.diff_ids.count == manifest.layers.count else {
+            throw Failure("image \(what): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
+        }
+        let chains = chainIDs(config.rootfs.diff_ids)
+        var refs: [LayerRef] = []
+        for (i, l) in manifest.layers.enumerated() {
+            guard validDigest(l.digest) else { throw Failure("layer digest \"\(l.digest)\" is not a sha256 digest") }
+            refs.append(LayerRef(blob: l.digest, diffID: config.rootfs.diff_ids[i], chainID: chains[i]))
+        }
+        return (refs, manifest.layers.reduce(0) { $0 + $1.size })
+    }
+
     /// chainID(n) = sha256(chainID(n-1) + " " + diffID(n)), as the image spec defines.
     public static func chainIDs(_ diffIDs: [String]) -> [String] {
         var out: [String] = []

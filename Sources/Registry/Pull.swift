@@ -62,17 +62,9 @@ public enum Puller {
                 try client.blob(manifest.config.digest, into: fd)
             }
             let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(manifest.config.digest), what: manifest.config.digest)
-            guard config.rootfs.diff_ids.count == manifest.layers.count else {
-                throw Failure("image \(manifestDigest): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
-            }
-            let chains = ImageStore.chainIDs(config.rootfs.diff_ids)
-            var refs: [ImageStore.LayerRef] = []
-            var size: Int64 = 0
-            for (i, l) in manifest.layers.enumerated() {
+            let (refs, size) = try ImageStore.layerRefs(manifest, config, what: manifestDigest)
+            for (l, r) in zip(manifest.layers, refs) {
                 let short = String(l.digest.dropFirst(7).prefix(12))
-                let r = ImageStore.LayerRef(blob: l.digest, diffID: config.rootfs.diff_ids[i], chainID: chains[i])
-                refs.append(r)
-                size += l.size
                 if Files.exists(store.layerPath(r.chainID)) || Files.exists(store.blobPath(l.digest)) {
                     report(.layer(id: short, status: "Already exists"))
                     continue
