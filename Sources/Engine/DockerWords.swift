@@ -25,7 +25,8 @@ public enum DockerWords {
         switch s.Status {
         case "running", "paused":
             var out = "Up " + humanDuration(nowNs - s.StartedNs)
-            if s.Paused || s.Status == "paused" { out += " (Paused)" }
+            // Docker shows (Paused) alone: the health of a frozen container says nothing new.
+            if s.Paused || s.Status == "paused" { return out + " (Paused)" }
             if let h = s.Health {
                 out += h.Status == "starting" ? " (health: starting)" : " (\(h.Status))"
             }

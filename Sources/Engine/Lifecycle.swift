@@ -1,4 +1,5 @@
 import CShim
+import ImageStore
 import Network
 import OCI
 import OS
@@ -125,7 +126,10 @@ extension Engine {
             let t = timeout ?? v.container.Config.StopTimeout ?? 10
             let rt = runtime
             rt.warn = { _ in }
-            if (try? rt.kill(id, signal: sig, all: false)) != nil, t > 0 {
+            let sent = (try? rt.kill(id, signal: sig, all: false)) != nil
+            // Frozen, it cannot act on the signal: thaw it once the signal is pending (moby's order).
+            if v.state.Paused { try? rt.pause(id, false) }
+            if sent, t > 0 {
                 let initFD = FD(sr_pidfd_open(v.state.Pid))
                 if initFD.raw >= 0 { _ = Self.waitReadable(initFD.raw, ms: t * 1000) }
             }
@@ -146,6 +150,29 @@ extension Engine {
             if n > 0 { return true }
             if n == 0 || (n < 0 && errno != EINTR) { return false }
         }
+    }
+
+    /// `exec -u NAME[:GROUP]`: resolved against the running container's own /etc/passwd and
+    /// /etc/group (read inside its root), as `run -u` is against the image's.
+    public func resolveUser(_ id: String, _ spec: String) throws -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        let root = dir(id) + "/rootfs"
+        return try RunConfig.resolveUser(spec, passwd: Self.readInRoot(root, "/etc/passwd"), group: Self.readInRoot(root, "/etc/group"))
+    }
+
+    /// `pause`/`unpause`: the container's cgroup frozen or thawed. The supervisor sees the
+    /// change in cgroup.events and records it (Paused; health unhealthy, probes stopped);
+    /// we return once it has.
+    public func pause(_ id: String, _ freeze: Bool) throws {
+        let v = try view(id)
+        guard Self.supervisorAlive(v.state), v.state.Running else {
+            throw Failure("Container \(v.container.Name) is not running")
+        }
+        if freeze && v.state.Paused { throw Failure("Container \(v.container.Name) is already paused") }
+        if !freeze && !v.state.Paused { throw Failure("Container \(v.container.Name) is not paused") }
+        try runtime.pause(id, freeze)
+        Events.emit(self, freeze ? "pause" : "unpause", v.container)
+        let deadline = Time.monotonicNanos() + 5_000_000_000
+        while loadState(id).Paused != freeze && Time.monotonicNanos() < deadline { usleep(5_000) }
     }
 
     /// `kill`: a signal to the container's init; it counts as a stop the user asked for.

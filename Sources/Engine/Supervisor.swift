@@ -49,6 +49,9 @@ public final class Supervisor {
     var oomKilled = false
     /// -it: our stdin (the attached CLI's), copied into the pty master; -1 when closed.
     var ttyIn: Int32 = -1
+    /// cgroup.events: "frozen 1" when `pause` froze the container (POLLPRI on change).
+    var cgroupEvents: FD?
+    var paused = false
     var ttyPending: [UInt8] = []
 
     struct Probe {
@@ -229,6 +232,8 @@ public final class Supervisor {
         if let rec = try? rt.load(id) {
             probeCg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath + "/swiftrun-health")
             memoryEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/memory.events", O_RDONLY | O_CLOEXEC)
+            cgroupEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/cgroup.events", O_RDONLY | O_CLOEXEC)
+            paused = false
             oomKills = readOOMKills() ?? 0
         }
         out.w.close()
@@ -273,11 +278,12 @@ public final class Supervisor {
             fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
             fds.append(pollfd(fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
             let relayFds = exited ? [] : relay?.pollfds() ?? []
             fds += relayFds
             let now = Time.monotonicNanos()
             var wake = Int64.max
-            if !exited && monitor != nil && probe == nil { wake = min(wake, nextProbeNs) }
+            if !exited && monitor != nil && probe == nil && !paused { wake = min(wake, nextProbeNs) }
             if let p = probe { wake = min(wake, p.deadlineNs) }
             if killAtNs > 0 { wake = min(wake, killAtNs) }
             if exited { wake = min(wake, drainUntil) }
@@ -302,7 +308,8 @@ public final class Supervisor {
                     if i == 1 { outOpen = false } else { errOpen = false }
                 }
             }
-            if !relayFds.isEmpty { relay?.handle(fds[7...]) }
+            if !relayFds.isEmpty { relay?.handle(fds[8...]) }
+            if fds[7].revents != 0 { checkFrozen() }
             if fds[6].revents != 0 || (fds[1].revents & Int16(POLLOUT)) != 0 { copyTTYInput(master: pipes.out.raw) }
             if fds[5].revents != 0 { checkOOM() }
             if fds[4].revents != 0 { readProbeOutput() }
@@ -313,7 +320,7 @@ public final class Supervisor {
                 killAtNs = 0
                 try? rt.kill(id, signal: SIGKILL, all: true)
             }
-            if !exited && monitor != nil && probe == nil && t >= nextProbeNs { startProbe() }
+            if !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs { startProbe() }
             if !exited && fds[0].revents != 0 {
                 exited = true
                 // The pid namespace is gone with its init; what remains in the pipes is
@@ -326,6 +333,8 @@ public final class Supervisor {
         log.finish()
         checkOOM() // a kill that came with the exit, before the cgroup goes
         memoryEvents = nil
+        cgroupEvents = nil
+        paused = false
         var code: Int32 = 0, sig: Int32 = 0
         _ = sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0)
         return sig != 0 ? 128 + code : code
@@ -374,6 +383,32 @@ public final class Supervisor {
             let n = ttyPending.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
             if n > 0 { ttyPending.removeFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { ttyPending = [] }
         }
+    }
+
+    /// `pause`/`unpause` seen in cgroup.events. Paused: probes stop and health is
+    /// `unhealthy` (Docker's rule); thawed: probes resume one interval later.
+    func checkFrozen() {
+        guard let fd = cgroupEvents else { return }
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return }
+        let frozen = String(decoding: buf[0..<n], as: UTF8.self).contains("frozen 1")
+        guard frozen != paused else { return }
+        paused = frozen
+        state.Paused = frozen
+        state.Status = frozen ? "paused" : "running"
+        if monitor != nil {
+            if frozen {
+                killProbe(record: false)
+                let was = monitor!.state.Status
+                monitor!.state.Status = "unhealthy"
+                state.Health = monitor!.state
+                if was != "unhealthy" { Events.emit(engine, "health_status: unhealthy", container) }
+            } else {
+                nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
+            }
+        }
+        save()
     }
 
     func readOOMKills() -> UInt64? {
@@ -570,11 +605,18 @@ public final class Supervisor {
         }
     }
 
-    func killProbe() {
+    /// `record: false` drops the probe's result (a pause interrupted it).
+    func killProbe(record: Bool = true) {
         guard probe != nil else { return }
         try? probeCg.killAll()
         _ = sr_pidfd_send_signal(probe!.pidfd.raw, SIGKILL)
-        finishProbe(timedOut: true)
+        if record {
+            finishProbe(timedOut: true)
+        } else {
+            var c: Int32 = 0, s: Int32 = 0
+            _ = sr_pidfd_wait(probe!.pidfd.raw, &c, &s, 0)
+            probe = nil
+        }
         // Measured on 6.18: once killed, a cgroup SIGKILLs every process later cloned into
         // it with CLONE_INTO_CGROUP (the fork's kill sequence is the parent cgroup's). The
         // next probe gets a fresh one.

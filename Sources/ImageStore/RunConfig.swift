@@ -98,7 +98,7 @@ public struct RunConfig: Equatable {
 
     /// USER forms: "", name, uid, name:group, uid:gid, name:gid, uid:group — against the image's
     /// own files, never the host's. Supplementary groups are those listing the user as member.
-    static func resolveUser(_ spec: String, passwd: String?, group: String?) throws -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
+    public static func resolveUser(_ spec: String, passwd: String?, group: String?) throws -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
         let users = parsePasswd(passwd), groups = parseGroup(group)
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let u = parts.first ?? ""

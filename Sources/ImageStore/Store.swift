@@ -264,7 +264,10 @@ public final class ImageStore {
 
     /// Removes a name; when an image has no name left (or is given by ID), the image goes,
     /// with every blob and layer no other image uses. Returns what Docker prints.
-    public func remove(_ ref: String) throws -> [String] {
+    /// `users(imageID)`: the containers that need the image's layers (their rootfs is an
+    /// overlay of them). While there are some, the image is not deleted: without `force`
+    /// the removal fails; with it, the names go and the layers stay (a <none> image).
+    public func remove(_ ref: String, force: Bool = false, users: (String) -> [String] = { _ in [] }) throws -> [String] {
         try withLock {
             var idx = try readIndex()
             let all = idx.images
@@ -277,6 +280,15 @@ public final class ImageStore {
             if target.names.contains(byName) && target.names.count > 1 {
                 idx.images[i].names.removeAll { $0 == byName }
                 out.append("Untagged: \(byName)")
+            } else if case let used = users(target.id), !used.isEmpty {
+                let c = String(used[0].prefix(12)), img = String(target.id.dropFirst(7).prefix(12))
+                guard force else {
+                    throw Failure(target.names.contains(byName)
+                        ? "conflict: unable to remove repository reference \"\(ref)\" (must force) - container \(c) is using its referenced image \(img)"
+                        : "conflict: unable to delete \(img) (must be forced) - image is being used by container \(c)")
+                }
+                out += target.names.map { "Untagged: \($0)" }
+                idx.images[i].names = []
             } else {
                 out += target.names.map { "Untagged: \($0)" }
                 idx.images.remove(at: i)

@@ -160,4 +160,20 @@ final class HealthTests: EngineTestCase {
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertEqual(r.out, "fine\nhealthy\n")
     }
+
+    func testRunWaitHealthy() throws {
+        let ok = try swiftrun(["run", "-d", "--wait-healthy", "--network", "none", "--health-cmd", "true", "--health-interval", "100ms", image])
+        XCTAssertEqual(ok.code, 0, ok.err)
+        let id = ok.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try health(id)?["Status"] as? String, "healthy", "returned once healthy")
+        let bad = try swiftrun(["run", "-d", "--wait-healthy=20s", "--network", "none", "--health-cmd", "echo nope; exit 1",
+                                "--health-interval", "100ms", "--health-retries", "2", image])
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("is unhealthy (last check: exit 1: nope)"), bad.err)
+        let slow = try swiftrun(["run", "-d", "--wait-healthy=300ms", "--network", "none", "--health-cmd", "sleep 10",
+                                 "--health-interval", "100ms", "--health-timeout", "30s", image])
+        XCTAssertEqual(slow.code, 1)
+        XCTAssertTrue(slow.err.contains("timed out waiting for"), slow.err)
+        for r in [ok, bad, slow] { try swiftrun(["rm", "-f", r.out.trimmingCharacters(in: .whitespacesAndNewlines)]) }
+    }
 }

@@ -13,7 +13,7 @@ struct ExecContainer: ParsableCommand {
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Start it and return.") var detach = false
     @Option(name: [.short, .customLong("env")], help: "KEY=VALUE") var env: [String] = []
-    @Option(name: [.short, .long], help: "uid[:gid] (default: the container's user).") var user: String?
+    @Option(name: [.short, .long], help: "name, uid, name:group or uid:gid, from the container's own files (default: the container's user).") var user: String?
     @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
     @Flag(name: [.short, .long], help: "Keep stdin open.") var interactive = false
     @Flag(name: [.short, .long], help: "A pseudo-terminal (with -i: raw mode, your window size, ^C reaches the process).") var tty = false
@@ -39,8 +39,12 @@ struct ExecContainer: ParsableCommand {
             // Docker: a terminal means TERM=xterm unless the container or -e says otherwise.
             let termless = !(v.container.Config.Env + env).contains { $0.hasPrefix("TERM=") }
             let env = tty && termless ? env + ["TERM=xterm"] : env
-            var p = try rt.execProcess(id, args: args, env: env, cwd: workdir, user: user, addCaps: [], noNewPrivileges: false,
+            var p = try rt.execProcess(id, args: args, env: env, cwd: workdir, user: nil, addCaps: [], noNewPrivileges: false,
                                        tty: tty && !detach)
+            if let user {
+                let u = try engine.resolveUser(id, user)
+                p.user = .init(uid: u.uid, gid: u.gid, additionalGids: u.groups.isEmpty ? nil : u.groups)
+            }
             var o = Runtime.ExecOptions(process: p)
             o.detach = detach
             if tty && !detach {

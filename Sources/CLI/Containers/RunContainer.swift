@@ -15,6 +15,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var s: StoreOptions
     @OptionGroup var flags: ContainerFlags
     @Flag(name: [.short, .long], help: "Run in the background and print the container ID.") var detach = false
+    @Flag(name: .customLong("wait-healthy"), help: "With -d: return once the health check passes (--wait-healthy=TIMEOUT to give up); exit 1 with the last check's output if the container turns unhealthy or stops.") var waitHealthy = false
+    @Option(name: .customLong("wait-timeout"), help: ArgumentHelp("Give up --wait-healthy after this long (e.g. 60s).", visibility: .hidden)) var waitTimeout: String?
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments (replace the image's CMD).") var command: [String] = []
 
@@ -34,6 +36,18 @@ struct RunCommand: ParsableCommand {
                     throw error
                 }
                 stdoutWrite(c.Id + "\n")
+                if waitHealthy {
+                    var limit: Int64?
+                    if let t = waitTimeout {
+                        guard let d = GoDuration.parse(t) else { throw Failure("invalid --wait-healthy timeout \"\(t)\" (use e.g. 30s, 2m)") }
+                        limit = d
+                    }
+                    let r = try engine.waitHealth(c.Id, "healthy", timeoutNs: limit)
+                    if !r.ok {
+                        stderrWrite("swiftrun: \(r.message)\n")
+                        code = 1
+                    }
+                }
                 return
             }
             var a = Engine.Attach()
@@ -41,6 +55,24 @@ struct RunCommand: ParsableCommand {
             code = try startAttached(engine, c.Id, a, tty: flags.tty, raw: flags.tty && flags.interactive)
         }
         if code != 0 { throw ExitCode(code) }
+    }
+}
+
+extension RunCommand {
+    /// `--wait-healthy=TIMEOUT` → `--wait-healthy --wait-timeout TIMEOUT` (an option whose
+    /// value is optional, which the parser has no form for), up to a `--`.
+    static func splitWaitHealthy(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var done = false
+        for a in args {
+            if a == "--" { done = true }
+            if !done && a.hasPrefix("--wait-healthy=") {
+                out += ["--wait-healthy", "--wait-timeout", String(a.dropFirst("--wait-healthy=".count))]
+            } else {
+                out.append(a)
+            }
+        }
+        return out
     }
 }
 

@@ -58,12 +58,13 @@ struct Tag: ParsableCommand {
 struct Rmi: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove image names; an image with none left is deleted with its unused layers.")
     @OptionGroup var s: StoreOptions
-    @Flag(name: [.short, .long], help: "Accepted for Docker compatibility (no container keeps an image yet).") var force = false
+    @Flag(name: [.short, .long], help: "Untag even an image containers use (its layers stay while they need them).") var force = false
     @Argument(help: "Image names or IDs.") var images: [String]
     func run() throws {
         try engine {
-            let store = try s.store()
-            for ref in images { try store.remove(ref).forEach { stdoutWrite($0 + "\n") } }
+            let e = try s.engine()
+            let users: (String) -> [String] = { id in e.list().filter { $0.container.ImageID == id }.map(\.container.Id) }
+            for ref in images { try e.store.remove(ref, force: force, users: users).forEach { stdoutWrite($0 + "\n") } }
         }
     }
 }

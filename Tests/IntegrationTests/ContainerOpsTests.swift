@@ -1,0 +1,76 @@
+import Foundation
+import XCTest
+
+/// pause/unpause, top, container prune, exec -u NAME, rmi of an image in use.
+final class ContainerOpsTests: EngineTestCase {
+    func testPauseFreezesAndHealthFollows() throws {
+        let id = try runDetached(["--name", "web", "--network", "none", "--health-cmd", "true", "--health-interval", "100ms", image])
+        waitUntil(10, "healthy") { (try? self.health("web")?["Status"] as? String) == "healthy" }
+        XCTAssertEqual(try swiftrun(["pause", "web"]).out, "web\n")
+        let st = try inspect("web")["State"] as? [String: Any] ?? [:]
+        XCTAssertEqual(st["Status"] as? String, "paused")
+        XCTAssertEqual(st["Paused"] as? Bool, true)
+        XCTAssertEqual((st["Health"] as? [String: Any])?["Status"] as? String, "unhealthy", "Docker: a paused container is unhealthy")
+        let probes = ((st["Health"] as? [String: Any])?["Log"] as? [Any])?.count ?? 0
+        usleep(500_000)
+        XCTAssertEqual(((try health("web"))?["Log"] as? [Any])?.count ?? 0, probes, "no probe runs while paused")
+        XCTAssertTrue(try swiftrun(["ps"]).out.contains("(Paused)"))
+        let again = try swiftrun(["pause", "web"])
+        XCTAssertEqual(again.code, 1)
+        XCTAssertTrue(again.err.contains("is already paused"), again.err)
+        XCTAssertEqual(try swiftrun(["unpause", "web"]).code, 0)
+        waitUntil(10, "healthy again") { (try? self.health("web")?["Status"] as? String) == "healthy" }
+        XCTAssertEqual((try inspect("web")["State"] as? [String: Any])?["Status"] as? String, "running")
+        // A paused container still stops.
+        try swiftrun(["pause", "web"])
+        XCTAssertEqual(try swiftrun(["stop", "-t", "1", "web"]).code, 0)
+        XCTAssertEqual((try inspect("web")["State"] as? [String: Any])?["Status"] as? String, "exited")
+        let actions = try events(id).map(\.0)
+        XCTAssertTrue(actions.contains("pause") && actions.contains("unpause"), "\(actions)")
+        XCTAssertEqual(try swiftrun(["unpause", "web"]).code, 1)
+        try swiftrun(["rm", id])
+    }
+
+    func testTopAndPrune() throws {
+        let id = try runDetached(["--name", "sleeper", "--network", "none", "--no-healthcheck", "--entrypoint", "sh", image, "-c", "sleep 1000 & exec sleep 999"])
+        waitUntil(5, "two processes") { (try? self.swiftrun(["top", "sleeper"]).out.split(separator: "\n").count) == 3 }
+        let top = try swiftrun(["top", "sleeper"]).out
+        XCTAssertTrue(top.hasPrefix("UID"), top)
+        XCTAssertTrue(top.contains("sleep 999") && top.contains("sleep 1000"), top)
+        let pid = try swiftrun(["top", "sleeper", "-o", "pid,comm"]).out
+        XCTAssertEqual(pid.split(separator: "\n").map { $0.split(separator: " ").last ?? "" }, ["COMMAND", "sleep", "sleep"], pid)
+        let exited = try swiftrun(["run", "--name", "done", "--network", "none", "--no-healthcheck", "--entrypoint", "true", image])
+        XCTAssertEqual(exited.code, 0)
+        try swiftrun(["create", "--name", "fresh", "--network", "none", image])
+        let prune = try swiftrun(["container", "prune", "-f"])
+        XCTAssertTrue(prune.out.hasPrefix("Deleted Containers:\n"), prune.out)
+        let left = try swiftrun(["ps", "-a", "--format", "{{.Names}}"]).out
+        XCTAssertEqual(left, "sleeper\n", "prune took the exited and the created one, not the running one")
+        try swiftrun(["rm", "-f", id])
+    }
+
+    func testExecUserByName() throws {
+        let id = try runDetached(["--network", "none", "--no-healthcheck", "-u", "root", "--entrypoint", "sleep", image, "1000"])
+        XCTAssertEqual(try swiftrun(["exec", "-u", "appuser", id, "id", "-u"]).out, "1000\n")
+        XCTAssertEqual(try swiftrun(["exec", "-u", "root:daemon", id, "id", "-g"]).out, "1\n")
+        let ghost = try swiftrun(["exec", "-u", "ghost", id, "true"])
+        XCTAssertEqual(ghost.code, 125)
+        XCTAssertTrue(ghost.err.contains("unable to find user ghost"), ghost.err)
+        try swiftrun(["rm", "-f", id])
+    }
+
+    func testRmiRefusesAnImageAContainerUses() throws {
+        let id = try swiftrun(["create", "--network", "none", "--no-healthcheck", "--entrypoint", "true", image]).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let r = try swiftrun(["rmi", image])
+        XCTAssertEqual(r.code, 125)
+        XCTAssertTrue(r.err.contains("conflict: unable to remove repository reference") && r.err.contains(String(id.prefix(12))), r.err)
+        let f = try swiftrun(["rmi", "-f", image])
+        XCTAssertEqual(f.code, 0, f.err)
+        XCTAssertTrue(f.out.contains("Untagged: \(image)"), f.out)
+        // The layers stayed: the container still starts.
+        let start = try swiftrun(["start", "-a", id])
+        XCTAssertEqual(start.code, 0, start.err)
+        try swiftrun(["rm", "-f", id])
+    }
+}
