@@ -62,7 +62,7 @@ class EngineTestCase: XCTestCase {
     @discardableResult
     func swiftrun(_ args: [String]) throws -> TestBundle.Result {
         // Group commands (`network create`) take the option after their subcommand.
-        let n = ["network", "volume", "container"].contains(args.first ?? "") && args.count > 1 ? 2 : 1
+        let n = ["network", "volume", "container", "image"].contains(args.first ?? "") && args.count > 1 ? 2 : 1
         return try TestBundle.exec(TestBundle.binDir + "/swiftrun", Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n))
     }
 

@@ -49,6 +49,7 @@ final class PullTests: EngineTestCase {
         XCTAssertTrue(r.out.hasSuffix("\n\(ref)\n"), r.out)
         XCTAssertEqual(blobGets(), 3, "config and two layers, each once (through the redirect)")
         let id = try swiftrun(["image", "inspect", "-f", "{{.Id}}", ref]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(id.hasPrefix("sha256:"), id)
         XCTAssertEqual(id, loaded, "the same image as `load` of the same layout")
         let run = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "--entrypoint", "cat", ref, "/www/index.html"])
         XCTAssertEqual(run.code, 0, run.err)
@@ -127,5 +128,53 @@ final class PullTests: EngineTestCase {
         let repo = try swiftrun(["pull", "localhost:\(port)/other/repo:v1"])
         XCTAssertEqual(repo.code, 125)
         XCTAssertTrue(repo.err.contains("not found"), repo.err)
+    }
+
+    /// Debian's docker-registry (the Distribution project's registry), filled by skopeo from
+    /// the OCI layout: the same pull against the implementation most registries run.
+    func testPullFromTheDistributionRegistry() throws {
+        for tool in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] where !FileManager.default.fileExists(atPath: tool) {
+            throw XCTSkip("\(tool) is missing: make deps installs it")
+        }
+        let dir = root + "-distribution"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        version: 0.1
+        log: {level: info}
+        storage: {filesystem: {rootdirectory: \(dir)/data}}
+        http: {addr: "127.0.0.1:0"}
+        """.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        p.arguments = ["serve", dir + "/config.yml"]
+        let log = dir + "/log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardError = p.standardOutput
+        try p.run()
+        addTeardownBlock {
+            p.terminate()
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        var addr = ""
+        waitUntil(10, "the registry to listen") {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard let r = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
+            addr = String(text[r].dropFirst("listening on ".count))
+            return true
+        }
+        let ref = "\(addr)/test/busybox:v1"
+        let copy = try TestBundle.exec("/usr/bin/skopeo", ["copy", "--insecure-policy", "--dest-tls-verify=false",
+                                                            "oci:" + TestBundle.packageRoot + "/Sysroot/out/busybox-oci:v1", "docker://" + ref])
+        XCTAssertEqual(copy.code, 0, copy.err)
+        _ = try emptyStore()
+        let r = try swiftrun(["pull", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("Status: Downloaded newer image for \(ref)"), r.out)
+        let hc = try swiftrun(["image", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", ref])
+        XCTAssertTrue(hc.out.contains("CMD-SHELL"), "the config came through unchanged: \(hc.out) \(hc.err)")
+        let run = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "--entrypoint", "true", ref])
+        XCTAssertEqual(run.code, 0, run.err)
     }
 }

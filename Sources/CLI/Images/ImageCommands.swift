@@ -12,6 +12,7 @@ struct ImageGroup: ParsableCommand {
 struct ImageInspect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show images as Docker-shaped JSON.")
     @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .long], help: "A template such as '{{.Id}}' or '{{json .Config.Healthcheck}}'.") var format: String?
     @Argument(help: "Image names or IDs.") var images: [String]
 
     /// The fields of `docker image inspect` that the store knows.
@@ -41,7 +42,12 @@ struct ImageInspect: ParsableCommand {
                                    Architecture: c.architecture, Os: c.os, Variant: c.variant, Size: img.size,
                                    RootFS: .init(Type: c.rootfs.type, Layers: c.rootfs.diff_ids)))
             }
-            stdoutWrite(try JSON.string(out, pretty: true) + "\n")
+            if let f = format {
+                let t = try Template(f)
+                for i in out { stdoutWrite(try t.render(try JSONValue.from(i)) + "\n") }
+            } else {
+                stdoutWrite(try JSON.string(out, pretty: true) + "\n")
+            }
             if !missing.isEmpty { throw Failure("no such image: \(missing.joined(separator: ", "))") }
         }
     }
