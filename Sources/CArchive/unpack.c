@@ -383,3 +383,60 @@ out:
 int sr_open_in_dir(int dirfd, const char *path) {
     return openat2_(dirfd, path, O_RDONLY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
+
+/* A tar writer for `save` (pax format, libarchive), over an fd the caller opened. */
+#include <archive_entry.h>
+struct archive *sr_tar_open(int fd) {
+    struct archive *a = archive_write_new();
+    if (!a) return NULL;
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+        archive_write_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static int tar_header(struct archive *a, const char *name, int64_t size) {
+    struct archive_entry *e = archive_entry_new();
+    if (!e) return -1;
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_size(e, size);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, 0, 0);
+    int rc = archive_write_header(a, e);
+    archive_entry_free(e);
+    return rc == ARCHIVE_OK ? 0 : -1;
+}
+
+/* Adds `size` bytes read from src_fd as `name`. */
+int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size) {
+    if (tar_header(a, name, size) < 0) return -1;
+    char buf[1 << 16];
+    int64_t left = size;
+    while (left > 0) {
+        ssize_t n = read(src_fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { archive_set_error(a, n == 0 ? EIO : errno, "short read of %s", name); return -1; }
+        if (archive_write_data(a, buf, (size_t)n) != n) return -1;
+        left -= n;
+    }
+    return 0;
+}
+
+int sr_tar_add_bytes(struct archive *a, const char *name, const void *data, size_t len) {
+    if (tar_header(a, name, (int64_t)len) < 0) return -1;
+    return len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len ? 0 : -1;
+}
+
+/* Finishes the archive; on failure copies libarchive's message into err. */
+int sr_tar_close(struct archive *a, int failed, char *err, size_t errcap) {
+    int rc = failed ? -1 : 0;
+    if (failed && err) snprintf(err, errcap, "%s", archive_error_string(a) ? archive_error_string(a) : "tar write failed");
+    if (!failed && archive_write_close(a) != ARCHIVE_OK) {
+        if (err) snprintf(err, errcap, "%s", archive_error_string(a) ? archive_error_string(a) : "tar close failed");
+        rc = -1;
+    }
+    archive_write_free(a);
+    return rc;
+}

@@ -144,17 +144,23 @@ public final class Engine {
         try Self.validateName(name)
         try Files.mkdirAll(containersDir, mode: 0o700)
         try Files.mkdirAll(namesDir, mode: 0o700)
-        try reserve(name: name, id: id)
         let dir = self.dir(id)
+        // The directory first, saying who makes it: a name whose container has no record
+        // and no live maker is what a killed `create` left, and the next one takes it back.
+        guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
+        try Files.writeAtomic(dir + "/creator", Array("\(getpid()) \(Proc.stat(getpid())?.startTime ?? 0)".utf8), mode: 0o600)
         var ok = false
+        var named = false
         defer {
             if !ok {
+                unmountRootfs(id)
                 try? Files.removeTree(dir)
-                unlink(namesDir + "/" + name)
+                if named { unlink(namesDir + "/" + name) }
                 for m in userMounts where m.Anonymous == true && !m.Source.isEmpty { try? removeVolume(m.Source, force: true) }
             }
         }
-        guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
+        try reserve(name: name, id: id)
+        named = true
         for d in ["work", "rootfs", "bundle"] { try Files.mkdirAll(dir + "/" + d, mode: 0o700) }
         // The merged root takes the upper dir's mode: 0755, or no user but root gets in.
         try Files.mkdirAll(dir + "/upper", mode: 0o755)
@@ -235,14 +241,47 @@ public final class Engine {
 
     /// A name is owned by whoever made names/<name> first: concurrent runs, one winner.
     func reserve(name: String, id: String) throws {
-        if symlink(id, namesDir + "/" + name) != 0 {
+        for attempt in 0..<2 {
+            if symlink(id, namesDir + "/" + name) == 0 { return }
             if errno == EEXIST {
                 let owner = (try? readlink(namesDir + "/" + name)) ?? "?"
+                if attempt == 0 && owner.count == 64 && takeBackHalfMade(owner, name: name) { continue }
                 throw Failure("Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". "
                               + "You have to remove (or rename) that container to be able to reuse that name.")
             }
             throw SysError("symlink", namesDir + "/" + name)
         }
+    }
+
+    /// `container prune`: every directory a killed `create` left (no record, maker gone).
+    public func sweepHalfMade() {
+        for id in allIDs() where !Files.exists(dir(id) + "/config.json") {
+            if let c = try? Files.readString(dir(id) + "/creator") {
+                let f = c.split(separator: " ")
+                if f.count == 2, let pid = Int32(f[0]), let start = UInt64(f[1]), Proc.isAlive(pid, startTime: start) { continue }
+            }
+            unmountRootfs(id)
+            try? Files.removeTree(dir(id))
+        }
+        for n in (try? Files.list(namesDir)) ?? [] {
+            if let id = try? readlink(namesDir + "/" + n), !Files.exists(dir(id)) { unlink(namesDir + "/" + n) }
+        }
+    }
+
+    /// A container a killed `create` left: no record, and its maker is gone. Its mount,
+    /// directory and name go; true if the name is free now.
+    func takeBackHalfMade(_ id: String, name: String) -> Bool {
+        let d = dir(id)
+        if Files.exists(d + "/config.json") { return false }
+        if let c = try? Files.readString(d + "/creator") {
+            let f = c.split(separator: " ")
+            if f.count == 2, let pid = Int32(f[0]), let start = UInt64(f[1]), Proc.isAlive(pid, startTime: start) { return false }
+        } else if Files.exists(d) {
+            return false // being made this instant (the creator file comes right after the mkdir)
+        }
+        unmountRootfs(id)
+        try? Files.removeTree(d)
+        return unlink(namesDir + "/" + name) == 0 || errno == ENOENT
     }
 
     func readlink(_ path: String) throws -> String {

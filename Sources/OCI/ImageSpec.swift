@@ -26,6 +26,11 @@ public struct ImageIndex: Codable, Equatable, Sendable {
     public var schemaVersion: Int
     public var mediaType: String?
     public var manifests: [Descriptor]
+    public init(schemaVersion: Int, mediaType: String?, manifests: [Descriptor]) {
+        self.schemaVersion = schemaVersion
+        self.mediaType = mediaType
+        self.manifests = manifests
+    }
 }
 
 public struct ImageManifest: Codable, Equatable, Sendable {
@@ -33,6 +38,12 @@ public struct ImageManifest: Codable, Equatable, Sendable {
     public var mediaType: String?
     public var config: Descriptor
     public var layers: [Descriptor]
+    public init(schemaVersion: Int, mediaType: String?, config: Descriptor, layers: [Descriptor]) {
+        self.schemaVersion = schemaVersion
+        self.mediaType = mediaType
+        self.config = config
+        self.layers = layers
+    }
 }
 
 /// One entry of a `docker save` archive's manifest.json.
@@ -40,6 +51,11 @@ public struct DockerArchiveEntry: Codable, Equatable, Sendable {
     public var Config: String
     public var RepoTags: [String]?
     public var Layers: [String]
+    public init(Config: String, RepoTags: [String]?, Layers: [String]) {
+        self.Config = Config
+        self.RepoTags = RepoTags
+        self.Layers = Layers
+    }
 }
 
 public struct ImageConfig: Codable, Equatable, Sendable {

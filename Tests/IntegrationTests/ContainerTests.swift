@@ -155,6 +155,44 @@ final class ContainerTests: EngineTestCase {
         XCTAssertEqual(lines(r.out), ["1000", "/www", "hello", "sleep 100 "])
         XCTAssertEqual(try swiftrun(["exec", "box", "sh", "-c", "exit 5"]).code, 5)
     }
+
+    /// kill -9 of the CLI at any moment of `run` leaves nothing half made: either no trace,
+    /// or a container that `rm -f` removes; the name can be used again.
+    func testCLIKilledMidRun() throws {
+        for (i, delayMs) in [0, 5, 15, 30, 60, 120, 250, 500].enumerated() {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+            p.arguments = ["run", "--root", root, "--name", "victim", "--no-healthcheck"] + (i % 2 == 0 ? ["--network", "none"] : [])
+                + ["--entrypoint", "sleep", image, "1000"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32(delayMs * 1000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let ids = try swiftrun(["ps", "-aq", "--no-trunc"]).out.split(separator: "\n").map(String.init)
+            if !ids.isEmpty {
+                let rm = try swiftrun(["rm", "-f"] + ids)
+                XCTAssertEqual(rm.code, 0, "after \(delayMs) ms: \(rm.err)")
+            }
+            // The name is free again: a run with it works.
+            let again = try swiftrun(["run", "--rm", "--name", "victim", "--network", "none", "--no-healthcheck", "--entrypoint", "true", image])
+            XCTAssertEqual(again.code, 0, "after \(delayMs) ms: \(again.err)")
+        }
+        // What a kill in the middle of create leaves (a directory without its record, the
+        // name taken, its maker dead) is taken back by the next run with that name.
+        let half = String(repeating: "ab", count: 32)
+        try FileManager.default.createDirectory(atPath: root + "/containers/\(half)/rootfs", withIntermediateDirectories: true)
+        try "999999999 1".write(toFile: root + "/containers/\(half)/creator", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root + "/names/victim", withDestinationPath: half)
+        let taken = try swiftrun(["run", "--rm", "--name", "victim", "--network", "none", "--no-healthcheck", "--entrypoint", "true", image])
+        XCTAssertEqual(taken.code, 0, taken.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/containers/\(half)"))
+        // And `container prune` sweeps one that no name points to.
+        try FileManager.default.createDirectory(atPath: root + "/containers/\(half)/rootfs", withIntermediateDirectories: true)
+        try swiftrun(["container", "prune", "-f"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/containers/\(half)"))
+    }
 }
 
 enum Engine {

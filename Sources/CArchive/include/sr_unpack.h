@@ -28,4 +28,10 @@ int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, 
  * (RESOLVE_IN_ROOT), so an archive's links cannot point us at host files. */
 int sr_open_in_dir(int dirfd, const char *path);
 
+struct archive;
+struct archive *sr_tar_open(int fd);
+int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size);
+int sr_tar_add_bytes(struct archive *a, const char *name, const void *data, size_t len);
+int sr_tar_close(struct archive *a, int failed, char *err, size_t errcap);
+
 #endif

@@ -56,6 +56,7 @@ struct PruneContainers: ParsableCommand {
         try containerCommand {
             let e = try s.engine()
             let now = Time.nowNanos()
+            e.sweepHalfMade()
             var removed: [String] = []
             for v in e.list() where !v.state.Running && !v.state.Restarting && !v.state.Paused && !Engine.supervisorAlive(v.state) {
                 var keep = false

@@ -6,7 +6,7 @@ import OS
 /// `swiftrun image inspect|tag|rm|ls`, and the top-level `tag` and `rmi`.
 struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "image", abstract: "Manage images.",
-                                                    subcommands: [ImageInspect.self, Tag.self, Rmi.self, Images.self, Load.self])
+                                                    subcommands: [ImageInspect.self, Tag.self, Rmi.self, Images.self, Load.self, Save.self, Pull.self])
 }
 
 struct ImageInspect: ParsableCommand {

@@ -1,0 +1,36 @@
+import ArgumentParser
+import ImageStore
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Save: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "save", abstract: "Write images to a tar that `docker load`, `swiftrun load` and OCI tools read.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .long], help: "Write to this file (default: standard output, if it is not a terminal).") var output: String?
+    @Argument(help: "Image names or IDs.") var images: [String]
+
+    func run() throws {
+        try engine {
+            let store = try s.store()
+            guard let output else {
+                guard isatty(1) == 0 else { throw Failure("cowardly refusing to save to a terminal: use -o FILE or redirect") }
+                try Saver.save(images, store: store, to: 1)
+                return
+            }
+            // Written beside the target and renamed: a failure leaves no half archive.
+            let part = output + ".part-\(getpid())"
+            do {
+                let fd = try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+                try Saver.save(images, store: store, to: fd.raw)
+                if fsync(fd.raw) < 0 { throw SysError("fsync", part) }
+                if rename(part, output) < 0 { throw SysError("rename", output) }
+            } catch {
+                unlink(part)
+                throw error
+            }
+        }
+    }
+}
