@@ -255,11 +255,7 @@ public final class Engine {
 
     /// `container prune`: every directory a killed `create` left (no record, maker gone).
     public func sweepHalfMade() {
-        for id in allIDs() where !Files.exists(dir(id) + "/config.json") {
-            if let c = try? Files.readString(dir(id) + "/creator") {
-                let f = c.split(separator: " ")
-                if f.count == 2, let pid = Int32(f[0]), let start = UInt64(f[1]), Proc.isAlive(pid, startTime: start) { continue }
-            }
+        for id in allIDs() where !Files.exists(dir(id) + "/config.json") && makerAlive(id) != true {
             unmountRootfs(id)
             try? Files.removeTree(dir(id))
         }
@@ -268,16 +264,23 @@ public final class Engine {
         }
     }
 
+    /// Is the `create` that made this directory still running? nil: it wrote no creator file.
+    func makerAlive(_ id: String) -> Bool? {
+        guard let c = try? Files.readString(dir(id) + "/creator") else { return nil }
+        let f = c.split(separator: " ")
+        guard f.count == 2, let pid = Int32(f[0]), let start = UInt64(f[1]) else { return false }
+        return Proc.isAlive(pid, startTime: start)
+    }
+
     /// A container a killed `create` left: no record, and its maker is gone. Its mount,
     /// directory and name go; true if the name is free now.
     func takeBackHalfMade(_ id: String, name: String) -> Bool {
         let d = dir(id)
         if Files.exists(d + "/config.json") { return false }
-        if let c = try? Files.readString(d + "/creator") {
-            let f = c.split(separator: " ")
-            if f.count == 2, let pid = Int32(f[0]), let start = UInt64(f[1]), Proc.isAlive(pid, startTime: start) { return false }
-        } else if Files.exists(d) {
-            return false // being made this instant (the creator file comes right after the mkdir)
+        switch makerAlive(id) {
+        case true?: return false
+        case nil where Files.exists(d): return false // being made this instant (the creator file follows the mkdir)
+        default: break
         }
         unmountRootfs(id)
         try? Files.removeTree(d)
