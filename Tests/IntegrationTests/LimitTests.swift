@@ -116,6 +116,22 @@ final class CgroupV2LimitTests: EngineTestCase {
     }
 }
 
+extension CgroupV2LimitTests {
+    /// The other flags land in the files Docker's runc writes for them.
+    func testEveryLimitFlagReachesItsFile() throws {
+        let id = try runDetached(["--network", "none", "--no-healthcheck", "--memory", "64m", "--memory-reservation", "32m", "--memory-swap", "-1",
+                                  "--cpu-shares", "512", "--cpuset-cpus", "0", "--blkio-weight", "300", "--entrypoint", "sleep", image, "1000"])
+        let dir = try cgroupDir(id)
+        XCTAssertEqual(read(dir + "/memory.low"), String(32 << 20))
+        XCTAssertEqual(read(dir + "/memory.swap.max"), "max")
+        XCTAssertEqual(read(dir + "/cpu.weight"), "20", "512 shares on runc's scale")
+        XCTAssertEqual(read(dir + "/cpuset.cpus"), "0")
+        let io = read(dir + "/io.weight")
+        XCTAssertEqual(io, "default 2930", "blkio 300 → io.weight 1 + 290 * 9999 / 990")
+        try swiftrun(["rm", "-f", id])
+    }
+}
+
 /// On a host without the controllers in cgroup v2 (ours: hybrid), each limit fails before
 /// anything is made, naming the flag and the controller; no limit, no error.
 final class LimitErrorTests: EngineTestCase {
