@@ -26,7 +26,7 @@ let package = Package(
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
-        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CHTTP"), // libcurl by dlopen on first use
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),

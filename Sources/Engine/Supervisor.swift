@@ -164,6 +164,9 @@ public final class Supervisor {
             if first {
                 Self.writeLine(report, "started \(created.pid)")
                 first = false
+                // What starting took (plans, JSON, the runtime's buffers) goes back to the
+                // kernel: the supervisor idles for the container's life.
+                _ = sr_malloc_trim()
             }
             code = loop(created, pipes)
             cleanupRun()
