@@ -41,15 +41,16 @@ command -v podman >/dev/null || echo "podman: not installed here (FACTS.md measu
 echo; echo "### supervisor memory, 10 idle containers (default health check running)"
 for i in $(seq 10); do $S run -d $st --entrypoint sleep $img 1000 >/dev/null; done
 sleep 1
-rss=0; pss=0; n=0
+rss=0; pss=0; priv=0; n=0
 for id in $($S ps -q --no-trunc $st); do
     p=$(jq .SupervisorPid "$work/store/containers/$id/state.json")
     r=$(awk '/^Rss:/ {print $2}' /proc/$p/smaps_rollup); q=$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)
-    rss=$((rss + r)); pss=$((pss + q)); n=$((n + 1))
+    d=$(awk '/^Private_(Dirty|Clean):/ {s += $2} END {print s}' /proc/$p/smaps_rollup)
+    rss=$((rss + r)); pss=$((pss + q)); priv=$((priv + d)); n=$((n + 1))
 done
-echo "| per supervisor | RSS | PSS |"; echo "|:---|---:|---:|"
-echo "| swiftrun (mean of $n) | $((rss / n)) kB | $((pss / n)) kB |"
-echo "| conmon (FACTS.md) | 2200-2500 kB | 400 kB |"
+echo "| per supervisor | RSS | PSS | private |"; echo "|:---|---:|---:|---:|"
+echo "| swiftrun (mean of $n) | $((rss / n)) kB | $((pss / n)) kB | $((priv / n)) kB |"
+echo "| conmon (FACTS.md) | 2200-2500 kB | 400 kB | |"
 for id in $($S ps -q --no-trunc $st); do $S rm -f $st $id >/dev/null; done
 
 echo; echo "### ps -a with 100 containers"
