@@ -76,6 +76,9 @@ final class NetworkTests: EngineTestCase {
         let ps = try swiftrun(["ps", "--format", "{{.Ports}}"])
         XCTAssertEqual(ps.out, "0.0.0.0:\(port)->8080/tcp\n")
         XCTAssertEqual(try swiftrun(["port", "web"]).out, "8080/tcp -> 0.0.0.0:\(port)\n")
+        // The templates Docker's documentation uses for these.
+        let f = try swiftrun(["inspect", "-f", #"{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}"#, "web"])
+        XCTAssertTrue(f.out.hasPrefix("10.88.") && f.out.hasSuffix(" \(port)\n"), f.out + f.err)
         let ns = try inspect(id)["NetworkSettings"] as? [String: Any]
         XCTAssertEqual((ns?["Ports"] as? [String: Any])?.keys.sorted(), ["8080/tcp"])
         XCTAssertTrue((ns?["IPAddress"] as? String ?? "").hasPrefix("10.88."), "\(ns ?? [:])")
