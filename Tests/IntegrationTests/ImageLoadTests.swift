@@ -198,4 +198,93 @@ final class ImageLoadTests: XCTestCase {
         XCTAssertEqual(try store.images()[0].names, ["swiftrun.test/busybox-httpd:v1"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
     }
+
+    /// The manifest and config decoders, fuzzed: 300 mutations (byte flips, cuts, inserted
+    /// JSON) of index.json, the manifest and the config, each re-addressed so the digest
+    /// checks pass and the decoder sees it. Each load succeeds or fails with a message,
+    /// and a failed one leaves the store as it was.
+    func testFuzzedManifestsAndConfigs() throws {
+        let fm = FileManager.default
+        let layout = root + "-layout"
+        defer { try? fm.removeItem(atPath: layout); try? fm.removeItem(atPath: root) }
+        let store = try ImageStore(root: root)
+        _ = try Loader.load(images + "/busybox-oci", into: store) // the layers are there: mutations need no unpack
+        let baseline = try store.images().map(\.id)
+        let index = try Data(contentsOf: URL(fileURLWithPath: images + "/busybox-oci/index.json"))
+        let indexJSON = try JSONSerialization.jsonObject(with: index) as! [String: Any]
+        let mdesc = (indexJSON["manifests"] as! [[String: Any]])[0]
+        let mdigest = mdesc["digest"] as! String
+        let manifest = try Data(contentsOf: URL(fileURLWithPath: images + "/busybox-oci/blobs/sha256/" + mdigest.dropFirst(7)))
+        let mJSON = try JSONSerialization.jsonObject(with: manifest) as! [String: Any]
+        let cdigest = (mJSON["config"] as! [String: Any])["digest"] as! String
+        let config = try Data(contentsOf: URL(fileURLWithPath: images + "/busybox-oci/blobs/sha256/" + cdigest.dropFirst(7)))
+        var rng = SplitMix(seed: 7)
+        let junk = ["null", "[]", "{}", "\"x\"", "-1", "1e309", "true", "\"sha256:\"", "[{}]", "\"../../etc\""]
+        func mutate(_ d: Data) -> Data {
+            var b = [UInt8](d)
+            switch rng.next() % 3 {
+            case 0: for _ in 0..<(1 + rng.next() % 3) { b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 << (rng.next() % 8)) }
+            case 1: b = Array(b.prefix(Int(rng.next() % UInt64(b.count))))
+            default:
+                // A value replaced by other JSON: find a ':' and put junk after it.
+                let colons = b.indices.filter { b[$0] == UInt8(ascii: ":") }
+                if let c = colons.isEmpty ? nil : colons[Int(rng.next() % UInt64(colons.count))] {
+                    let end = b[(c + 1)...].firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") } ?? b.count
+                    b.replaceSubrange((c + 1)..<end, with: Array(junk[Int(rng.next() % UInt64(junk.count))].utf8))
+                }
+            }
+            return Data(b)
+        }
+        func digest(_ d: Data) -> String { ImageStore.digest([UInt8](d)) }
+        var failures = 0
+        for i in 0..<300 {
+            try? fm.removeItem(atPath: layout)
+            try fm.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
+            try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: true, encoding: .utf8)
+            var (idx, man, cfg) = (index, manifest, config)
+            switch i % 3 {
+            case 0: idx = mutate(index)
+            case 1: man = mutate(manifest)
+            default: cfg = mutate(config)
+            }
+            // Re-address what changed, so the decoder, not the digest check, meets it.
+            let c = digest(cfg), m0 = String(decoding: man, as: UTF8.self).replacingOccurrences(of: cdigest, with: c)
+                .replacingOccurrences(of: "\"size\":\(config.count)", with: "\"size\":\(cfg.count)")
+            man = Data(m0.utf8)
+            let m = digest(man)
+            idx = Data(String(decoding: idx, as: UTF8.self).replacingOccurrences(of: mdigest, with: m)
+                .replacingOccurrences(of: "\"size\": \(manifest.count)", with: "\"size\": \(man.count)").utf8)
+            try idx.write(to: URL(fileURLWithPath: layout + "/index.json"))
+            try man.write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + m.dropFirst(7)))
+            try cfg.write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + c.dropFirst(7)))
+            for l in (mJSON["layers"] as! [[String: Any]]) {
+                let d = (l["digest"] as! String).dropFirst(7)
+                try? fm.linkItem(atPath: images + "/busybox-oci/blobs/sha256/" + d, toPath: layout + "/blobs/sha256/" + d)
+            }
+            let blobsBefore = Set(try fm.contentsOfDirectory(atPath: root + "/blobs/sha256"))
+            do {
+                _ = try Loader.load(layout, into: store)
+                for img in try store.images() where !baseline.contains(img.id) { _ = try store.remove(img.id) }
+            } catch {
+                failures += 1
+                XCTAssertFalse("\(error)".isEmpty, "mutation \(i): an error with a message")
+                XCTAssertEqual(try store.images().map(\.id), baseline, "mutation \(i): a failed load changed the images")
+                XCTAssertEqual(Set(try fm.contentsOfDirectory(atPath: root + "/blobs/sha256")), blobsBefore, "mutation \(i): a failed load left blobs")
+            }
+        }
+        XCTAssertGreaterThan(failures, 100, "most mutations are refused")
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for the fuzz tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

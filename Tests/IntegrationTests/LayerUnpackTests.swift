@@ -117,4 +117,32 @@ final class LayerUnpackTests: XCTestCase {
         XCTAssertGreaterThan(ours.split(separator: "\n").count, 250)
         XCTAssertEqual(ours, tars)
     }
+
+    /// 400 random layers of dangerous pieces (Tests/Fixtures/fuzz-layers.py, fixed seed):
+    /// each is unpacked or refused, and nothing appears outside its directory.
+    func testFuzzedLayersNeverWriteOutside() throws {
+        let corpus = dir + "/fuzz"
+        try "keep\n".write(toFile: outside + "/victim", atomically: true, encoding: .utf8)
+        let r = try TestBundle.exec("/usr/bin/env", ["python3", TestBundle.packageRoot + "/Tests/Fixtures/fuzz-layers.py", corpus, outside, "400"])
+        XCTAssertEqual(r.code, 0, r.err)
+        var unpacked = 0, refused = 0
+        for i in 0..<400 {
+            let dest = dir + "/fuzz-out-\(i)"
+            do {
+                _ = try Layer.unpack(blob: corpus + "/fuzz-\(i).tar", into: dest)
+                unpacked += 1
+            } catch {
+                refused += 1
+                XCTAssertFalse(FileManager.default.fileExists(atPath: dest), "a refused layer leaves nothing: fuzz-\(i)")
+                XCTAssertFalse("\(error)".isEmpty)
+            }
+            let inside = try FileManager.default.contentsOfDirectory(atPath: outside).sorted()
+            XCTAssertEqual(inside, ["victim"], "fuzz-\(i) wrote outside its layer")
+            if inside != ["victim"] { break }
+        }
+        XCTAssertEqual(try String(contentsOfFile: outside + "/victim", encoding: .utf8), "keep\n", "a hard link out was never written through")
+        print("fuzzed layers: \(unpacked) unpacked, \(refused) refused")
+        XCTAssertGreaterThan(unpacked, 20, "the corpus also has layers that are fine")
+        XCTAssertGreaterThan(refused, 20, "and layers that are refused")
+    }
 }
