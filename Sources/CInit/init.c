@@ -213,6 +213,50 @@ static int mount_setattr_(int fd, unsigned flags, uint64_t set, uint64_t clr, ui
     return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, &a, sizeof a);
 }
 
+/* An idmapped mount needs a user namespace holding the mapping: a child unshares one and
+ * waits; we write its maps through a procfs of our own pid namespace (the host's /proc,
+ * still mounted, numbers pids differently) and keep a fd of it; the child then exits. */
+static int idmap_userns(const char *uidmap, const char *gidmap, const char *step) {
+    int ready[2], hold[2];
+    if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0) fail(step, "pipe2", NULL);
+    pid_t c = fork();
+    if (c < 0) fail(step, "fork (idmap helper)", NULL);
+    if (c == 0) {
+        char b = 0;
+        close(ready[0]);
+        close(hold[1]);
+        if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], &b, 1) != 1) _exit(1);
+        if (read(hold[0], &b, 1) < 0) _exit(1); /* until our parent closes its end */
+        _exit(0);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char b;
+    if (read(ready[0], &b, 1) != 1) { errno = EPERM; fail(step, "unshare CLONE_NEWUSER (idmap helper)", NULL); }
+    close(ready[0]);
+    int fs = fsopen_("proc");
+    if (fs < 0 || fsconfig_(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fail(step, "fsopen proc (idmap helper)", NULL);
+    int proc = fsmount_(fs, 0);
+    if (proc < 0) fail(step, "fsmount proc (idmap helper)", NULL);
+    close(fs);
+    char p[64];
+    const char *maps[2][2] = { { "uid_map", uidmap }, { "gid_map", gidmap } };
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%d/%s", c, maps[i][0]);
+        int fd = openat(proc, p, O_WRONLY | O_CLOEXEC);
+        size_t len = strlen(maps[i][1]);
+        if (fd < 0 || write(fd, maps[i][1], len) != (ssize_t)len) fail(step, "write the idmap", p);
+        close(fd);
+    }
+    snprintf(p, sizeof p, "%d/ns/user", c);
+    int ns = openat(proc, p, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) fail(step, "open the idmap user namespace", p);
+    close(hold[1]);
+    while (waitpid(c, NULL, 0) < 0 && errno == EINTR) {}
+    close(proc);
+    return ns;
+}
+
 static void op_mount(const struct op *o) {
     int64_t kind = I(o, 0);
     const char *src = S(o, 1), *dst = S(o, 2), *fstype = S(o, 3);
@@ -231,6 +275,18 @@ static void op_mount(const struct op *o) {
         as_file = !S_ISDIR(st.st_mode);
         if ((set || clr) && mount_setattr_(mnt, (flags & SR_MNT_RECURSIVE) ? AT_RECURSIVE : 0, set, clr, 0) < 0)
             fail(step, "mount_setattr", src);
+        const char *uidmap = NULL, *gidmap = NULL;
+        for (unsigned i = 8; i + 1 < o->argc; i += 2) {
+            if (strcmp(S(o, i), "uid_map") == 0) uidmap = S(o, i + 1);
+            if (strcmp(S(o, i), "gid_map") == 0) gidmap = S(o, i + 1);
+        }
+        if (uidmap && gidmap) {
+            int ns = idmap_userns(uidmap, gidmap, step);
+            struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+            if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | ((flags & SR_MNT_RECURSIVE) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+                fail(step, "mount_setattr MOUNT_ATTR_IDMAP (does the filesystem support idmapped mounts?)", src);
+            close(ns);
+        }
     } else {
         int fs = fsopen_(fstype);
         if (fs < 0) fail(step, "fsopen", fstype);
@@ -810,6 +866,13 @@ int main(int argc, char **argv) {
             if (fd < 0) fail("join namespace", "open", S(o, 0));
             if (setns(fd, (int)I(o, 1)) < 0) fail("join namespace", "setns", S(o, 0));
             close(fd);
+            if (I(o, 1) == CLONE_NEWUSER) {
+                /* Our host ids mean nothing in there (files we make would fail with EOVERFLOW):
+                 * become its root. setgroups may be denied in it: then the list stays empty anyway. */
+                if (setgroups(0, NULL) < 0 && errno != EPERM) fail("join the user namespace", "setgroups", S(o, 0));
+                if (setresgid(0, 0, 0) < 0) fail("join the user namespace (its gid 0 must be mapped)", "setresgid", S(o, 0));
+                if (setresuid(0, 0, 0) < 0) fail("join the user namespace (its uid 0 must be mapped)", "setresuid", S(o, 0));
+            }
             break;
         }
         case SR_OP_JOIN:
@@ -846,6 +909,9 @@ int main(int argc, char **argv) {
             break;
         }
         case SR_OP_REAPER: reaper = 1; break;
+        case SR_OP_UNSHARE:
+            if (unshare((int)I(o, 0)) < 0) fail("create namespaces in the joined user namespace", "unshare", NULL);
+            break;
         case SR_OP_EXEC: op_exec(o);
         default:
             errno = EPROTO;

@@ -123,6 +123,10 @@ public struct Spec: Codable, Equatable, Sendable {
         public var type: String?
         public var source: String?
         public var options: [String]?
+        /// runtime-spec 1.1 idmapped mounts: the ids on the filesystem (hostID) as the
+        /// container sees them (containerID).
+        public var uidMappings: [IDMapping]?
+        public var gidMappings: [IDMapping]?
         public init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil) {
             self.destination = destination
             self.type = type

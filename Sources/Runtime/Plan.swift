@@ -43,6 +43,7 @@ public enum InitOp: Equatable {
     case console(rows: UInt, cols: UInt, bindDevConsole: Bool)
     case loopbackUp
     case reaper
+    case unshare(flags: Int64)
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -157,6 +158,7 @@ public enum PlanEncoder {
         case .console(let r, let c, let b): emit(&out, SR_OP_CONSOLE, [.i(Int64(r)), .i(Int64(c)), .i(b ? 1 : 0)])
         case .loopbackUp: emit(&out, SR_OP_LOOPBACK_UP, [])
         case .reaper: emit(&out, SR_OP_REAPER, [])
+        case .unshare(let f): emit(&out, SR_OP_UNSHARE, [.i(f)])
         }
     }
 }

@@ -106,7 +106,7 @@ public struct PlanBuilder {
             case "sync", "dirsync", "mand", "nomand", "remount":
                 warn("mount option \(o) on \(m.destination) is not supported: ignored")
             case "idmap", "ridmap":
-                throw Failure("mount \(m.destination): idmapped mounts (\(o)) are not supported yet")
+                break // the mappings below say how
             default:
                 if let p = Self.propagation(o) {
                     out.propagation = p
@@ -120,6 +120,22 @@ public struct PlanBuilder {
             }
         }
         if atime && bind { out.attrClear |= Self.attrAtime }
+        if (opts.contains("idmap") || opts.contains("ridmap")) && m.uidMappings == nil && m.gidMappings == nil {
+            throw Failure("mount \(m.destination): \"idmap\" without the mount's uidMappings/gidMappings (the container's own maps are not supported as a mount's)")
+        }
+        if m.uidMappings != nil || m.gidMappings != nil {
+            guard bind else { throw Failure("mount \(m.destination): uidMappings/gidMappings are for bind mounts (an idmapped mount)") }
+            guard let u = m.uidMappings, let g = m.gidMappings, !u.isEmpty, !g.isEmpty else {
+                throw Failure("mount \(m.destination): an idmapped mount needs both uidMappings and gidMappings")
+            }
+            if (spec.linux?.namespaces ?? []).contains(where: { $0.type == "user" }) {
+                throw Failure("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet")
+            }
+            // The kernel maps a file's id through the user namespace's map as "inside outside":
+            // the filesystem's id (hostID) is the inside one.
+            func render(_ ms: [Spec.IDMapping]) -> String { ms.map { "\($0.hostID) \($0.containerID) \($0.size)\n" }.joined() }
+            out.data = [("uid_map", render(u)), ("gid_map", render(g))]
+        }
         return out
     }
 
@@ -156,15 +172,28 @@ public struct PlanBuilder {
         // Join namespaces given by path (the init is single-threaded, so setns works).
         // Joined pid and time namespaces apply to children only: the init then forks, and
         // the child goes on as the container's init.
+        // A joined user namespace goes first (the others may belong to it), and the new
+        // namespaces are then made by unshare inside it, so that it owns them (runc's order);
+        // clone3 made none (Runtime.spawnFlags).
         var forkAfterJoin = false
-        for ns in namespaces {
+        let joinedUser = namespaces.first { $0.type == "user" && !($0.path ?? "").isEmpty }
+        if let u = joinedUser, let path = u.path {
+            if !(linux.uidMappings ?? []).isEmpty || !(linux.gidMappings ?? []).isEmpty {
+                throw Failure("linux.uidMappings/gidMappings are for a new user namespace: the joined one (\(path)) has its own")
+            }
+            ops.append(.setns(path: path, type: Namespaces.flag("user")!))
+        }
+        for ns in namespaces where ns.type != "user" {
             guard let path = ns.path, !path.isEmpty else { continue }
             guard let flag = Namespaces.flag(ns.type) else { throw Failure("unknown namespace type \(ns.type): use pid, network, mount, ipc, uts, user, cgroup or time") }
-            if ns.type == "user" {
-                throw Failure("joining an existing user namespace (\(path)) is not supported yet")
-            }
             if ns.type == "pid" || ns.type == "time" { forkAfterJoin = true }
             ops.append(.setns(path: path, type: flag))
+        }
+        if joinedUser != nil {
+            let fresh = try Namespaces.cloneFlags(namespaces)
+            if fresh != 0 { ops.append(.unshare(flags: Int64(fresh))) }
+            // New pid and time namespaces, too, take effect for children only.
+            if fresh & UInt64(0x2000_0000 | 0x80) != 0 { forkAfterJoin = true }
         }
         if forkAfterJoin { ops.append(.fork) }
         if !hasMountNS {

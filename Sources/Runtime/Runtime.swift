@@ -157,7 +157,10 @@ public final class Runtime {
         if let size = options.consoleSize, spec.process?.terminal == true { spec.process?.consoleSize = size }
         let linux = spec.linux ?? Spec.Linux()
         let namespaces = linux.namespaces ?? []
-        let flags = try Namespaces.cloneFlags(namespaces)
+        // Joining a user namespace: the init joins it first and unshares the new ones there
+        // (PlanBuilder), so clone3 makes none (they would belong to our user namespace).
+        let joinsUser = namespaces.contains { $0.type == "user" && !($0.path ?? "").isEmpty }
+        let flags = joinsUser ? 0 : try Namespaces.cloneFlags(namespaces)
         if namespaces.contains(where: { $0.type == "user" && ($0.path ?? "").isEmpty }) && (linux.uidMappings ?? []).isEmpty {
             throw RuntimeError("a new user namespace needs linux.uidMappings and linux.gidMappings")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import OCI
 
 /// Spec mounts: filesystems with options, binds, propagation, devices.
 final class MountTests: XCTestCase {
@@ -31,6 +32,34 @@ final class MountTests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertEqual(lines(r.out), ["hello", "hello", "ro-refused"])
         XCTAssertEqual(try String(contentsOfFile: rw + "/out", encoding: .utf8), "data\n")
+    }
+
+    /// runtime-spec 1.1 idmapped bind mounts: files of uid 1000 on the host are root's in
+    /// the container, and what root makes there is 1000's on the host.
+    func testIdmappedBindMount() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let d = b.dir + "/idmapped"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try "x".write(toFile: d + "/f", atomically: true, encoding: .utf8)
+        XCTAssertEqual(chown(d, 1000, 1000), 0)
+        XCTAssertEqual(chown(d + "/f", 1000, 1000), 0)
+        var m = Spec.Mount(destination: "/data", type: "bind", source: d, options: ["rbind", "idmap"])
+        m.uidMappings = [.init(containerID: 0, hostID: 1000, size: 1)]
+        m.gidMappings = [.init(containerID: 0, hostID: 1000, size: 1)]
+        b.spec.mounts! += [m, .init(destination: "/plain", type: "bind", source: d, options: ["rbind"])]
+        let r = try b.run(["sh", "-c", "stat -c %u:%g /data/f /plain/f; touch /data/new"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["0:0", "1000:1000"])
+        var st = stat()
+        XCTAssertEqual(lstat(d + "/new", &st), 0)
+        XCTAssertEqual(st.st_uid, 1000, "written through the mapping")
+        b.spec.mounts!.removeLast(2)
+        m.gidMappings = nil
+        b.spec.mounts!.append(m)
+        let bad = try b.run(["true"])
+        XCTAssertNotEqual(bad.code, 0)
+        XCTAssertTrue(bad.err.contains("needs both uidMappings and gidMappings"), bad.err)
     }
 
     func testMissingBindSourceNamesTheSyscallAndPath() throws {

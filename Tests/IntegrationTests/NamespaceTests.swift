@@ -89,4 +89,39 @@ extension NamespaceTests {
         XCTAssertEqual(try c.runc(["start", c.id]).code, 0)
         XCTAssertEqual(try c.state()?.status, .running)
     }
+
+    /// Joining a user namespace by path: the container's new namespaces belong to it, and
+    /// root inside is the holder's root (its map, not ours).
+    func testJoinUserNamespaceByPath() throws {
+        let holder = try TestBundle(args: ["sleep", "61"])
+        defer { holder.cleanup() }
+        holder.spec.linux!.namespaces!.append(.init(type: "user"))
+        holder.spec.linux!.uidMappings = [.init(containerID: 0, hostID: 200000, size: 65536)]
+        holder.spec.linux!.gidMappings = [.init(containerID: 0, hostID: 200000, size: 65536)]
+        holder.spec.linux!.maskedPaths = []
+        holder.spec.linux!.readonlyPaths = []
+        holder.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        XCTAssertEqual(try holder.create().code, 0)
+        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
+        let pid = try XCTUnwrap(holder.state()?.pid)
+
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.spec.linux!.namespaces!.append(.init(type: "user", path: "/proc/\(pid)/ns/user"))
+        b.spec.linux!.maskedPaths = []
+        b.spec.linux!.readonlyPaths = []
+        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; readlink /proc/self/ns/user"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
+        XCTAssertEqual(out.count, 4, r.out + r.err)
+        XCTAssertEqual(out.first, "0 200000 65536", "the holder's map")
+        XCTAssertEqual(Array(out.dropFirst().prefix(2)), ["0", "1"], "root, and PID 1 of a new pid namespace made inside it")
+        XCTAssertEqual(out.last, try ns("\(pid)", "user"))
+        // Maps belong to a new user namespace only.
+        b.spec.linux!.uidMappings = [.init(containerID: 0, hostID: 300000, size: 1)]
+        let bad = try b.run(["true"])
+        XCTAssertNotEqual(bad.code, 0)
+        XCTAssertTrue(bad.err.contains("has its own"), bad.err)
+    }
 }

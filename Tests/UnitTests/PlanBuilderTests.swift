@@ -72,6 +72,15 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertEqual(sys.kind, .bind, "no netns: the host's /sys is bound, as the kernel refuses a new sysfs")
         XCTAssertTrue(sys.noSymlinks)
         XCTAssertThrowsError(try b.mount(.init(destination: "/x", type: "bind", source: "/y", options: ["idmap"]), hasNetNS: true))
+        var idm = Spec.Mount(destination: "/x", type: "bind", source: "/y", options: ["rbind", "idmap"])
+        idm.uidMappings = [.init(containerID: 0, hostID: 1000, size: 10)]
+        idm.gidMappings = [.init(containerID: 5, hostID: 2000, size: 1)]
+        let mapped = try b.mount(idm, hasNetNS: true)
+        XCTAssertEqual(mapped.data.map { $0.0 + "=" + $0.1 }, ["uid_map=1000 0 10\n", "gid_map=2000 5 1\n"],
+                       "the filesystem's id is the namespace's inside id")
+        idm.type = "tmpfs"
+        idm.options = ["idmap"]
+        XCTAssertThrowsError(try b.mount(idm, hasNetNS: true), "idmapped mounts are binds")
     }
 
     func testRejectsWhatCannotWork() {
@@ -101,7 +110,18 @@ final class PlanBuilderTests: XCTestCase {
         })
         XCTAssertEqual(Array(o.prefix(2)), [.setns(path: "/proc/9/ns/pid", type: 0x2000_0000), .fork],
                        "setns(CLONE_NEWPID) applies to children: fork before anything else")
-        XCTAssertThrowsError(try ops(spec { $0.linux!.namespaces!.append(.init(type: "user", path: "/proc/9/ns/user")) }))
+    }
+
+    func testJoiningUserNamespaceGoesFirstAndUnsharesTheRest() throws {
+        let o = try ops(spec { $0.linux!.namespaces!.append(.init(type: "user", path: "/proc/9/ns/user")) })
+        let pidMntEtc = UInt64(0x2000_0000 | 0x4000_0000 | 0x0002_0000 | 0x0800_0000 | 0x0400_0000 | 0x0200_0000)
+        XCTAssertEqual(Array(o.prefix(3)), [.setns(path: "/proc/9/ns/user", type: 0x1000_0000), .unshare(flags: Int64(pidMntEtc)), .fork],
+                       "the user namespace first, then the new ones made inside it, then a fork into the new pid namespace")
+        XCTAssertEqual(try Namespaces.cloneFlags([.init(type: "user", path: "/x")]), 0)
+        XCTAssertThrowsError(try ops(spec {
+            $0.linux!.namespaces!.append(.init(type: "user", path: "/proc/9/ns/user"))
+            $0.linux!.uidMappings = [.init(containerID: 0, hostID: 1000, size: 1)]
+        }), "maps are for a new user namespace")
     }
 
     func testLookupUsesContainerPath() throws {

@@ -58,6 +58,7 @@ enum sr_op_code {
                               devpts, send the master with a CONSOLE report, take the peer as stdio */
     SR_OP_LOOPBACK_UP,     /* bring up lo in the new network namespace (Docker does; runc leaves it) */
     SR_OP_REAPER,          /* at SR_OP_EXEC: fork; stay as PID 1 reaping zombies and forwarding signals (--init) */
+    SR_OP_UNSHARE,         /* i64 CLONE_NEW* flags: new namespaces, owned by a user namespace joined before */
     SR_OP_MAX
 };
 
