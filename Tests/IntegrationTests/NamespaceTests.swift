@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import OCI
 
 /// Each namespace is new (or joined by path) as the spec says.
 final class NamespaceTests: XCTestCase {
@@ -44,12 +45,7 @@ final class NamespaceTests: XCTestCase {
     func testUserNamespaceMappings() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
-        b.spec.linux!.namespaces!.append(.init(type: "user"))
-        b.spec.linux!.uidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
-        b.spec.linux!.gidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
-        b.spec.linux!.maskedPaths = []
-        b.spec.linux!.readonlyPaths = []
-        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        inUserNamespace(b, .init(type: "user"), hostID: 100000)
         let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %t:%T /dev/null"])
         XCTAssertEqual(r.code, 0, r.err)
         let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
@@ -95,22 +91,14 @@ extension NamespaceTests {
     func testJoinUserNamespaceByPath() throws {
         let holder = try TestBundle(args: ["sleep", "61"])
         defer { holder.cleanup() }
-        holder.spec.linux!.namespaces!.append(.init(type: "user"))
-        holder.spec.linux!.uidMappings = [.init(containerID: 0, hostID: 200000, size: 65536)]
-        holder.spec.linux!.gidMappings = [.init(containerID: 0, hostID: 200000, size: 65536)]
-        holder.spec.linux!.maskedPaths = []
-        holder.spec.linux!.readonlyPaths = []
-        holder.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        inUserNamespace(holder, .init(type: "user"), hostID: 200000)
         XCTAssertEqual(try holder.create().code, 0)
         XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
         let pid = try XCTUnwrap(holder.state()?.pid)
 
         let b = try TestBundle()
         defer { b.cleanup() }
-        b.spec.linux!.namespaces!.append(.init(type: "user", path: "/proc/\(pid)/ns/user"))
-        b.spec.linux!.maskedPaths = []
-        b.spec.linux!.readonlyPaths = []
-        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        inUserNamespace(b, .init(type: "user", path: "/proc/\(pid)/ns/user"), hostID: nil)
         let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; readlink /proc/self/ns/user"])
         XCTAssertEqual(r.code, 0, r.err)
         let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
@@ -123,5 +111,18 @@ extension NamespaceTests {
         let bad = try b.run(["true"])
         XCTAssertNotEqual(bad.code, 0)
         XCTAssertTrue(bad.err.contains("has its own"), bad.err)
+    }
+
+    /// A bundle in a user namespace (new with a map of 65536 ids from hostID, or joined):
+    /// no masked or sysfs mounts, which a user namespace without its own netns cannot have.
+    func inUserNamespace(_ b: TestBundle, _ ns: Spec.Namespace, hostID: UInt32?) {
+        b.spec.linux!.namespaces!.append(ns)
+        if let h = hostID {
+            b.spec.linux!.uidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
+            b.spec.linux!.gidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
+        }
+        b.spec.linux!.maskedPaths = []
+        b.spec.linux!.readonlyPaths = []
+        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
     }
 }
