@@ -115,9 +115,7 @@ public final class Engine {
             if o.hostname != nil { throw Failure("conflicting options: hostname and the network mode container:") }
             if !o.dns.isEmpty || !o.addHosts.isEmpty { throw Failure("conflicting options: --dns/--add-host and the network mode container:") }
         case .none:
-            if ports.contains(where: { $0.proto != "tcp" }) {
-                throw Failure("UDP ports cannot be published with --network none (the relay is TCP only): use the default bridge network")
-            }
+            break
         case .bridge(let n):
             if n == "bridge" && !o.aliases.isEmpty { throw Failure("network-scoped aliases are only supported for user-defined networks") }
         }

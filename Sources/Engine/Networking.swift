@@ -295,12 +295,15 @@ struct PortReservations {
         return r
     }
 
-    /// For the relay (--network none): the reserved TCP sockets start listening.
+    /// For the relay (--network none): the reserved TCP sockets start listening; UDP ones
+    /// are read as they are.
     func listen() throws -> [PortRelay.Listener] {
         try zip(fds, ports).map { fd, p in
             _ = fcntl(fd.raw, F_SETFL, O_NONBLOCK)
-            guard Glibc.listen(fd.raw, 511) == 0 else { throw SysError("listen", "\(p.hostIP.isEmpty ? "0.0.0.0" : p.hostIP):\(p.hostPort)") }
-            return PortRelay.Listener(fd: fd.raw, containerPort: p.containerPort)
+            if p.proto != "udp" {
+                guard Glibc.listen(fd.raw, 511) == 0 else { throw SysError("listen", "\(p.hostIP.isEmpty ? "0.0.0.0" : p.hostIP):\(p.hostPort)") }
+            }
+            return PortRelay.Listener(fd: fd.raw, containerPort: p.containerPort, udp: p.proto == "udp")
         }
     }
 

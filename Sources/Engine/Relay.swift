@@ -7,12 +7,34 @@ import Glibc
 /// `-p` with `--network none`: there is no route into the container, so the supervisor
 /// accepts on the host port and connects, from a socket made inside the container's netns,
 /// to 127.0.0.1:PORT there. Bytes are copied with read/write in the supervisor's poll loop
-/// (FACTS: 1.24-1.36x direct on this kernel; splice was slower). TCP only.
+/// (FACTS: 1.24-1.36x direct on this kernel; splice was slower). UDP goes per client
+/// address: a socket inside connected to the port, forgotten after 60 s without traffic
+/// (Docker's proxy keeps UDP flows 90 s).
 final class PortRelay {
     struct Listener {
         let fd: Int32          // owned by PortReservations
         let containerPort: Int
+        var udp = false
     }
+
+    /// One UDP client: its address on the host side, its socket in the container.
+    final class Flow {
+        let listener: Int
+        let client: sockaddr_in
+        let inside: FD
+        var lastNs: Int64
+        init(listener: Int, client: sockaddr_in, inside: FD, now: Int64) {
+            self.listener = listener
+            self.client = client
+            self.inside = inside
+            lastNs = now
+        }
+    }
+    static let flowIdleNs: Int64 = 60_000_000_000
+    var flows: [Flow] = []
+
+    /// When the next idle UDP flow is due to go (the loop wakes for it).
+    var nextExpiryNs: Int64? { flows.map(\.lastNs).min().map { $0 + Self.flowIdleNs } }
 
     /// One direction's bytes in flight (16 KiB: a thousand connections stay under 32 MB).
     struct Buf {
@@ -44,6 +66,7 @@ final class PortRelay {
     /// Connections die with the container they went to.
     func reset() {
         conns = []
+        flows = []
         netns = nil
     }
 
@@ -65,6 +88,7 @@ final class PortRelay {
             out.append(pollfd(fd: c.a.raw, events: Int16(ea), revents: 0))
             out.append(pollfd(fd: c.b.raw, events: Int16(eb), revents: 0))
         }
+        for f in flows { out.append(pollfd(fd: f.inside.raw, events: Int16(POLLIN), revents: 0)) }
         return out
     }
 
@@ -72,7 +96,14 @@ final class PortRelay {
     func handle(_ fds: ArraySlice<pollfd>) {
         let base = fds.startIndex
         let before = conns // what was polled; accept adds to conns
-        for (i, l) in listeners.enumerated() where fds[base + i].revents != 0 { accept(l) }
+        let polledFlows = flows
+        for (i, l) in listeners.enumerated() where fds[base + i].revents != 0 {
+            if l.udp { datagrams(from: i) } else { accept(l) }
+        }
+        let flowBase = base + listeners.count + 2 * before.count
+        for (k, f) in polledFlows.enumerated() where fds[flowBase + k].revents != 0 { replies(f) }
+        let now = Time.monotonicNanos()
+        flows.removeAll { now - $0.lastNs >= Self.flowIdleNs }
         for (j, c) in before.enumerated() {
             let ra = fds[base + listeners.count + 2 * j].revents, rb = fds[base + listeners.count + 2 * j + 1].revents
             if !c.connected {
@@ -110,6 +141,53 @@ final class PortRelay {
         if eof && buf.empty && !shut {
             shutdown(to.raw, Int32(SHUT_WR))
             shut = true
+        }
+    }
+
+    /// Client datagrams on a UDP port, each to its flow's socket in the container.
+    func datagrams(from i: Int) {
+        guard let ns = netns else { return }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        for _ in 0..<64 {
+            var from = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = buf.withUnsafeMutableBytes { b in
+                withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(listeners[i].fd, b.baseAddress, b.count, 0, $0, &len) } }
+            }
+            if n < 0 { return }
+            let flow: Flow
+            if let f = flows.first(where: { $0.listener == i && $0.client.sin_addr.s_addr == from.sin_addr.s_addr && $0.client.sin_port == from.sin_port }) {
+                flow = f
+            } else {
+                let s = sr_socket_in(ns.raw, AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
+                guard s >= 0 else { continue }
+                let inside = FD(s)
+                var to = sockaddr_in()
+                to.sin_family = sa_family_t(AF_INET)
+                to.sin_port = UInt16(listeners[i].containerPort).bigEndian
+                to.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+                let rc = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                guard rc == 0 else { continue }
+                flow = Flow(listener: i, client: from, inside: inside, now: Time.monotonicNanos())
+                flows.append(flow)
+            }
+            flow.lastNs = Time.monotonicNanos()
+            _ = buf.withUnsafeBytes { send(flow.inside.raw, $0.baseAddress, n, 0) }
+        }
+    }
+
+    /// The container's answers, back to the client from the published port.
+    func replies(_ f: Flow) {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var client = f.client
+        for _ in 0..<64 {
+            let n = buf.withUnsafeMutableBytes { recv(f.inside.raw, $0.baseAddress, $0.count, 0) }
+            if n < 0 { return }
+            f.lastNs = Time.monotonicNanos()
+            _ = buf.withUnsafeBytes { b in
+                withUnsafePointer(to: &client) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(listeners[f.listener].fd, b.baseAddress, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            }
         }
     }
 

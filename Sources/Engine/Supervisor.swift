@@ -289,6 +289,7 @@ public final class Supervisor {
             if !exited && monitor != nil && probe == nil && !paused { wake = min(wake, nextProbeNs) }
             if let p = probe { wake = min(wake, p.deadlineNs) }
             if killAtNs > 0 { wake = min(wake, killAtNs) }
+            if !exited, let w = relay?.nextExpiryNs { wake = min(wake, w) }
             if exited { wake = min(wake, drainUntil) }
             let timeout: Int32 = wake == Int64.max ? -1 : Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
             let n = poll(&fds, nfds_t(fds.count), timeout)
