@@ -31,6 +31,7 @@ final class PortRelay {
         }
     }
     static let flowIdleNs: Int64 = 60_000_000_000
+    static let maxFlows = 4096
     var flows: [Flow] = []
 
     /// When the next idle UDP flow is due to go (the loop wakes for it).
@@ -159,6 +160,9 @@ final class PortRelay {
             if let f = flows.first(where: { $0.listener == i && $0.client.sin_addr.s_addr == from.sin_addr.s_addr && $0.client.sin_port == from.sin_port }) {
                 flow = f
             } else {
+                // Each flow holds a socket: a flood from many (spoofable) addresses must not
+                // take every fd the supervisor has.
+                guard flows.count < Self.maxFlows else { continue }
                 let s = sr_socket_in(ns.raw, AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
                 guard s >= 0 else { continue }
                 let inside = FD(s)
