@@ -449,3 +449,10 @@ ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd) {
 #include <malloc.h>
 /* Returns freed heap to the kernel (the supervisor idles for a container's life). */
 int sr_malloc_trim(void) { return malloc_trim(0); }
+
+#include <sys/vfs.h>
+/* The filesystem magic of what is mounted at path (statfs f_type), or -errno. */
+long long sr_fs_type(const char *path) {
+    struct statfs s;
+    return statfs(path, &s) == 0 ? (long long)(unsigned long)s.f_type : -errno;
+}

@@ -172,7 +172,8 @@ public final class Engine {
             unmountRootfs(id)
             throw error
         }
-        unmountRootfs(id)
+        // The root stays mounted for the first start (the supervisor reuses it): one mount
+        // and one unmount fewer on the way to `run`. `rm` and a failed create unmount it.
         if !userMounts.isEmpty { hostConfig.Mounts = userMounts }
         let rc = try RunConfig.resolve(config.config, o.overrides, passwd: passwd, group: group,
                                        callerEnv: Dictionary(Environment.current().compactMap { kv -> (String, String)? in
@@ -317,6 +318,11 @@ public final class Engine {
         guard rc == 0 else {
             throw SysError("mount overlay (\(step.map { String(cString: $0) } ?? "?"))", dir + "/rootfs", errno: -rc)
         }
+    }
+
+    /// Is the container's overlay mounted (by create, or a supervisor that went away)?
+    func rootfsMounted(_ id: String) -> Bool {
+        sr_fs_type(dir(id) + "/rootfs") == 0x794c_7630 // OVERLAYFS_SUPER_MAGIC
     }
 
     public func unmountRootfs(_ id: String) {

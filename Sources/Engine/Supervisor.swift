@@ -115,11 +115,14 @@ public final class Supervisor {
         state.SupervisorPid = getpid()
         state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
         state.Error = ""
-        // Whatever a dead predecessor left: runtime state, cgroup, mount.
+        // Whatever a dead predecessor left: runtime state and cgroup. Its mount, or the one
+        // create left, is the container's own overlay: kept.
         try? rt.delete(id, force: true)
-        engine.unmountRootfs(id)
-        do { try engine.mountRootfs(id) } catch {
-            return failFirstStart(RuntimeError("\(error)", exitCode: 125))
+        if !engine.rootfsMounted(id) {
+            engine.unmountRootfs(id)
+            do { try engine.mountRootfs(id) } catch {
+                return failFirstStart(RuntimeError("\(error)", exitCode: 125))
+            }
         }
 
         var first = true
