@@ -28,7 +28,7 @@ final class ConsoleTests: XCTestCase {
     func receive(_ b: TestBundle, typing: String, run: () throws -> Void) throws -> String {
         let sock = b.dir + "/console.sock"
         let script = b.dir + "/recv.py"
-        try Self.receiver.write(toFile: script, atomically: true, encoding: .utf8)
+        try Self.receiver.write(toFile: script, atomically: false, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, sock, typing]

@@ -183,7 +183,7 @@ final class ContainerTests: EngineTestCase {
         // name taken, its maker dead) is taken back by the next run with that name.
         let half = String(repeating: "ab", count: 32)
         try FileManager.default.createDirectory(atPath: root + "/containers/\(half)/rootfs", withIntermediateDirectories: true)
-        try "999999999 1".write(toFile: root + "/containers/\(half)/creator", atomically: true, encoding: .utf8)
+        try "999999999 1".write(toFile: root + "/containers/\(half)/creator", atomically: false, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: root + "/names/victim", withDestinationPath: half)
         let taken = try swiftrun(["run", "--rm", "--name", "victim", "--network", "none", "--no-healthcheck", "--entrypoint", "true", image])
         XCTAssertEqual(taken.code, 0, taken.err)

@@ -44,7 +44,7 @@ final class FailureTests: XCTestCase {
         let b = try TestBundle()
         defer { b.cleanup() }
         try #"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"sh"},"root":{"path":"rootfs"}}"#
-            .write(toFile: b.dir + "/config.json", atomically: true, encoding: .utf8)
+            .write(toFile: b.dir + "/config.json", atomically: false, encoding: .utf8)
         let r = try b.runc(["create", "--bundle", b.dir, b.id])
         XCTAssertEqual(r.code, 1)
         XCTAssertTrue(r.err.contains("config.json: process.args: expected Array"), r.err)

@@ -116,10 +116,10 @@ final class ImageLoadTests: XCTestCase {
             }, "does not match its digest"),
             (try layout("missing-blob") { d, i in try fm.removeItem(atPath: try layerPaths(d, i)[0]) }, "ENOENT"),
             (try layout("manifest-nowhere") { d, i in try fm.removeItem(atPath: manifestPath(d, i)) }, "ENOENT"),
-            (try layout("malformed-json") { d, _ in try "{\"schemaVersion\": 2, \"manifests\": [".write(toFile: d + "/index.json", atomically: true, encoding: .utf8) }, "malformed JSON"),
+            (try layout("malformed-json") { d, _ in try "{\"schemaVersion\": 2, \"manifests\": [".write(toFile: d + "/index.json", atomically: false, encoding: .utf8) }, "malformed JSON"),
             (try layout("bad-digest-string") { d, _ in
                 try #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../etc/passwd","size":1}]}"#
-                    .write(toFile: d + "/index.json", atomically: true, encoding: .utf8)
+                    .write(toFile: d + "/index.json", atomically: false, encoding: .utf8)
             }, "not a sha256 digest"),
         ]
         let before = try snapshot()
@@ -152,7 +152,7 @@ final class ImageLoadTests: XCTestCase {
         let planted = evil + "-src"
         try fm.createDirectory(atPath: planted + "/www", withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: planted) }
-        try "pwned\n".write(toFile: planted + "/www/index.html", atomically: true, encoding: .utf8)
+        try "pwned\n".write(toFile: planted + "/www/index.html", atomically: false, encoding: .utf8)
         XCTAssertEqual(try TestBundle.exec("/bin/tar", ["-C", planted, "-czf", evil + "/layer.tgz", "www"]).code, 0)
         let (layerDigest, layerSize) = try put(try Data(contentsOf: URL(fileURLWithPath: evil + "/layer.tgz")))
         var index = try json(evil + "/index.json")
@@ -240,7 +240,7 @@ final class ImageLoadTests: XCTestCase {
         for i in 0..<300 {
             try? fm.removeItem(atPath: layout)
             try fm.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
-            try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: true, encoding: .utf8)
+            try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: false, encoding: .utf8)
             var (idx, man, cfg) = (index, manifest, config)
             switch i % 3 {
             case 0: idx = mutate(index)

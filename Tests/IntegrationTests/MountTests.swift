@@ -24,7 +24,7 @@ final class MountTests: XCTestCase {
         defer { b.cleanup() }
         let ro = b.dir + "/ro", rw = b.dir + "/rw"
         for d in [ro, rw] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
-        try "hello\n".write(toFile: ro + "/f", atomically: true, encoding: .utf8)
+        try "hello\n".write(toFile: ro + "/f", atomically: false, encoding: .utf8)
         b.spec.mounts! += [.init(destination: "/ro", type: "bind", source: ro, options: ["rbind", "ro"]),
                            .init(destination: "/rw", type: "bind", source: rw, options: ["bind", "rw"]),
                            .init(destination: "/etc/motd", type: "bind", source: ro + "/f", options: ["bind", "ro"])]
@@ -41,7 +41,7 @@ final class MountTests: XCTestCase {
         defer { b.cleanup() }
         let d = b.dir + "/idmapped"
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        try "x".write(toFile: d + "/f", atomically: true, encoding: .utf8)
+        try "x".write(toFile: d + "/f", atomically: false, encoding: .utf8)
         XCTAssertEqual(chown(d, 1000, 1000), 0)
         XCTAssertEqual(chown(d + "/f", 1000, 1000), 0)
         var m = Spec.Mount(destination: "/data", type: "bind", source: d, options: ["rbind", "idmap"])

@@ -143,7 +143,7 @@ final class PullTests: EngineTestCase {
         log: {level: info}
         storage: {filesystem: {rootdirectory: \(dir)/data}}
         http: {addr: "127.0.0.1:0"}
-        """.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+        """.write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         p.arguments = ["serve", dir + "/config.yml"]

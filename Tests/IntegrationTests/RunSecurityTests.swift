@@ -53,7 +53,7 @@ final class RunSecurityTests: EngineTestCase {
          "syscalls": [
            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
            {"names": ["chmod", "fchmodat"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}
-        """.write(toFile: file, atomically: true, encoding: .utf8)
+        """.write(toFile: file, atomically: false, encoding: .utf8)
         let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root", "--security-opt", "seccomp=" + file,
                               "--entrypoint", "sh", image, "-c", "chmod 700 /tmp && echo chmod ok; mkdir /tmp/x || echo mkdir refused"])
         XCTAssertEqual(r.out, "chmod ok\nmkdir refused\n", r.err)

@@ -78,7 +78,7 @@ final class SecurityTests: XCTestCase {
         defer { b.cleanup() }
         let host = b.dir + "/x"
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
-        try "#!/proc/self/exe\n".write(toFile: host + "/evil", atomically: true, encoding: .utf8)
+        try "#!/proc/self/exe\n".write(toFile: host + "/evil", atomically: false, encoding: .utf8)
         chmod(host + "/evil", 0o755)
         b.spec.mounts!.append(.init(destination: "/x", type: "bind", source: host, options: ["rbind", "ro"]))
         let r = try b.run(["/x/evil"])

@@ -51,8 +51,8 @@ final class NetworkUnitTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/networks", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let outside = #"{"Name":"evil","Id":"0123456789","Driver":"bridge","Subnet":"10.99.0.0/24","Gateway":"10.99.0.1","Bridge":"swr-x","Created":"","Labels":{},"Internal":false}"#
-        try outside.write(toFile: root + "/evil.json", atomically: true, encoding: .utf8)
-        try outside.write(toFile: root + "/networks/good.json", atomically: true, encoding: .utf8)
+        try outside.write(toFile: root + "/evil.json", atomically: false, encoding: .utf8)
+        try outside.write(toFile: root + "/networks/good.json", atomically: false, encoding: .utf8)
         let store = NetworkStore(root: root)
         XCTAssertThrowsError(try store.get("../evil"), "a reference is a name, not a path")
         XCTAssertEqual(try store.get("good").Name, "evil")

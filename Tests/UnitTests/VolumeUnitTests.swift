@@ -37,7 +37,7 @@ final class VolumeUnitTests: XCTestCase {
         XCTAssertFalse(try Engine.copyImageDir(rootfs: rootfs, path: "/data", to: dst), "the image has no /etc: nothing to copy")
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: dst), [])
         try fm.createDirectory(atPath: rootfs + "/etc", withIntermediateDirectories: true)
-        try "image\n".write(toFile: rootfs + "/etc/marker", atomically: true, encoding: .utf8)
+        try "image\n".write(toFile: rootfs + "/etc/marker", atomically: false, encoding: .utf8)
         try fm.createSymbolicLink(atPath: rootfs + "/etc/passwd", withDestinationPath: "/etc/passwd")
         XCTAssertTrue(try Engine.copyImageDir(rootfs: rootfs, path: "/data", to: dst2))
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: dst2).sorted(), ["marker", "passwd"])
