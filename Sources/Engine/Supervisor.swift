@@ -52,6 +52,8 @@ public final class Supervisor {
     /// cgroup.events: "frozen 1" when `pause` froze the container (POLLPRI on change).
     var cgroupEvents: FD?
     var paused = false
+    /// A probe a pause interrupted: its end is not a result.
+    var dropProbeResult = false
     var ttyPending: [UInt8] = []
 
     struct Probe {
@@ -406,7 +408,13 @@ public final class Supervisor {
         state.Status = frozen ? "paused" : "running"
         if monitor != nil {
             if frozen {
-                killProbe(record: false)
+                // Killed without waiting (a frozen tree dies in its own time; blocking here
+                // would keep this state from being saved): finishProbe drops the result.
+                if let p = probe {
+                    try? probeCg.killAll()
+                    _ = sr_pidfd_send_signal(p.pidfd.raw, SIGKILL)
+                    dropProbeResult = true
+                }
                 let was = monitor!.state.Status
                 monitor!.state.Status = "unhealthy"
                 state.Health = monitor!.state
@@ -612,18 +620,11 @@ public final class Supervisor {
         }
     }
 
-    /// `record: false` drops the probe's result (a pause interrupted it).
-    func killProbe(record: Bool = true) {
+    func killProbe() {
         guard probe != nil else { return }
         try? probeCg.killAll()
         _ = sr_pidfd_send_signal(probe!.pidfd.raw, SIGKILL)
-        if record {
-            finishProbe(timedOut: true)
-        } else {
-            var c: Int32 = 0, s: Int32 = 0
-            _ = sr_pidfd_wait(probe!.pidfd.raw, &c, &s, 0)
-            probe = nil
-        }
+        finishProbe(timedOut: true)
         // Measured on 6.18: once killed, a cgroup SIGKILLs every process later cloned into
         // it with CLONE_INTO_CGROUP (the fork's kill sequence is the parent cgroup's). The
         // next probe gets a fresh one.
@@ -639,6 +640,14 @@ public final class Supervisor {
         readProbeOutput()
         let out = probe!
         probe = nil
+        if dropProbeResult {
+            dropProbeResult = false
+            // Its cgroup was killed: a fresh one for the next probe (see killProbe).
+            _ = probeCg.waitEmpty(timeoutMs: 1_000)
+            rmdir(probeCg.dir)
+            probeCgroupMade = false
+            return
+        }
         let exit = sig != 0 ? 128 + code : code
         var result = HealthResult(Start: Time.rfc3339Nano(out.startNs), End: Time.rfc3339Nano(), ExitCode: Int(exit),
                                   Output: Health.output(out.output, truncated: out.truncated))

