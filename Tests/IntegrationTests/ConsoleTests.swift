@@ -33,7 +33,7 @@ final class ConsoleTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, sock, typing]
         let out = b.dir + "/recv.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        touch(out)
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         try p.run()
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock + ".ready") { usleep(10_000) }

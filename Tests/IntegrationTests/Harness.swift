@@ -101,8 +101,8 @@ final class TestBundle {
         p.arguments = args
         let tag = UUID().uuidString
         let outPath = "/tmp/swiftrun-out-" + tag, errPath = "/tmp/swiftrun-err-" + tag
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        touch(outPath)
+        touch(errPath)
         defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
@@ -166,4 +166,10 @@ func lines(_ s: String) -> [String] { s.split(separator: "\n").map(String.init) 
 /// The value of a "Key:\tvalue" line of /proc/PID/status.
 func statusField(_ status: String, _ key: String) -> String? {
     lines(status).first { $0.hasPrefix(key + ":") }.map { String($0.dropFirst(key.count + 1)).trimmingCharacters(in: .whitespaces) }
+}
+
+/// An empty file, made with open(2): FileManager.createFile writes atomically, and on Linux
+/// that leaves a TemporaryDirectory.* beside the file (in /tmp) now and then.
+func touch(_ path: String) {
+    close(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600))
 }

@@ -99,7 +99,7 @@ final class ImageLoadTests: XCTestCase {
         let whole = try Data(contentsOf: URL(fileURLWithPath: images + "/busybox-docker.tar"))
         try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: truncated))
         let empty = scratch + "/empty.tar"
-        fm.createFile(atPath: empty, contents: Data())
+        touch(empty)
         let notImage = scratch + "/not-an-image"
         try fm.createDirectory(atPath: notImage, withIntermediateDirectories: true)
 

@@ -148,7 +148,7 @@ final class PullTests: EngineTestCase {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         p.arguments = ["serve", dir + "/config.yml"]
         let log = dir + "/log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        touch(log)
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardError = p.standardOutput
         try p.run()
