@@ -165,9 +165,9 @@ extension Engine {
     public func pause(_ id: String, _ freeze: Bool) throws {
         let v = try view(id)
         guard Self.supervisorAlive(v.state), v.state.Running else {
-            throw Failure("Container \(v.container.Name) is not running")
+            throw Failure("Container \(v.container.Name) is not running (`swiftrun start \(v.container.Name)` first)")
         }
-        if freeze && v.state.Paused { throw Failure("Container \(v.container.Name) is already paused") }
+        if freeze && v.state.Paused { throw Failure("Container \(v.container.Name) is already paused (`swiftrun unpause \(v.container.Name)` thaws it)") }
         if !freeze && !v.state.Paused { throw Failure("Container \(v.container.Name) is not paused") }
         try runtime.pause(id, freeze)
         Events.emit(self, freeze ? "pause" : "unpause", v.container)

@@ -32,6 +32,8 @@ final class PortRelay {
     }
     static let flowIdleNs: Int64 = 60_000_000_000
     static let maxFlows = 4096
+    /// One datagram at a time, reused.
+    var datagram = [UInt8](repeating: 0, count: 65536)
     var flows: [Flow] = []
 
     /// When the next idle UDP flow is due to go (the loop wakes for it).
@@ -148,11 +150,10 @@ final class PortRelay {
     /// Client datagrams on a UDP port, each to its flow's socket in the container.
     func datagrams(from i: Int) {
         guard let ns = netns else { return }
-        var buf = [UInt8](repeating: 0, count: 65536)
         for _ in 0..<64 {
             var from = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let n = buf.withUnsafeMutableBytes { b in
+            let n = datagram.withUnsafeMutableBytes { b in
                 withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(listeners[i].fd, b.baseAddress, b.count, 0, $0, &len) } }
             }
             if n < 0 { return }
@@ -176,19 +177,18 @@ final class PortRelay {
                 flows.append(flow)
             }
             flow.lastNs = Time.monotonicNanos()
-            _ = buf.withUnsafeBytes { send(flow.inside.raw, $0.baseAddress, n, 0) }
+            _ = datagram.withUnsafeBytes { send(flow.inside.raw, $0.baseAddress, n, 0) }
         }
     }
 
     /// The container's answers, back to the client from the published port.
     func replies(_ f: Flow) {
-        var buf = [UInt8](repeating: 0, count: 65536)
         var client = f.client
         for _ in 0..<64 {
-            let n = buf.withUnsafeMutableBytes { recv(f.inside.raw, $0.baseAddress, $0.count, 0) }
+            let n = datagram.withUnsafeMutableBytes { recv(f.inside.raw, $0.baseAddress, $0.count, 0) }
             if n < 0 { return }
             f.lastNs = Time.monotonicNanos()
-            _ = buf.withUnsafeBytes { b in
+            _ = datagram.withUnsafeBytes { b in
                 withUnsafePointer(to: &client) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     sendto(listeners[f.listener].fd, b.baseAddress, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             }

@@ -223,8 +223,9 @@ extension Engine {
         try Self.checkLimits(resources, flags)
         let v = try view(id)
         if v.state.Running || v.state.Paused {
-            do { try runtime.update(id, resources: resources ?? Spec.Resources()) } catch let e as RuntimeError where e.description.contains("is not running") {
+            do { try runtime.update(id, resources: resources ?? Spec.Resources()) } catch {
                 // Stopped between the look and the write: the records below still apply.
+                if (try? view(id))?.state.Running == true { throw error }
             }
         }
         let bundle = dir(id) + "/bundle/config.json"

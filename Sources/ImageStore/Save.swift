@@ -20,7 +20,7 @@ public enum Saver {
                 images.append((img, img.names.contains(name) ? [name] : []))
             }
         }
-        guard let a = sr_tar_open(fd) else { throw Failure("save: cannot start a tar (libarchive)") }
+        guard let a = sr_tar_open(fd) else { throw Failure("save: libarchive could not start a tar on the output (is it writable? try -o FILE)") }
         var failed = false
         var err = [CChar](repeating: 0, count: 512)
         do {

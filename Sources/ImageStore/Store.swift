@@ -168,7 +168,12 @@ public final class ImageStore {
 
     /// A small blob (a manifest) from memory.
     public func ingest(bytes: [UInt8], expected: String, what: String) throws {
-        try ingestDownload(expected: expected, what: what) { fd in try FD(dup(fd)).writeAll(bytes) }
+        try ingestDownload(expected: expected, what: what) { fd in
+            // A copy of the fd for FD to own (and close), CLOEXEC like every fd we hold.
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            guard copy >= 0 else { throw SysError("fcntl F_DUPFD_CLOEXEC", what) }
+            try FD(copy).writeAll(bytes)
+        }
     }
 
     /// Spools standard input to a file (`load` without -i).

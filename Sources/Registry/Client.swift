@@ -15,12 +15,17 @@ public final class RegistryClient {
     var scheme = "https"
     var authorization: String?
     var challenged = false
+    /// `login` tries these before they are kept; otherwise the auth files say.
+    let given: (user: String, password: String)?
 
-    public init(_ ref: Reference, root: String, tlsVerify: Bool = true) {
+    public init(_ ref: Reference, root: String, tlsVerify: Bool = true, credentials: (user: String, password: String)? = nil) {
         self.ref = ref
         self.root = root
         verifyTLS = tlsVerify
+        given = credentials
     }
+
+    var credentials: (user: String, password: String)? { given ?? AuthFile.credentials(for: ref.domain, root: root) }
 
     static let manifestTypes = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest]
 
@@ -59,7 +64,7 @@ public final class RegistryClient {
             r = try go()
         }
         if r.status == 401 || r.status == 403 {
-            let login = AuthFile.credentials(for: ref.domain, root: root) == nil ? ": `swiftrun login \(ref.domain)` first if it is private" : " (with the credentials from `swiftrun login`)"
+            let login = credentials == nil ? ": `swiftrun login \(ref.domain)` first if it is private" : " (with the credentials from `swiftrun login`)"
             throw Failure("pull access denied for \(ref.familiar): repository does not exist or may require authorization\(login)")
         }
         return r
@@ -70,7 +75,7 @@ public final class RegistryClient {
     func authenticate(_ challenge: String?) throws {
         challenged = true
         guard let challenge else { throw Failure("registry \(ref.domain) answered 401 without a WWW-Authenticate challenge") }
-        let creds = AuthFile.credentials(for: ref.domain, root: root)
+        let creds = credentials
         let basic = creds.map { "Basic " + Base64.encode(Array("\($0.user):\($0.password)".utf8)) }
         let sp = challenge.firstIndex(of: " ") ?? challenge.endIndex
         let kind = challenge[..<sp].lowercased()

@@ -90,24 +90,12 @@ public enum Puller {
     /// `login`: checks the credentials against the registry before they are kept.
     public static func login(domain: String, user: String, password: String, root: String, tlsVerify: Bool = true) throws {
         let ref = try Reference.parse(domain + "/swiftrun-login-check")
-        let previous = getenv("SWIFTRUN_AUTH_FILE").map { String(cString: $0) }
-        // Try them without keeping them: a scratch auth file for the check.
-        let scratch = root + "/tmp/login-\(getpid()).json"
-        try Files.mkdirAll(root + "/tmp", mode: 0o700)
-        setenv("SWIFTRUN_AUTH_FILE", scratch, 1)
-        defer {
-            unlink(scratch)
-            if let previous { setenv("SWIFTRUN_AUTH_FILE", previous, 1) } else { unsetenv("SWIFTRUN_AUTH_FILE") }
-        }
-        try AuthFile.store(domain: ref.domain, user: user, password: password, root: root)
-        let c = RegistryClient(ref, root: root, tlsVerify: tlsVerify)
+        let c = RegistryClient(ref, root: root, tlsVerify: tlsVerify, credentials: (user, password))
         try c.ping()
         if !c.challenged {
             // The registry asked for nothing on /v2/: try the credentials where it would.
             _ = try? c.send("GET", "\(c.scheme)://\(ref.host)/v2/")
         }
-        unsetenv("SWIFTRUN_AUTH_FILE")
-        if let previous { setenv("SWIFTRUN_AUTH_FILE", previous, 1) }
         try AuthFile.store(domain: ref.domain, user: user, password: password, root: root)
     }
 }

@@ -61,9 +61,13 @@ class EngineTestCase: XCTestCase {
 
     @discardableResult
     func swiftrun(_ args: [String]) throws -> TestBundle.Result {
-        // Group commands (`network create`) take the option after their subcommand.
+        try TestBundle.exec(TestBundle.binDir + "/swiftrun", withRoot(args))
+    }
+
+    /// `args` with `--root`: group commands (`network create`) take it after their subcommand.
+    func withRoot(_ args: [String]) -> [String] {
         let n = ["network", "volume", "container", "image"].contains(args.first ?? "") && args.count > 1 ? 2 : 1
-        return try TestBundle.exec(TestBundle.binDir + "/swiftrun", Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n))
+        return Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n)
     }
 
     /// `run -d ...`: the new container's ID.

@@ -6,8 +6,7 @@ import XCTest
 final class TerminalTests: EngineTestCase {
     /// Runs `args` (swiftrun's, with --root) on a ROWSxCOLS pty, playing `steps`.
     func atTerminal(_ rows: Int, _ cols: Int, _ steps: [[Any]], _ args: [String]) throws -> (screen: String, code: Int32) {
-        let n = ["network", "volume"].contains(args.first ?? "") ? 2 : 1
-        let full = [TestBundle.binDir + "/swiftrun"] + Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n)
+        let full = [TestBundle.binDir + "/swiftrun"] + withRoot(args)
         let json = String(decoding: try JSONSerialization.data(withJSONObject: steps), as: UTF8.self)
         let r = try TestBundle.exec("/usr/bin/env", ["python3", TestBundle.packageRoot + "/Tests/Fixtures/pty-run.py", String(rows), String(cols), json, "--"] + full)
         guard let last = r.out.range(of: "\nEXIT=", options: .backwards) else {

@@ -31,7 +31,7 @@ struct StatsCommand: ParsableCommand {
                     usleep(wait)
                     continue
                 }
-                let rows = views.map { v in row(v, engine.stats(v), previous[v.container.Id] ?? nil) }
+                let rows = views.map { v in row(v, current[v.container.Id] ?? nil, previous[v.container.Id] ?? nil) }
                 var out = ""
                 if tty && !noStream { out += "\u{1B}[2J\u{1B}[H" }
                 switch format {
@@ -50,7 +50,7 @@ struct StatsCommand: ParsableCommand {
                 }
                 stdoutWrite(out)
                 if noStream { return }
-                for v in views { previous[v.container.Id] = engine.stats(v) }
+                previous = current
                 wait = 1_000_000
                 usleep(wait)
             }
