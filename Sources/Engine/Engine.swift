@@ -349,7 +349,7 @@ public final class Engine {
         linux.namespaces = ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Spec.Namespace(type: $0) }
         linux.maskedPaths = DefaultSpec.maskedPaths
         linux.readonlyPaths = DefaultSpec.readonlyPaths
-        linux.seccomp = DefaultSeccomp.profile()
+        linux.seccomp = DefaultSeccomp.profile(capabilities: defaultCapabilities)
         return Spec(process: p, hostname: hostname, mounts: DefaultSpec.standardMounts(), linux: linux)
     }
 

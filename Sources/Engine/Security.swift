@@ -52,6 +52,8 @@ extension Engine {
     static func applySecurity(_ f: SecurityFlags, to spec: inout Spec, warn: (String) -> Void) throws {
         let caps = try capabilities(add: f.capAdd, drop: f.capDrop, privileged: f.privileged)
         spec.process?.capabilities = .init(bounding: caps, effective: caps, permitted: caps)
+        // The default filter follows the capabilities (Docker: --cap-add SYS_ADMIN lets mount through).
+        if spec.linux?.seccomp != nil { spec.linux?.seccomp = DefaultSeccomp.profile(capabilities: caps) }
         if f.privileged {
             spec.linux?.seccomp = nil
             spec.linux?.maskedPaths = nil
@@ -131,27 +133,7 @@ extension Engine {
     static func seccompProfile(file: String, capabilities: [String]) throws -> Spec.Seccomp {
         let data: [UInt8]
         do { data = try Files.read(file) } catch { throw Failure("opening seccomp profile (\(file)) failed: \(error)") }
-        let p = try JSON.decode(DockerSeccomp.self, from: data, what: "seccomp profile \(file)")
-        var arches = p.architectures ?? []
-        for a in p.archMap ?? [] where a.architecture == "SCMP_ARCH_X86_64" {
-            arches = [a.architecture] + (a.subArchitectures ?? [])
-        }
-        var rules: [Spec.Seccomp.Syscall] = []
-        for s in p.syscalls ?? [] {
-            func matches(_ c: DockerSeccomp.Condition?) -> Bool? {
-                guard let c else { return nil }
-                if let caps = c.caps, !caps.isEmpty, !caps.allSatisfy({ capabilities.contains($0) }) { return false }
-                if let a = c.arches, !a.isEmpty, !a.contains("amd64") && !a.contains("x86_64") { return false }
-                return true
-            }
-            if matches(s.includes) == false { continue }
-            if let ex = s.excludes, (ex.caps ?? []).contains(where: { capabilities.contains($0) }) || (ex.arches ?? []).contains("amd64") { continue }
-            let names = (s.names ?? []) + (s.name.map { [$0] } ?? [])
-            guard !names.isEmpty else { continue }
-            rules.append(.init(names: names, action: s.action, errnoRet: s.errnoRet, args: s.args))
-        }
-        return Spec.Seccomp(defaultAction: p.defaultAction, defaultErrnoRet: p.defaultErrnoRet,
-                            architectures: arches.isEmpty ? nil : arches, flags: p.flags, syscalls: rules)
+        return try JSON.decode(DockerSeccomp.self, from: data, what: "seccomp profile \(file)").resolved(capabilities: capabilities)
     }
 }
 
@@ -174,4 +156,41 @@ struct DockerSeccomp: Decodable {
     var archMap: [Arch]?
     var flags: [String]?
     var syscalls: [Syscall]?
+
+    /// The runtime-spec filter for x86-64 and a container with these capabilities: rules
+    /// whose includes (caps, arches, minKernel) do not all hold, or whose excludes match,
+    /// are left out.
+    func resolved(capabilities: [String], kernel: [Int] = DockerSeccomp.kernelVersion()) -> Spec.Seccomp {
+        var arches = architectures ?? []
+        for a in archMap ?? [] where a.architecture == "SCMP_ARCH_X86_64" {
+            arches = [a.architecture] + (a.subArchitectures ?? [])
+        }
+        func x86(_ a: [String]?) -> Bool { (a ?? []).contains { $0 == "amd64" || $0 == "x86_64" } }
+        var rules: [Spec.Seccomp.Syscall] = []
+        for s in syscalls ?? [] {
+            if let c = s.includes {
+                if let caps = c.caps, !caps.allSatisfy({ capabilities.contains($0) }) { continue }
+                if let a = c.arches, !a.isEmpty, !x86(a) { continue }
+                if let mk = c.minKernel, kernel.lexicographicallyPrecedes(Self.version(mk)) { continue }
+            }
+            if let ex = s.excludes, (ex.caps ?? []).contains(where: { capabilities.contains($0) }) || x86(ex.arches) { continue }
+            let names = (s.names ?? []) + (s.name.map { [$0] } ?? [])
+            guard !names.isEmpty else { continue }
+            rules.append(.init(names: names, action: s.action, errnoRet: s.errnoRet, args: s.args))
+        }
+        return Spec.Seccomp(defaultAction: defaultAction, defaultErrnoRet: defaultErrnoRet,
+                            architectures: arches.isEmpty ? nil : arches, flags: flags, syscalls: rules)
+    }
+
+    /// "4.8" → [4, 8]; "6.18.44-amd64" → [6, 18, 44].
+    static func version(_ s: String) -> [Int] {
+        s.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? 0 }
+    }
+
+    static func kernelVersion() -> [Int] {
+        var u = utsname()
+        guard uname(&u) == 0 else { return [0] }
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return version(release)
+    }
 }

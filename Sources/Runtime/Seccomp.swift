@@ -92,8 +92,38 @@ public enum Seccomp {
         let rc = sr_seccomp_export(ctx, &buf, &len)
         if rc < 0 { throw Failure("seccomp_export_bpf: \(SysError.describe(-rc))") }
         defer { free(buf) }
-        let bytes = [UInt8](UnsafeRawBufferPointer(start: buf, count: len))
+        var bytes = [UInt8](UnsafeRawBufferPointer(start: buf, count: len))
+        if defAction & 0xffff_0000 != 0x7fff_0000 && defAction != 0x7ffc_0000 {
+            bytes = enosysStub(above: maxKnownSyscall) + bytes
+        }
         return Program(bpf: bytes, flags: flags)
+    }
+
+    /// The highest x86-64 syscall number this libseccomp can name. A profile cannot list
+    /// anything above it, so such a syscall is newer than every profile we build.
+    static let maxKnownSyscall: UInt32 = {
+        for nr in stride(from: 1023, through: 0, by: -1) {
+            if let name = seccomp_syscall_resolve_num_arch(0xC000_003E, Int32(nr)) { free(name); return UInt32(nr) }
+        }
+        return 0
+    }()
+
+    /// Classic BPF run before libseccomp's program: on x86-64 (not x32), a syscall above
+    /// `max` fails with ENOSYS rather than the profile's default. A libc that tries a new
+    /// syscall first (clone3, fchmodat2, ...) then falls back instead of failing on EPERM,
+    /// as with runc's ENOSYS patch.
+    static func enosysStub(above max: UInt32) -> [UInt8] {
+        func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
+            [UInt8(code & 0xff), UInt8(code >> 8), jt, jf,
+             UInt8(k & 0xff), UInt8((k >> 8) & 0xff), UInt8((k >> 16) & 0xff), UInt8(k >> 24)]
+        }
+        let ldAbs: UInt16 = 0x20, jeq: UInt16 = 0x15, jgt: UInt16 = 0x25, jge: UInt16 = 0x35, ret: UInt16 = 0x06
+        return insn(ldAbs, 0, 0, 4)                      // 0: A = seccomp_data.arch
+            + insn(jeq, 0, 4, 0xC000_003E)               // 1: not AUDIT_ARCH_X86_64 → 6
+            + insn(ldAbs, 0, 0, 0)                       // 2: A = seccomp_data.nr
+            + insn(jge, 2, 0, 0x4000_0000)               // 3: x32 (__X32_SYSCALL_BIT) → 6
+            + insn(jgt, 0, 1, max)                       // 4: newer than we know → 5, else 6
+            + insn(ret, 0, 0, 0x0005_0000 | UInt32(ENOSYS)) // 5: SECCOMP_RET_ERRNO | ENOSYS
     }
 
     static func archName(_ arch: String) -> String {

@@ -67,4 +67,29 @@ final class RunSecurityTests: EngineTestCase {
         }
         XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "", "refused runs leave nothing")
     }
+
+    /// Docker's default profile is an allowlist: a privileged syscall is refused (EPERM)
+    /// until the capability it needs is added, and a syscall newer than the profile
+    /// (statmount, kernel 6.8, unknown to Debian 12's libseccomp) gets ENOSYS so that a
+    /// libc can fall back. Checked with raw syscalls from a small static helper.
+    func testDefaultSeccompAllowlist() throws {
+        let helper = root + "-syscall"
+        addTeardownBlock { unlink(helper) }
+        let cc = try TestBundle.exec("/usr/bin/cc", ["-static", "-O2", "-o", helper, TestBundle.packageRoot + "/Tests/Fixtures/syscall.c"])
+        XCTAssertEqual(cc.code, 0, cc.err)
+        func errnos(_ flags: [String], _ calls: [String]) throws -> [String] {
+            let script = calls.map { "/syscall \($0)" }.joined(separator: "; ")
+            let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root", "-v", helper + ":/syscall:ro"]
+                                 + flags + ["--entrypoint", "sh", image, "-c", script])
+            XCTAssertEqual(r.code, 0, r.err)
+            return lines(r.out)
+        }
+        let mount = "165", statmount = "457", unshareNet = "272 0x40000000", getpid = "39"
+        XCTAssertEqual(try errnos([], [getpid, mount, statmount, unshareNet]), ["0", "\(EPERM)", "\(ENOSYS)", "\(EPERM)"])
+        let admin = try errnos(["--cap-add", "SYS_ADMIN"], [mount, unshareNet])
+        XCTAssertNotEqual(admin[0], "\(EPERM)", "mount(2) reaches the kernel with CAP_SYS_ADMIN")
+        XCTAssertEqual(admin[1], "0", "unshare(CLONE_NEWNET) with CAP_SYS_ADMIN")
+        let unconfined = try errnos(["--security-opt", "seccomp=unconfined"], [statmount])
+        XCTAssertNotEqual(unconfined[0], "\(ENOSYS)", "the kernel has statmount: ENOSYS came from the filter")
+    }
 }
