@@ -8,7 +8,7 @@ import PackageDescription
 //   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
 //   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
-//   CLI (one file per command)
+//   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
+        // runc's command line over the runtime alone: swiftrun-runc links nothing else.
+        .target(name: "RuncCLI", dependencies: ["Runtime", "OCI", "OS"], swiftSettings: v5),
         .target(name: "ImageStore", dependencies: [
             "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: v5),
@@ -37,12 +39,12 @@ let package = Package(
         .target(name: "Registry", dependencies: ["ImageStore", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "OCI", "OS", "ImageStore", "Engine", "Network", "Registry",
+            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "Engine", "Network", "Registry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
-        .executableTarget(name: "swiftrun-runc", dependencies: ["CLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network", "Registry"], swiftSettings: v5),
+        .executableTarget(name: "swiftrun-runc", dependencies: ["RuncCLI"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network", "Registry"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
     ]
 )

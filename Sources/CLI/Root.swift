@@ -1,28 +1,16 @@
 import ArgumentParser
 import Engine
 import ImageStore
+import OS
+import RuncCLI
 #if canImport(Glibc)
 import Glibc
 #endif
 
-public let swiftrunVersion = "0.1.0"
-
-/// `swiftrun-runc`: runc's argv, so podman (--runtime), conmon and test suites can drive us.
-public struct RuncRoot: ParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "swiftrun-runc", abstract: "An OCI runtime (runc-compatible command line).",
-        version: "swiftrun-runc version \(swiftrunVersion)\nspec: 1.2.0\n+CAP +SECCOMP +EBPF", subcommands: ociCommands)
-    public init() {}
-
-    public static func entry() -> Never {
-        let args = ArgvNormalizer.normalize(Array(CommandLine.arguments.dropFirst()), commandDepth: 1)
-        dispatch(self, args, usageExit: 1)
-    }
-}
-
+/// In `swiftrun --help` only: `swiftrun oci ...` goes to the runtime's own command line
+/// (RuncCLI) before argument parsing.
 struct OCIGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "oci", abstract: "The OCI runtime commands (as runc).",
-                                                    subcommands: ociCommands)
+    static let configuration = CommandConfiguration(commandName: "oci", abstract: "The OCI runtime commands (as runc; see `swiftrun oci --help`).")
 }
 
 /// `swiftrun`: Docker-style commands, and the OCI runtime under `swiftrun oci`.
@@ -43,9 +31,7 @@ public struct SwiftrunRoot: ParsableCommand {
             guard let store = try? ImageStore(root: args[1]) else { Glibc.exit(125) }
             Supervisor.main(engine: Engine(store: store), id: args[2], attached: args.count > 3 && args[3] == "attach")
         }
-        if args.first == "oci" {
-            args = ["oci"] + ArgvNormalizer.normalize(Array(args.dropFirst()), commandDepth: 1)
-        }
+        if args.first == "oci" { Runc.main(Array(args.dropFirst()), program: "swiftrun oci", usageExit: 125) }
         if args.first == "run" { args = RunCommand.splitWaitHealthy(args) }
         dispatch(self, args, usageExit: 125)
     }

@@ -1,2 +1,3 @@
-import CLI
-RuncRoot.entry()
+import RuncCLI
+
+Runc.main(Array(CommandLine.arguments.dropFirst()), program: "swiftrun-runc", usageExit: 1)

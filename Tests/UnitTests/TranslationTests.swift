@@ -3,6 +3,7 @@ import OCI
 import OS
 @testable import Runtime
 @testable import CLI
+@testable import RuncCLI
 
 final class TranslationTests: XCTestCase {
     func testCapabilities() throws {
@@ -74,12 +75,28 @@ final class TranslationTests: XCTestCase {
         XCTAssertNil(Signals.parse("99"))
     }
 
-    func testArgvNormalizer() {
-        XCTAssertEqual(ArgvNormalizer.normalize(["--root", "/r", "--log-format=json", "--debug", "create", "--bundle", "b", "x"]),
-                       ["create", "--root", "/r", "--log-format=json", "--debug", "--bundle", "b", "x"])
-        XCTAssertEqual(ArgvNormalizer.normalize(["-root", "/r", "state", "x"]), ["state", "--root", "/r", "x"])
-        XCTAssertEqual(ArgvNormalizer.normalize(["state", "x"]), ["state", "x"])
-        XCTAssertEqual(ArgvNormalizer.normalize(["--systemd-cgroup", "run", "x"]), ["run", "--systemd-cgroup", "x"])
+    func testRuncCommandLine() throws {
+        let specs: [OptionSpec] = [.value("root", nil, ""), .flag("debug", nil, ""), .value("bundle", "b", ""),
+                                   .flag("detach", "d", ""), .flag("tty", "t", ""), .value("env", "e", "")]
+        var p = try ParsedArgs.parse(["--root", "/r", "-debug", "--bundle=b", "x"], specs)
+        XCTAssertEqual(p.value("root"), "/r")
+        XCTAssertTrue(p.has("debug"), "Go's single-dash long option")
+        XCTAssertEqual(p.value("bundle"), "b")
+        XCTAssertEqual(p.positionals, ["x"])
+        p = try ParsedArgs.parse(["x", "-b", "b2", "-dt"], specs)
+        XCTAssertEqual(p.positionals, ["x"], "options after the ID")
+        XCTAssertEqual(p.value("bundle"), "b2")
+        XCTAssertTrue(p.has("detach") && p.has("tty"), "grouped shorts")
+        p = try ParsedArgs.parse(["-e", "A=1", "--env", "B=2", "-d", "c1", "--", "sh", "-c", "echo -d"], specs, passthroughAfter: 1)
+        XCTAssertEqual(p.all("env"), ["A=1", "B=2"])
+        XCTAssertEqual(p.positionals, ["c1"])
+        XCTAssertEqual(p.rest, ["sh", "-c", "echo -d"], "exec's command is passed through")
+        p = try ParsedArgs.parse(["c1", "ls", "-l"], specs, passthroughAfter: 1)
+        XCTAssertEqual(p.rest, ["ls", "-l"])
+        p = try ParsedArgs.parse(["--detach=false", "x"], specs)
+        XCTAssertFalse(p.has("detach"))
+        XCTAssertThrowsError(try ParsedArgs.parse(["--nope", "x"], specs)) { XCTAssertEqual("\($0)", "flag provided but not defined: --nope") }
+        XCTAssertThrowsError(try ParsedArgs.parse(["x", "--bundle"], specs)) { XCTAssertEqual("\($0)", "flag needs an argument: --bundle") }
     }
 
     func testIDValidation() {

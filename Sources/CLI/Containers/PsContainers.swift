@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import OS
+import RuncCLI
 
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones unless -a).")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import OS
+import RuncCLI
 #if canImport(Glibc)
 import Glibc
 #endif

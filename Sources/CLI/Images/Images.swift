@@ -2,6 +2,7 @@ import ArgumentParser
 import ImageStore
 import OCI
 import OS
+import RuncCLI
 
 struct Images: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")

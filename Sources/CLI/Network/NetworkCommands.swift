@@ -3,6 +3,7 @@ import Engine
 import Network
 import OCI
 import OS
+import RuncCLI
 
 struct NetworkGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "network", abstract: "Manage bridge networks (containers on one find each other by name).",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import OCI
 import OS
+import RuncCLI
 
 struct VolumeGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "volume", abstract: "Manage volumes (directories under the store that outlive containers).",
