@@ -1,28 +1,30 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// A JSON document that does not decode, with the field path that is wrong.
 public struct JSONError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// JSON through FoundationEssentials (not all of Foundation: +11 MB RSS measured).
+/// JSON for Codable types without Foundation. FoundationEssentials' coder cost about 2 ms
+/// of every runtime invocation (its generic metadata is instantiated on first use) and
+/// 20 MB of binary; this one is a parser into a small tree, a Decoder over the tree, and
+/// an Encoder into a tree that is written with sorted keys.
 public enum JSON {
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
+        let tree: Node
+        do { tree = try Parser.parse(bytes) } catch let e as JSONError { throw JSONError(description: "\(what): \(e.description)") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try T(from: TreeDecoder(tree, path: []))
         } catch let e as DecodingError {
             throw JSONError(description: "\(what): \(describe(e))")
         }
     }
 
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
-        let enc = JSONEncoder()
-        enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try enc.encode(value))
+        let box = Box()
+        try value.encode(to: TreeEncoder(box, path: []))
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        try write(box.node, into: &out, pretty: pretty, indent: 0)
+        return out
     }
 
     public static func string<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
@@ -43,6 +45,605 @@ public enum JSON {
         case .dataCorrupted(let c):
             return "\(path(c)): malformed JSON (\(c.debugDescription))"
         @unknown default: return "\(e)"
+        }
+    }
+
+    /// A parsed document. Numbers keep their text so 64-bit integers stay exact.
+    indirect enum Node {
+        case null, bool(Bool), number(String), string(String), array([Node])
+        case object([String: Node], order: [String])
+
+        var kind: String {
+            switch self {
+            case .null: return "null"
+            case .bool: return "a boolean"
+            case .number: return "a number"
+            case .string: return "a string"
+            case .array: return "an array"
+            case .object: return "an object"
+            }
+        }
+    }
+
+    // MARK: writing
+
+    static func write(_ n: Node, into out: inout [UInt8], pretty: Bool, indent: Int) throws {
+        func newline(_ level: Int) {
+            guard pretty else { return }
+            out.append(0x0a)
+            out.append(contentsOf: repeatElement(0x20, count: 2 * level))
+        }
+        switch n {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let s): out.append(contentsOf: s.utf8)
+        case .string(let s): writeString(s, into: &out)
+        case .array(let a):
+            out.append(0x5b)
+            for (i, v) in a.enumerated() {
+                if i > 0 { out.append(0x2c) }
+                newline(indent + 1)
+                try write(v, into: &out, pretty: pretty, indent: indent + 1)
+            }
+            if !a.isEmpty { newline(indent) }
+            out.append(0x5d)
+        case .object(let o, _):
+            out.append(0x7b)
+            for (i, k) in o.keys.sorted().enumerated() {
+                if i > 0 { out.append(0x2c) }
+                newline(indent + 1)
+                writeString(k, into: &out)
+                out.append(0x3a)
+                if pretty { out.append(0x20) }
+                try write(o[k]!, into: &out, pretty: pretty, indent: indent + 1)
+            }
+            if !o.isEmpty { newline(indent) }
+            out.append(0x7d)
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        for c in s.utf8 {
+            switch c {
+            case 0x22: out.append(contentsOf: [0x5c, 0x22])
+            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
+            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
+            case 0x09: out.append(contentsOf: [0x5c, 0x74])
+            case 0x08: out.append(contentsOf: [0x5c, 0x62])
+            case 0x0c: out.append(contentsOf: [0x5c, 0x66])
+            case ..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            default: out.append(c)
+            }
+        }
+        out.append(0x22)
+    }
+}
+
+// MARK: parsing
+
+extension JSON {
+    struct Parser {
+        let b: [UInt8]
+        var i = 0
+        var depth = 0
+
+        static func parse(_ bytes: [UInt8]) throws -> Node {
+            var p = Parser(b: bytes)
+            p.skipSpace()
+            let n = try p.value()
+            p.skipSpace()
+            guard p.i == p.b.count else { throw p.fail("unexpected data after the document") }
+            return n
+        }
+
+        func fail(_ what: String) -> JSONError {
+            JSONError(description: "malformed JSON at byte \(i): \(what)")
+        }
+
+        mutating func skipSpace() {
+            while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 }
+        }
+
+        mutating func literal(_ word: String, _ n: Node) throws -> Node {
+            let w = Array(word.utf8)
+            guard i + w.count <= b.count, Array(b[i..<i + w.count]) == w else { throw fail("invalid literal") }
+            i += w.count
+            return n
+        }
+
+        mutating func value() throws -> Node {
+            guard i < b.count else { throw fail("unexpected end of data") }
+            switch b[i] {
+            case 0x7b: return try object()
+            case 0x5b: return try array()
+            case 0x22: return .string(try string())
+            case 0x74: return try literal("true", .bool(true))
+            case 0x66: return try literal("false", .bool(false))
+            case 0x6e: return try literal("null", .null)
+            case 0x2d, 0x30...0x39: return try number()
+            default: throw fail("unexpected character '\(Character(Unicode.Scalar(b[i])))'")
+            }
+        }
+
+        mutating func nest() throws {
+            depth += 1
+            if depth > 512 { throw fail("nested too deeply") }
+        }
+
+        mutating func object() throws -> Node {
+            try nest()
+            i += 1
+            var dict: [String: Node] = [:], order: [String] = []
+            skipSpace()
+            if i < b.count, b[i] == 0x7d { i += 1; depth -= 1; return .object(dict, order: order) }
+            while true {
+                skipSpace()
+                guard i < b.count, b[i] == 0x22 else { throw fail("expected a key") }
+                let k = try string()
+                skipSpace()
+                guard i < b.count, b[i] == 0x3a else { throw fail("expected ':'") }
+                i += 1
+                skipSpace()
+                let v = try value()
+                if dict.updateValue(v, forKey: k) == nil { order.append(k) }
+                skipSpace()
+                guard i < b.count else { throw fail("unterminated object") }
+                if b[i] == 0x2c { i += 1; continue }
+                guard b[i] == 0x7d else { throw fail("expected ',' or '}'") }
+                i += 1
+                depth -= 1
+                return .object(dict, order: order)
+            }
+        }
+
+        mutating func array() throws -> Node {
+            try nest()
+            i += 1
+            var out: [Node] = []
+            skipSpace()
+            if i < b.count, b[i] == 0x5d { i += 1; depth -= 1; return .array(out) }
+            while true {
+                skipSpace()
+                out.append(try value())
+                skipSpace()
+                guard i < b.count else { throw fail("unterminated array") }
+                if b[i] == 0x2c { i += 1; continue }
+                guard b[i] == 0x5d else { throw fail("expected ',' or ']'") }
+                i += 1
+                depth -= 1
+                return .array(out)
+            }
+        }
+
+        mutating func number() throws -> Node {
+            let start = i
+            if b[i] == 0x2d { i += 1 }
+            func digits() -> Int {
+                let s = i
+                while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+                return i - s
+            }
+            let intDigits = digits()
+            guard intDigits > 0 else { throw fail("invalid number") }
+            if intDigits > 1 && b[i - intDigits] == 0x30 { throw fail("leading zero in a number") }
+            if i < b.count, b[i] == 0x2e {
+                i += 1
+                guard digits() > 0 else { throw fail("invalid number") }
+            }
+            if i < b.count, b[i] == 0x65 || b[i] == 0x45 {
+                i += 1
+                if i < b.count, b[i] == 0x2b || b[i] == 0x2d { i += 1 }
+                guard digits() > 0 else { throw fail("invalid number") }
+            }
+            return .number(String(decoding: b[start..<i], as: UTF8.self))
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard i + 4 <= b.count else { throw fail("short \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = b[i]
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x61...0x66: d = c - 0x61 + 10
+                case 0x41...0x46: d = c - 0x41 + 10
+                default: throw fail("invalid \\u escape")
+                }
+                v = v << 4 | UInt32(d)
+                i += 1
+            }
+            return v
+        }
+
+        mutating func string() throws -> String {
+            i += 1
+            let start = i
+            // Fast path: no escapes.
+            while i < b.count, b[i] != 0x22, b[i] != 0x5c, b[i] >= 0x20 { i += 1 }
+            guard i < b.count else { throw fail("unterminated string") }
+            if b[i] == 0x22 {
+                defer { i += 1 }
+                return try validUTF8(b[start..<i])
+            }
+            var out = Array(b[start..<i])
+            while true {
+                guard i < b.count else { throw fail("unterminated string") }
+                let c = b[i]
+                if c == 0x22 { i += 1; return try validUTF8(out[...]) }
+                if c < 0x20 { throw fail("control character in a string") }
+                if c != 0x5c { out.append(c); i += 1; continue }
+                i += 1
+                guard i < b.count else { throw fail("unterminated escape") }
+                let e = b[i]
+                i += 1
+                switch e {
+                case 0x22, 0x5c, 0x2f: out.append(e)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0c)
+                case 0x6e: out.append(0x0a)
+                case 0x72: out.append(0x0d)
+                case 0x74: out.append(0x09)
+                case 0x75:
+                    var u = try hex4()
+                    if u >= 0xd800 && u < 0xdc00 {
+                        guard i + 1 < b.count, b[i] == 0x5c, b[i + 1] == 0x75 else { throw fail("lone surrogate") }
+                        i += 2
+                        let lo = try hex4()
+                        guard lo >= 0xdc00 && lo < 0xe000 else { throw fail("invalid surrogate pair") }
+                        u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)
+                    } else if u >= 0xdc00 && u < 0xe000 {
+                        throw fail("lone surrogate")
+                    }
+                    out.append(contentsOf: Array(String(Character(Unicode.Scalar(u)!)).utf8))
+                default: throw fail("invalid escape")
+                }
+            }
+        }
+
+        func validUTF8(_ s: ArraySlice<UInt8>) throws -> String {
+            guard let str = String(validating: s, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+            return str
+        }
+    }
+}
+
+// MARK: decoding
+
+extension JSON {
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
+    }
+
+    struct TreeDecoder: Decoder {
+        let node: Node
+        let codingPath: [CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        init(_ node: Node, path: [CodingKey]) {
+            self.node = node
+            codingPath = path
+        }
+
+        func mismatch(_ t: Any.Type) -> DecodingError {
+            .typeMismatch(t, .init(codingPath: codingPath, debugDescription: "found \(node.kind)"))
+        }
+
+        func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+            guard case .object(let o, let order) = node else {
+                if case .null = node { throw DecodingError.valueNotFound([String: Any].self, .init(codingPath: codingPath, debugDescription: "null")) }
+                throw mismatch([String: Any].self)
+            }
+            return KeyedDecodingContainer(Keyed<Key>(dict: o, order: order, codingPath: codingPath))
+        }
+
+        func unkeyedContainer() throws -> UnkeyedDecodingContainer {
+            guard case .array(let a) = node else {
+                if case .null = node { throw DecodingError.valueNotFound([Any].self, .init(codingPath: codingPath, debugDescription: "null")) }
+                throw mismatch([Any].self)
+            }
+            return Unkeyed(items: a, codingPath: codingPath)
+        }
+
+        func singleValueContainer() throws -> SingleValueDecodingContainer { Single(decoder: self) }
+    }
+
+    /// Scalars, shared by the three container kinds.
+    static func scalar<T: Decodable>(_ node: Node, _ type: T.Type, path: [CodingKey]) throws -> T {
+        func mismatch() -> DecodingError {
+            if case .null = node { return .valueNotFound(T.self, .init(codingPath: path, debugDescription: "null")) }
+            return .typeMismatch(T.self, .init(codingPath: path, debugDescription: "found \(node.kind)"))
+        }
+        func integer<I: FixedWidthInteger>(_: I.Type) throws -> I {
+            guard case .number(let s) = node else { throw mismatch() }
+            if let v = I(s) { return v }
+            if let d = Double(s), d == d.rounded(), let v = I(exactly: d) { return v }
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "number \(s) does not fit in \(I.self)"))
+        }
+        switch type {
+        case is String.Type:
+            guard case .string(let s) = node else { throw mismatch() }
+            return s as! T
+        case is Bool.Type:
+            guard case .bool(let b) = node else { throw mismatch() }
+            return b as! T
+        case is Int.Type: return try integer(Int.self) as! T
+        case is Int64.Type: return try integer(Int64.self) as! T
+        case is Int32.Type: return try integer(Int32.self) as! T
+        case is Int16.Type: return try integer(Int16.self) as! T
+        case is Int8.Type: return try integer(Int8.self) as! T
+        case is UInt.Type: return try integer(UInt.self) as! T
+        case is UInt64.Type: return try integer(UInt64.self) as! T
+        case is UInt32.Type: return try integer(UInt32.self) as! T
+        case is UInt16.Type: return try integer(UInt16.self) as! T
+        case is UInt8.Type: return try integer(UInt8.self) as! T
+        case is Double.Type, is Float.Type:
+            guard case .number(let s) = node, let d = Double(s) else { throw mismatch() }
+            return (type == Float.self ? Float(d) as Any : d as Any) as! T
+        default:
+            return try T(from: TreeDecoder(node, path: path))
+        }
+    }
+
+    struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
+        let dict: [String: Node]
+        let order: [String]
+        let codingPath: [CodingKey]
+
+        var allKeys: [Key] { order.compactMap { Key(stringValue: $0) } }
+        func contains(_ key: Key) -> Bool { dict[key.stringValue] != nil }
+
+        func node(_ key: Key) throws -> Node {
+            guard let n = dict[key.stringValue] else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
+            }
+            return n
+        }
+
+        func decodeNil(forKey key: Key) throws -> Bool {
+            if case .null = try node(key) { return true }
+            return false
+        }
+
+        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+            try JSON.scalar(try node(key), type, path: codingPath + [key])
+        }
+
+        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+            try TreeDecoder(try node(key), path: codingPath + [key]).container(keyedBy: type)
+        }
+
+        func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
+            try TreeDecoder(try node(key), path: codingPath + [key]).unkeyedContainer()
+        }
+
+        func superDecoder() throws -> Decoder {
+            TreeDecoder(dict["super"] ?? .null, path: codingPath + [AnyKey(stringValue: "super")])
+        }
+
+        func superDecoder(forKey key: Key) throws -> Decoder {
+            TreeDecoder(dict[key.stringValue] ?? .null, path: codingPath + [key])
+        }
+    }
+
+    struct Unkeyed: UnkeyedDecodingContainer {
+        let items: [Node]
+        let codingPath: [CodingKey]
+        var currentIndex = 0
+
+        var count: Int? { items.count }
+        var isAtEnd: Bool { currentIndex >= items.count }
+
+        mutating func next(_ t: Any.Type) throws -> (Node, [CodingKey]) {
+            let path = codingPath + [AnyKey(intValue: currentIndex)]
+            guard !isAtEnd else {
+                throw DecodingError.valueNotFound(t, .init(codingPath: path, debugDescription: "the array has no more elements"))
+            }
+            defer { currentIndex += 1 }
+            return (items[currentIndex], path)
+        }
+
+        mutating func decodeNil() throws -> Bool {
+            guard !isAtEnd else { return false }
+            if case .null = items[currentIndex] { currentIndex += 1; return true }
+            return false
+        }
+
+        mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            let (n, path) = try next(type)
+            return try JSON.scalar(n, type, path: path)
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+            let (n, path) = try next([String: Any].self)
+            return try TreeDecoder(n, path: path).container(keyedBy: type)
+        }
+
+        mutating func nestedUnkeyedContainer() throws -> UnkeyedDecodingContainer {
+            let (n, path) = try next([Any].self)
+            return try TreeDecoder(n, path: path).unkeyedContainer()
+        }
+
+        mutating func superDecoder() throws -> Decoder {
+            let (n, path) = try next(Any.self)
+            return TreeDecoder(n, path: path)
+        }
+    }
+
+    struct Single: SingleValueDecodingContainer {
+        let decoder: TreeDecoder
+        var codingPath: [CodingKey] { decoder.codingPath }
+
+        func decodeNil() -> Bool {
+            if case .null = decoder.node { return true }
+            return false
+        }
+
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try JSON.scalar(decoder.node, type, path: codingPath)
+        }
+    }
+}
+
+// MARK: encoding
+
+extension JSON {
+    /// A node under construction: containers hand out boxes that are filled later.
+    final class Box {
+        enum Content { case empty, value(Node), object([String: Box]), array([Box]) }
+        var content: Content = .empty
+
+        var node: Node {
+            switch content {
+            case .empty: return .object([:], order: [])
+            case .value(let n): return n
+            case .object(let o): return .object(o.mapValues { $0.node }, order: [])
+            case .array(let a): return .array(a.map { $0.node })
+            }
+        }
+
+        func child(_ key: String) -> Box {
+            var o: [String: Box] = [:]
+            if case .object(let existing) = content { o = existing }
+            let b = Box()
+            o[key] = b
+            content = .object(o)
+            return b
+        }
+
+        func append() -> Box {
+            var a: [Box] = []
+            if case .array(let existing) = content { a = existing }
+            let b = Box()
+            a.append(b)
+            content = .array(a)
+            return b
+        }
+    }
+
+    static func scalarNode<T: Encodable>(_ v: T, path: [CodingKey]) throws -> Node? {
+        func float(_ d: Double) throws -> Node {
+            guard d.isFinite else {
+                throw EncodingError.invalidValue(d, .init(codingPath: path, debugDescription: "\(d) is not a JSON number"))
+            }
+            if d == d.rounded(), abs(d) < 9e15 { return .number(String(Int64(d))) }
+            return .number("\(d)")
+        }
+        switch v {
+        case let s as String: return .string(s)
+        case let b as Bool: return .bool(b)
+        case let n as Int: return .number(String(n))
+        case let n as Int64: return .number(String(n))
+        case let n as Int32: return .number(String(n))
+        case let n as Int16: return .number(String(n))
+        case let n as Int8: return .number(String(n))
+        case let n as UInt: return .number(String(n))
+        case let n as UInt64: return .number(String(n))
+        case let n as UInt32: return .number(String(n))
+        case let n as UInt16: return .number(String(n))
+        case let n as UInt8: return .number(String(n))
+        case let d as Double: return try float(d)
+        case let f as Float: return try float(Double(f))
+        default: return nil
+        }
+    }
+
+    static func encodeValue<T: Encodable>(_ v: T, into box: Box, path: [CodingKey]) throws {
+        if let n = try scalarNode(v, path: path) { box.content = .value(n); return }
+        try v.encode(to: TreeEncoder(box, path: path))
+    }
+
+    struct TreeEncoder: Encoder {
+        let box: Box
+        let codingPath: [CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        init(_ box: Box, path: [CodingKey]) {
+            self.box = box
+            codingPath = path
+        }
+
+        func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+            if case .object = box.content {} else { box.content = .object([:]) }
+            return KeyedEncodingContainer(KeyedEnc<Key>(box: box, codingPath: codingPath))
+        }
+
+        func unkeyedContainer() -> UnkeyedEncodingContainer {
+            if case .array = box.content {} else { box.content = .array([]) }
+            return UnkeyedEnc(box: box, codingPath: codingPath)
+        }
+
+        func singleValueContainer() -> SingleValueEncodingContainer { SingleEnc(box: box, codingPath: codingPath) }
+    }
+
+    struct KeyedEnc<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let box: Box
+        let codingPath: [CodingKey]
+
+        mutating func encodeNil(forKey key: Key) throws { box.child(key.stringValue).content = .value(.null) }
+
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            try JSON.encodeValue(value, into: box.child(key.stringValue), path: codingPath + [key])
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+            TreeEncoder(box.child(key.stringValue), path: codingPath + [key]).container(keyedBy: keyType)
+        }
+
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
+            TreeEncoder(box.child(key.stringValue), path: codingPath + [key]).unkeyedContainer()
+        }
+
+        mutating func superEncoder() -> Encoder { TreeEncoder(box.child("super"), path: codingPath + [AnyKey(stringValue: "super")]) }
+        mutating func superEncoder(forKey key: Key) -> Encoder { TreeEncoder(box.child(key.stringValue), path: codingPath + [key]) }
+    }
+
+    struct UnkeyedEnc: UnkeyedEncodingContainer {
+        let box: Box
+        let codingPath: [CodingKey]
+        var count: Int {
+            if case .array(let a) = box.content { return a.count }
+            return 0
+        }
+
+        mutating func encodeNil() throws { box.append().content = .value(.null) }
+
+        mutating func encode<T: Encodable>(_ value: T) throws {
+            let path = codingPath + [AnyKey(intValue: count)]
+            try JSON.encodeValue(value, into: box.append(), path: path)
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+            let path = codingPath + [AnyKey(intValue: count)]
+            return TreeEncoder(box.append(), path: path).container(keyedBy: keyType)
+        }
+
+        mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
+            let path = codingPath + [AnyKey(intValue: count)]
+            return TreeEncoder(box.append(), path: path).unkeyedContainer()
+        }
+
+        mutating func superEncoder() -> Encoder {
+            let path = codingPath + [AnyKey(intValue: count)]
+            return TreeEncoder(box.append(), path: path)
+        }
+    }
+
+    struct SingleEnc: SingleValueEncodingContainer {
+        let box: Box
+        let codingPath: [CodingKey]
+
+        mutating func encodeNil() throws { box.content = .value(.null) }
+
+        mutating func encode<T: Encodable>(_ value: T) throws {
+            try JSON.encodeValue(value, into: box, path: codingPath)
         }
     }
 }
