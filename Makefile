@@ -7,12 +7,17 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools
 # The cgroup-v2 test VM (Sysroot/vm): QEMU without its recommends; kmod for depmod.
 VM_PKGS := qemu-system-x86 kmod
 VM_OUT := Sysroot/out/vm
 INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h Sources/CShim/include/sr_fdpass.h
-INIT_CFLAGS := -O2 -Wall -Wextra -static -ISources/CShim/include
+# swiftrun-init is built against musl: 67 KB instead of glibc's 790 KB, and it is copied into
+# a sealed memfd for every container and every exec (the CVE-2019-5736 defence), so its size
+# is paid each time. musl-gcc sees only musl's headers: the kernel's are added by symlinks.
+INIT_CC := musl-gcc
+INIT_CFLAGS := -Os -Wall -Wextra -static -ISources/CShim/include -isystem .build/musl-kernel-headers \
+  -ffunction-sections -fdata-sections -Wl,--gc-sections -s
 # SwiftPM leaves a TemporaryDirectory.* behind per run: keep them out of /tmp.
 export TMPDIR := $(CURDIR)/.build/tmp
 $(shell mkdir -p $(CURDIR)/.build/tmp)
@@ -36,9 +41,15 @@ deps:
 	@command -v $(SWIFT) >/dev/null || { echo "make deps: swift not found (expected the toolchain at /opt/swift)"; exit 1; }
 
 # swiftrun-init is plain C linked static: it runs before and after pivot_root.
-$(RELEASE_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-init: $(INIT_SRC)
+$(RELEASE_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-init: $(INIT_SRC) .build/musl-kernel-headers/asm
 	@mkdir -p $(dir $@)
-	$(CC) $(INIT_CFLAGS) -o $@ Sources/CInit/init.c
+	$(INIT_CC) $(INIT_CFLAGS) -o $@ Sources/CInit/init.c
+
+.build/musl-kernel-headers/asm:
+	@mkdir -p $(dir $@)
+	ln -sfn /usr/include/linux .build/musl-kernel-headers/linux
+	ln -sfn /usr/include/asm-generic .build/musl-kernel-headers/asm-generic
+	ln -sfn /usr/include/$$(gcc -dumpmachine)/asm $@
 
 build: deps
 	$(SWIFT) build -c release --static-swift-stdlib

@@ -23,6 +23,10 @@ public struct Cgroup {
 
     /// Finds the cgroup2 mount: /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on hybrid.
     public static func findMountpoint() throws -> String {
+        // The usual places first: statfs is two syscalls, the mountinfo scan 0.4 ms.
+        for p in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+            if sr_fs_type(p) == 0x6367_7270 { return p } // CGROUP2_SUPER_MAGIC
+        }
         let info = try Files.readString("/proc/self/mountinfo")
         var found: [String] = []
         for line in info.split(separator: "\n") {
