@@ -22,7 +22,7 @@ extension Runtime {
     public func execProcess(_ id: String, args: [String], env: [String], cwd: String?, user: String?,
                             addCaps: [String], noNewPrivileges: Bool, tty: Bool = false) throws -> Spec.Process {
         let rec = try load(id)
-        var p = rec.spec.process ?? Spec.Process()
+        var p = try spec(of: rec).process ?? Spec.Process()
         p.args = args
         var merged = p.env ?? []
         for e in env {
@@ -66,13 +66,14 @@ extension Runtime {
     /// `process` nil: the container's own process with `args` (a health probe's way).
     public func prepareExec(_ id: String, _ process: Spec.Process?, args: [String] = [], preserveFds: Int32 = 0) throws -> PreparedExec {
         let rec = try load(id)
+        let spec = try self.spec(of: rec)
         let process = process ?? {
-            var p = rec.spec.process ?? Spec.Process()
+            var p = spec.process ?? Spec.Process()
             p.args = args
             p.terminal = false
             return p
         }()
-        var builder = PlanBuilder(spec: rec.spec, rootfs: rec.rootfs)
+        var builder = PlanBuilder(spec: spec, rootfs: rec.rootfs)
         builder.preserveFds = preserveFds
         builder.warn = warn
         let ops = try builder.buildExec(process)

@@ -26,7 +26,17 @@ public struct ContainerRecord: Codable {
     public var cgroupMount: String
     public var cgroupPath: String
     public var cgroupCreated: [String]
-    public var spec: Spec
+    /// What start, state and delete need of the spec; the whole spec is in spec.json
+    /// beside this file, decoded only by the commands that need it (exec, update).
+    public var annotations: [String: String]?
+    public var hooks: Spec.Hooks?
+    /// Records written before spec.json existed held the spec here.
+    var legacySpec: Spec?
+
+    enum CodingKeys: String, CodingKey {
+        case id, bundle, rootfs, pid, startTime, created, cgroupMount, cgroupPath, cgroupCreated, annotations, hooks
+        case legacySpec = "spec"
+    }
 }
 
 /// Bundle → running container, runc-style: state under `root`, one directory per ID.
@@ -80,6 +90,8 @@ public final class Runtime {
         public var pidfd: FD
         /// The pty master, with keepConsole.
         public var console: FD? = nil
+        /// What create wrote to state.json: `run` goes on with it instead of reading it back.
+        public var record: ContainerRecord? = nil
     }
 
     func dir(_ id: String) -> String { root + "/" + id }
@@ -109,12 +121,23 @@ public final class Runtime {
     }
 
     public func loadSpec(bundle: String, configPath: String? = nil) throws -> Spec {
+        try loadSpecBytes(bundle: bundle, configPath: configPath).spec
+    }
+
+    func loadSpecBytes(bundle: String, configPath: String?) throws -> (spec: Spec, bytes: [UInt8]) {
         let path = configPath.map { $0.hasPrefix("/") ? $0 : bundle + "/" + $0 } ?? bundle + "/config.json"
         let bytes: [UInt8]
         do { bytes = try Files.read(path) } catch let e as SysError {
             throw RuntimeError("cannot read the bundle's config: \(e)")
         }
-        return try JSON.decode(Spec.self, from: bytes, what: path)
+        return (try JSON.decode(Spec.self, from: bytes, what: path), bytes)
+    }
+
+    /// The spec a container was created with (its spec.json).
+    public func spec(of rec: ContainerRecord) throws -> Spec {
+        if let s = rec.legacySpec { return s }
+        let path = dir(rec.id) + "/spec.json"
+        return try JSON.decode(Spec.self, from: try Files.read(path), what: path)
     }
 
     // MARK: create
@@ -146,7 +169,8 @@ public final class Runtime {
     private func createInDir(id: String, dir: String, options: CreateOptions, undo: inout [() -> Void],
                              child: inout Created?) throws -> Created {
         let bundle = try Files.realpath(Files.absolute(options.bundle))
-        var spec = try loadSpec(bundle: bundle, configPath: options.configPath)
+        var (spec, specBytes) = try loadSpecBytes(bundle: bundle, configPath: options.configPath)
+        let asGiven = spec
         guard let rootPath = spec.root?.path, !rootPath.isEmpty else { throw RuntimeError("config.json: root.path is missing") }
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath) } catch let e as SysError {
@@ -263,11 +287,14 @@ public final class Runtime {
         trace("create: init ready")
         let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
                                      created: Time.rfc3339Nano(), cgroupMount: mount, cgroupPath: cg.path,
-                                     cgroupCreated: made, spec: spec)
+                                     cgroupCreated: made, annotations: spec.annotations, hooks: spec.hooks)
+        // The bundle's own bytes unless create changed the spec: no encoding on the common path.
+        try Files.writeAtomic(dir + "/spec.json", spec == asGiven ? specBytes : try JSON.encode(spec), mode: 0o600)
         try Files.writeAtomic(dir + "/state.json", try JSON.encode(record), mode: 0o600)
         if let pf = options.pidFile {
             try Files.writeAtomic(Files.absolute(pf), Array("\(pid)".utf8))
         }
+        created.record = record
         return created
     }
 
@@ -439,9 +466,14 @@ public final class Runtime {
         let files = try Cgroup.files(for: resources)
         try cg.checkControllers(for: files)
         try cg.apply(files)
-        if rec.spec.linux == nil { rec.spec.linux = Spec.Linux() }
-        rec.spec.linux?.resources = resources
-        try Files.writeAtomic(dir(id) + "/state.json", try JSON.encode(rec), mode: 0o600)
+        var spec = try self.spec(of: rec)
+        if spec.linux == nil { spec.linux = Spec.Linux() }
+        spec.linux?.resources = resources
+        try Files.writeAtomic(dir(id) + "/spec.json", try JSON.encode(spec), mode: 0o600)
+        if rec.legacySpec != nil {
+            rec.legacySpec = nil
+            try Files.writeAtomic(dir(id) + "/state.json", try JSON.encode(rec), mode: 0o600)
+        }
     }
 
     public func status(_ rec: ContainerRecord) -> State.Status {
@@ -455,7 +487,7 @@ public final class Runtime {
         let rec = try load(id)
         let st = status(rec)
         return State(id: id, status: st, pid: st == .stopped ? 0 : rec.pid, bundle: rec.bundle,
-                     annotations: rec.spec.annotations)
+                     annotations: rec.annotations ?? rec.legacySpec?.annotations)
     }
 
     public func list() -> [(ContainerRecord, State.Status)] {
@@ -468,8 +500,8 @@ public final class Runtime {
 
     // MARK: start
 
-    public func start(_ id: String) throws {
-        let rec = try load(id)
+    public func start(_ id: String, record: ContainerRecord? = nil) throws {
+        let rec = try record ?? load(id)
         let st = status(rec)
         guard st == .created else {
             throw RuntimeError("cannot start container \(id): it is \(st.rawValue), not created")
@@ -484,8 +516,8 @@ public final class Runtime {
         var one: UInt8 = 0x30
         guard Glibc.write(fd, &one, 1) == 1 else { throw SysError("write", fifoPath) }
         unlink(fifoPath)
-        let state = State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.spec.annotations)
-        for h in rec.spec.hooks?.poststart ?? [] {
+        let state = State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations ?? rec.legacySpec?.annotations)
+        for h in (rec.hooks ?? rec.legacySpec?.hooks)?.poststart ?? [] {
             // Poststart failures are logged, not fatal (runtime-spec).
             do { try runHooks([h], kind: "poststart", state: try JSON.string(state)) } catch { warn("\(error)") }
         }
@@ -523,14 +555,14 @@ public final class Runtime {
 
     // MARK: delete
 
-    public func delete(_ id: String, force: Bool) throws {
+    public func delete(_ id: String, force: Bool, record: ContainerRecord? = nil) throws {
         try Self.validateID(id)
         let d = dir(id)
         guard Files.exists(d) else {
             if force { return } // runc: --force on a container that is already gone succeeds
             throw RuntimeError("container \(id) does not exist")
         }
-        guard let rec = try? load(id) else {
+        guard let rec = try? record ?? load(id) else {
             // A create that died half way: nothing runs; remove what it left.
             guard force else { throw RuntimeError("container \(id) has no state (a failed create?): use delete --force") }
             if let cg = try? Cgroup(mountpoint: Cgroup.findMountpoint(), path: Cgroup.resolvePath(nil, id: id)) {
@@ -550,8 +582,8 @@ public final class Runtime {
         }
         try cg.remove(createdParents: rec.cgroupCreated)
         try Files.removeTree(d)
-        let state = State(id: id, status: .stopped, pid: 0, bundle: rec.bundle, annotations: rec.spec.annotations)
-        for h in rec.spec.hooks?.poststop ?? [] {
+        let state = State(id: id, status: .stopped, pid: 0, bundle: rec.bundle, annotations: rec.annotations ?? rec.legacySpec?.annotations)
+        for h in (rec.hooks ?? rec.legacySpec?.hooks)?.poststop ?? [] {
             do { try runHooks([h], kind: "poststop", state: try JSON.string(state)) } catch { warn("\(error)") }
         }
     }
@@ -579,8 +611,8 @@ public final class Runtime {
             _ = sr_set_subreaper()
         }
         let c = try create(id: id, options: options)
-        do { try start(id) } catch {
-            try? delete(id, force: true)
+        do { try start(id, record: c.record) } catch {
+            try? delete(id, force: true, record: c.record)
             throw error
         }
         trace("run: started")
@@ -590,7 +622,7 @@ public final class Runtime {
         var code: Int32 = 0, sig: Int32 = 0
         guard sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(c.pid)") }
         trace("run: exited")
-        if !keep { try? delete(id, force: true) }
+        if !keep { try? delete(id, force: true, record: c.record) }
         trace("run: deleted")
         return sig != 0 ? 128 + code : code
     }

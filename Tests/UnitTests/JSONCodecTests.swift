@@ -59,7 +59,8 @@ final class JSONCodecTests: XCTestCase {
         struct Inner: Decodable { var n: UInt8 }
         struct Outer: Decodable { var items: [Inner] }
         func message(_ doc: String) -> String {
-            do { _ = try JSON.decode(Outer.self, from: Array(doc.utf8), what: "f.json"); return "" } catch { return "\(error)" }
+            if case .failure(let e) = Result(catching: { try JSON.decode(Outer.self, from: Array(doc.utf8), what: "f.json") }) { return "\(e)" }
+            return ""
         }
         XCTAssertEqual(message(#"{"items":[{"n":1},{"n":"x"}]}"#), "f.json: items[1].n: expected UInt8")
         XCTAssertEqual(message(#"{"items":[{}]}"#), "f.json: items[0]: missing field \"n\"")

@@ -146,3 +146,26 @@ final class DeviceFilterTests: XCTestCase {
         XCTAssertThrowsError(try DeviceFilter.rules(for: s))
     }
 }
+
+/// state.json keeps what start/state/delete need; the spec is in spec.json. A record
+/// written before that split (the spec inside) still reads.
+final class ContainerRecordTests: XCTestCase {
+    func testRecordsWithTheSpecInsideStillRead() throws {
+        let root = "/tmp/swiftrun-record-test-\(getpid())"
+        defer { try? Files.removeTree(root) }
+        try Files.mkdirAll(root + "/old", mode: 0o700)
+        var spec = DefaultSpec.make()
+        spec.annotations = ["k": "v"]
+        let legacy = #"{"id":"old","bundle":"/b","rootfs":"/b/rootfs","pid":2147483000,"startTime":1,"created":"x","# +
+            #""cgroupMount":"/sys/fs/cgroup","cgroupPath":"/swiftrun/old","cgroupCreated":[],"spec":"# +
+            String(decoding: try JSON.encode(spec), as: UTF8.self) + "}"
+        try Files.writeAtomic(root + "/old/state.json", Array(legacy.utf8))
+        let rt = Runtime(root: root)
+        let rec = try rt.load("old")
+        XCTAssertEqual(try rt.spec(of: rec), spec)
+        XCTAssertEqual(try rt.state("old").annotations, ["k": "v"])
+        XCTAssertEqual(try rt.state("old").status, .stopped)
+        let rewritten = String(decoding: try JSON.encode(rec), as: UTF8.self)
+        XCTAssertTrue(rewritten.contains("\"spec\":"), "a legacy record keeps its spec when written back")
+    }
+}
