@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools umoci
 # The cgroup-v2 test VM (Sysroot/vm): QEMU without its recommends; kmod for depmod.
 VM_PKGS := qemu-system-x86 kmod
 VM_OUT := Sysroot/out/vm

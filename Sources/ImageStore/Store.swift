@@ -52,6 +52,10 @@ public final class ImageStore {
     /// What the current load created, removed again if it fails.
     var created: [String] = []
     var tracking = false
+    /// Layers of a pull are fetched and unpacked by several threads.
+    let createdLock = Lock()
+
+    func track(_ path: String) { createdLock.locked { created.append(path) } }
 
     /// Runs a load under the store lock; on failure removes every blob and layer it added,
     /// so a failed command leaves the store exactly as it was.
@@ -129,7 +133,7 @@ public final class ImageStore {
             }
             let existed = Files.exists(blobPath(d))
             if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
-            if tracking && !existed { created.append(blobPath(d)) }
+            if tracking && !existed { track(blobPath(d)) }
             return d
         } catch {
             unlink(part)
@@ -163,7 +167,7 @@ public final class ImageStore {
             throw Failure("\(what): content does not match its digest (expected \(expected), got \(d)): the registry sent something else")
         }
         if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
-        if tracking { created.append(blobPath(d)) }
+        if tracking { track(blobPath(d)) }
     }
 
     /// A small blob (a manifest) from memory.
@@ -221,7 +225,7 @@ public final class ImageStore {
         let dest = layerPath(ref.chainID)
         if Files.exists(dest) { return }
         try Layer.unpack(blob: blobPath(ref.blob), into: dest, diffID: ref.diffID)
-        if tracking { created.append(dest) }
+        if tracking { track(dest) }
     }
 
     func withLock<T>(_ body: () throws -> T) throws -> T {
@@ -230,7 +234,25 @@ public final class ImageStore {
             if errno != EINTR { throw SysError("flock", root + "/lock") }
         }
         defer { flock(fd.raw, LOCK_UN) }
+        sweepDead()
         return try body()
+    }
+
+    /// Removes what a load or pull killed half way left: temp files and partial layers
+    /// carry their writer's pid in their names ("download-PID-N", "<chain>.partial-PID"),
+    /// and only those of a pid that no longer exists are taken.
+    func sweepDead() {
+        func dead(_ pid: Substring) -> Bool {
+            guard let p = Int32(pid), p > 0 else { return false }
+            return kill(p, 0) < 0 && errno == ESRCH
+        }
+        for name in (try? Files.list(tmp)) ?? [] {
+            let parts = name.split(separator: "-")
+            if parts.count == 3, dead(parts[1]) { try? Files.removeTree(tmp + "/" + name) }
+        }
+        for name in (try? Files.list(layers)) ?? [] {
+            if let r = name.firstRange(of: ".partial-"), dead(name[r.upperBound...]) { try? Files.removeTree(layers + "/" + name) }
+        }
     }
 
     func readIndex() throws -> Index {

@@ -15,6 +15,8 @@ public final class RegistryClient {
     var scheme = "https"
     var authorization: String?
     var challenged = false
+    /// Layers download on several threads: the auth state changes under this lock.
+    let authLock = Lock()
     /// `login` tries these before they are kept; otherwise the auth files say.
     let given: (user: String, password: String)?
 
@@ -54,14 +56,19 @@ public final class RegistryClient {
               progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
         func go() throws -> HTTPResponse {
             var h = accept.isEmpty ? [] : ["Accept: " + accept.joined(separator: ", ")]
-            if let a = authorization { h.append("Authorization: " + a) }
+            if let a = authLock.locked({ authorization }) { h.append("Authorization: " + a) }
             if let out { _ = ftruncate(out, 0); _ = lseek(out, 0, SEEK_SET) }
             return try HTTP.request(method, url, headers: h, out: out, verifyTLS: verifyTLS, progress: progress)
         }
         var r = try go()
-        if r.status == 401 && !challenged {
-            try authenticate(r.header("www-authenticate"))
-            r = try go()
+        if r.status == 401 {
+            let retry = try authLock.locked { () throws -> Bool in
+                // Another layer's thread may have answered the challenge meanwhile.
+                if challenged { return authorization != nil }
+                try authenticate(r.header("www-authenticate"))
+                return true
+            }
+            if retry { r = try go() }
         }
         if r.status == 401 || r.status == 403 {
             let login = credentials == nil ? ": `swiftrun login \(ref.domain)` first if it is private" : " (with the credentials from `swiftrun login`)"

@@ -63,23 +63,26 @@ public enum Puller {
             }
             let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(manifest.config.digest), what: manifest.config.digest)
             let (refs, size) = try ImageStore.layerRefs(manifest, config, what: manifestDigest)
-            for (l, r) in zip(manifest.layers, refs) {
+            // Up to three layers at a time (Docker's default), each unpacked as soon as it is
+            // in: a layer unpacks into its own directory, independent of the ones below it.
+            let reportLock = Lock()
+            let say: (PullEvent) -> Void = { e in reportLock.locked { report(e) } }
+            try parallelForEach(refs.count, width: 3) { i in
+                let l = manifest.layers[i], r = refs[i]
                 let short = String(l.digest.dropFirst(7).prefix(12))
-                if Files.exists(store.layerPath(r.chainID)) || Files.exists(store.blobPath(l.digest)) {
-                    report(.layer(id: short, status: "Already exists"))
-                    continue
+                if Files.exists(store.layerPath(r.chainID)) {
+                    say(.layer(id: short, status: "Already exists"))
+                    return
                 }
-                report(.layer(id: short, status: "Pulling fs layer"))
-                try store.ingestDownload(expected: l.digest, what: "layer \(l.digest)") { fd in
-                    try client.blob(l.digest, into: fd) { now, total in report(.progress(id: short, now: now, total: total > 0 ? total : l.size)) }
+                if !Files.exists(store.blobPath(l.digest)) {
+                    say(.layer(id: short, status: "Pulling fs layer"))
+                    try store.ingestDownload(expected: l.digest, what: "layer \(l.digest)") { fd in
+                        try client.blob(l.digest, into: fd) { now, total in say(.progress(id: short, now: now, total: total > 0 ? total : l.size)) }
+                    }
+                    say(.layer(id: short, status: "Download complete"))
                 }
-                report(.layer(id: short, status: "Download complete"))
-            }
-            for (i, r) in refs.enumerated() {
-                let short = String(manifest.layers[i].digest.dropFirst(7).prefix(12))
-                let fresh = !Files.exists(store.layerPath(r.chainID))
                 try store.ensureLayer(r)
-                if fresh { report(.layer(id: short, status: "Pull complete")) }
+                say(.layer(id: short, status: "Pull complete"))
             }
             try store.add(.init(id: manifest.config.digest, names: [name], layers: refs, created: config.created, size: size,
                                 otherBlobs: manifestBlobs.map(\.0)))

@@ -8,13 +8,13 @@ Writes its port to PORTFILE once listening; logs "METHOD PATH STATUS" lines to L
   --corrupt                  serves the first layer with one byte changed
   --redirect                 blobs answer 307 to /_blob/<digest> (as registries send to a CDN)
 Usage: registry.py LAYOUT REPO TAG PORTFILE LOGFILE [options]"""
-import base64, hashlib, http.server, json, os, sys, threading
+import base64, hashlib, http.server, json, os, sys, threading, time
 
 layout, repo, tag, portfile, logfile = sys.argv[1:6]
 opts = sys.argv[6:]
 auth = opts[opts.index("--auth") + 1] if "--auth" in opts else "none"
 user = opts[opts.index("--user") + 1] if "--user" in opts else None
-corrupt, redirect = "--corrupt" in opts, "--redirect" in opts
+corrupt, redirect, slow = "--corrupt" in opts, "--redirect" in opts, "--slow" in opts
 TOKEN = "t0k3n-" + os.urandom(8).hex()
 
 def blob(d):
@@ -51,10 +51,20 @@ class H(http.server.BaseHTTPRequestHandler):
         for k, v in extra:
             self.send_header(k, v)
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         with lock, open(logfile, "a") as f:
             f.write("%s %s %d\n" % (self.command, self.path, code))
+        if self.command == "HEAD":
+            return
+        if slow and len(body) > 4096:
+            # A blob in 16 KiB pieces, 10 ms apart (0.7 s for the test layer): a test can kill a pull half way.
+            for i in range(0, len(body), 16384):
+                self.wfile.write(body[i:i + 16384])
+                self.wfile.flush()
+                time.sleep(0.01)
+            with lock, open(logfile, "a") as f:
+                f.write("DONE %s\n" % self.path)
+        else:
+            self.wfile.write(body)
 
     def basic_ok(self):
         h = self.headers.get("Authorization", "")

@@ -115,6 +115,62 @@ final class PullTests: EngineTestCase {
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? [], [], "no blob of the failed pull kept")
     }
 
+    /// A file lock, not a daemon: two pulls of the same image at once both succeed and
+    /// leave one image.
+    func testConcurrentPullsBothSucceed() throws {
+        try startRegistry(["--slow"])
+        _ = try emptyStore()
+        let procs = (0..<2).map { _ -> (Process, String) in
+            let p = Process(), err = root + "-pull-err-\(UUID().uuidString.prefix(6))"
+            touch(err)
+            p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+            p.arguments = withRoot(["pull", ref])
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle(forWritingAtPath: err)
+            return (p, err)
+        }
+        for (p, _) in procs { try p.run() }
+        for (p, err) in procs {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            unlink(err)
+        }
+        XCTAssertEqual(lines(try swiftrun(["images", "-q"]).out).count, 1)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--network", "none", "--entrypoint", "true", ref]).code, 0)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [], [])
+        // Layers come down side by side: the config's GET, then both layers' before the
+        // first (the slow 1 MB one) has finished streaming.
+        let log = lines((try? String(contentsOfFile: registryLog, encoding: .utf8)) ?? "")
+        let blobGets = log.enumerated().filter { $0.element.hasPrefix("GET ") && $0.element.contains("/blobs/") }
+        let firstDone = log.firstIndex { $0.hasPrefix("DONE ") && $0.contains("/blobs/") } ?? log.count
+        XCTAssertEqual(blobGets.filter { $0.offset < firstDone }.count, 3, log.joined(separator: "\n"))
+    }
+
+    /// kill -9 of a pull while a layer streams in: the store is as it was, and the next
+    /// pull (taking the store's lock) clears what the dead one left and succeeds.
+    func testPullKilledHalfWayLeavesTheStoreUsable() throws {
+        try startRegistry(["--slow"])
+        _ = try emptyStore()
+        let before = try swiftrun(["images", "-q"]).out
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+        p.arguments = withRoot(["pull", ref])
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        waitUntil(10, "a layer download to start") { self.blobGets() > 0 && (try? FileManager.default.contentsOfDirectory(atPath: self.root + "/tmp"))?.isEmpty == false }
+        usleep(200_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "killed before it finished")
+        XCTAssertEqual(try swiftrun(["images", "-q"]).out, before, "no image from a killed pull")
+        XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? []).isEmpty, "the dead pull's download is there")
+        let again = try swiftrun(["pull", ref])
+        XCTAssertEqual(again.code, 0, again.err)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [], [], "swept")
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--network", "none", "--entrypoint", "true", ref]).code, 0)
+    }
+
     func testPlatformsTagsAndReferences() throws {
         try startRegistry()
         let s390 = try swiftrun(["pull", "--platform", "linux/s390x", ref])

@@ -169,3 +169,21 @@ final class ContainerRecordTests: XCTestCase {
         XCTAssertTrue(rewritten.contains("\"spec\":"), "a legacy record keeps its spec when written back")
     }
 }
+
+final class ParallelTests: XCTestCase {
+    func testEveryIndexOnceAndTheFirstErrorStopsTheRest() throws {
+        let lock = Lock()
+        var seen: [Int] = []
+        try parallelForEach(100, width: 3) { i in lock.locked { seen.append(i) } }
+        XCTAssertEqual(seen.sorted(), Array(0..<100))
+        struct Boom: Error {}
+        var ran = 0
+        XCTAssertThrowsError(try parallelForEach(1000, width: 3) { i in
+            lock.locked { ran += 1 }
+            if i == 5 { throw Boom() }
+            usleep(1000)
+        }) { XCTAssertTrue($0 is Boom) }
+        XCTAssertLessThan(ran, 1000, "no new index after the failure")
+        try parallelForEach(0, width: 3) { _ in XCTFail("nothing to do") }
+    }
+}
