@@ -114,6 +114,7 @@ install: build
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun $(DESTDIR)$(PREFIX)/bin/swiftrun
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-runc $(DESTDIR)$(PREFIX)/bin/swiftrun-runc
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-init $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-init
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun-supervise $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-supervise
 
 clean:
 	rm -rf .build Sysroot/out

@@ -4,7 +4,8 @@ import PackageDescription
 // One module per concern, each using only the ones above it in this list:
 //   CShim (C: clone3, syscalls Glibc lacks, libseccomp, libcap)
 //   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
-//   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (layers, blobs, images)
+//   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (the store's layout and index)
+//   ImageImport (blobs hashed in, layers unpacked, load, save)
 //   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
 //   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
@@ -18,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "swiftrun", targets: ["swiftrun"]),
         .executable(name: "swiftrun-runc", targets: ["swiftrun-runc"]),
+        .executable(name: "swiftrun-supervise", targets: ["swiftrun-supervise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,26 +27,31 @@ let package = Package(
     ],
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
-        .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
+        .target(name: "CArchive"), // libarchive by dlopen on first use
         .target(name: "CHTTP"), // libcurl by dlopen on first use
         .target(name: "OCI", swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         // runc's command line over the runtime alone: swiftrun-runc links nothing else.
         .target(name: "RuncCLI", dependencies: ["Runtime", "OCI", "OS"], swiftSettings: v5),
-        .target(name: "ImageStore", dependencies: [
-            "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "ImageStore", dependencies: ["OCI", "OS"], swiftSettings: v5),
+        // Filling the store (hashing, unpacking) apart from reading it: the supervisor links
+        // only the latter, so neither swift-crypto (and the Foundation it brings) nor libarchive.
+        .target(name: "ImageImport", dependencies: [
+            "ImageStore", "OCI", "OS", "CShim", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: v5),
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
-        .target(name: "Registry", dependencies: ["ImageStore", "OCI", "OS", "CHTTP"], swiftSettings: v5),
-        .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS", "CArchive"], swiftSettings: v5),
+        .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
+        .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "Engine", "Network", "Registry",
+            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["RuncCLI"], swiftSettings: v5),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "Engine", "Network", "Registry"], swiftSettings: v5),
-        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "CShim"], swiftSettings: v5),
+        // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
+        .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry"], swiftSettings: v5),
+        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim"], swiftSettings: v5),
     ]
 )

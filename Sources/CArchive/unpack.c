@@ -19,6 +19,83 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/* libarchive is opened with dlopen on first use, like libcurl (CHTTP): linked, it and the
+ * 17 libraries behind it (ICU, libxml2, nettle, the compressors) were mapped into every
+ * swiftrun process, the per-container supervisor included, which never unpacks anything. */
+#include <dlfcn.h>
+#include <pthread.h>
+#define SR_ARCHIVE_FUNCS(X) \
+    X(archive_entry_atime) \
+    X(archive_entry_atime_is_set) \
+    X(archive_entry_atime_nsec) \
+    X(archive_entry_filetype) \
+    X(archive_entry_free) \
+    X(archive_entry_gid) \
+    X(archive_entry_hardlink) \
+    X(archive_entry_mtime) \
+    X(archive_entry_mtime_nsec) \
+    X(archive_entry_new) \
+    X(archive_entry_pathname) \
+    X(archive_entry_perm) \
+    X(archive_entry_rdev) \
+    X(archive_entry_set_filetype) \
+    X(archive_entry_set_mtime) \
+    X(archive_entry_set_pathname) \
+    X(archive_entry_set_perm) \
+    X(archive_entry_set_size) \
+    X(archive_entry_size) \
+    X(archive_entry_symlink) \
+    X(archive_entry_uid) \
+    X(archive_entry_xattr_next) \
+    X(archive_entry_xattr_reset) \
+    X(archive_error_string) \
+    X(archive_read_data) \
+    X(archive_read_data_block) \
+    X(archive_read_free) \
+    X(archive_read_new) \
+    X(archive_read_next_header) \
+    X(archive_read_open) \
+    X(archive_read_open_fd) \
+    X(archive_read_support_filter_gzip) \
+    X(archive_read_support_filter_none) \
+    X(archive_read_support_filter_zstd) \
+    X(archive_read_support_format_gnutar) \
+    X(archive_read_support_format_raw) \
+    X(archive_read_support_format_tar) \
+    X(archive_set_error) \
+    X(archive_write_close) \
+    X(archive_write_data) \
+    X(archive_write_free) \
+    X(archive_write_header) \
+    X(archive_write_new) \
+    X(archive_write_open_fd) \
+    X(archive_write_set_format_pax_restricted) \
+
+#define X(f) static __typeof__(&f) p_##f;
+SR_ARCHIVE_FUNCS(X)
+#undef X
+#define A(f) (*p_##f)
+static pthread_once_t archive_once = PTHREAD_ONCE_INIT;
+static char archive_missing[160];
+
+static void archive_load(void) {
+    void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(archive_missing, sizeof archive_missing, "libarchive.so.13 cannot be loaded (%s): install libarchive13", dlerror());
+        return;
+    }
+#define X(f) if (!(p_##f = (__typeof__(p_##f))dlsym(h, #f))) { \
+        snprintf(archive_missing, sizeof archive_missing, "libarchive.so.13 has no %s: it is too old", #f); return; }
+    SR_ARCHIVE_FUNCS(X)
+#undef X
+}
+
+/* NULL when libarchive is ready, else why not. */
+static const char *archive_unavailable(void) {
+    pthread_once(&archive_once, archive_load);
+    return archive_missing[0] ? archive_missing : NULL;
+}
+
 #define RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
 static int fail(struct sr_unpack_result *r, int err, const char *entry, const char *what) {
@@ -116,7 +193,7 @@ static int write_data(struct archive *a, int fd, struct sr_unpack_result *r) {
     size_t size;
     la_int64_t off;
     for (;;) {
-        int rc = archive_read_data_block(a, &buf, &size, &off);
+        int rc = A(archive_read_data_block)(a, &buf, &size, &off);
         if (rc == ARCHIVE_EOF) return 0;
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) { errno = EIO; return -2; }
         const char *p = buf;
@@ -145,7 +222,7 @@ struct pipe_state {
 static la_ssize_t pipe_read(struct archive *inner, void *data, const void **out) {
     (void)inner;
     struct pipe_state *p = data;
-    la_ssize_t n = archive_read_data(p->outer, p->buf, sizeof p->buf);
+    la_ssize_t n = A(archive_read_data)(p->outer, p->buf, sizeof p->buf);
     if (n > 0 && p->sink) p->sink(p->ctx, p->buf, (size_t)n);
     *out = p->buf;
     return n;
@@ -159,44 +236,46 @@ int sr_unpack_layer(int src_fd, int dest, struct sr_unpack_result *r) {
 
 int sr_unpack_layer_hashed(int src_fd, int dest, sr_sink_fn sink, void *ctx, struct sr_unpack_result *r) {
     memset(r, 0, sizeof *r);
+    const char *why = archive_unavailable();
+    if (why) return fail(r, ELIBACC, NULL, why);
     struct pipe_state *p = calloc(1, sizeof *p);
     p->sink = sink;
     p->ctx = ctx;
-    p->outer = archive_read_new();
-    archive_read_support_filter_gzip(p->outer);
-    archive_read_support_filter_zstd(p->outer);
-    archive_read_support_filter_none(p->outer);
-    archive_read_support_format_raw(p->outer);
+    p->outer = A(archive_read_new)();
+    A(archive_read_support_filter_gzip)(p->outer);
+    A(archive_read_support_filter_zstd)(p->outer);
+    A(archive_read_support_filter_none)(p->outer);
+    A(archive_read_support_format_raw)(p->outer);
     struct archive_entry *raw;
     int ret = -1;
     struct archive *a = NULL;
-    if (archive_read_open_fd(p->outer, src_fd, 1 << 20) != ARCHIVE_OK ||
-        archive_read_next_header(p->outer, &raw) != ARCHIVE_OK) {
-        fail(r, EINVAL, NULL, archive_error_string(p->outer) ? archive_error_string(p->outer) : "empty or unreadable");
+    if (A(archive_read_open_fd)(p->outer, src_fd, 1 << 20) != ARCHIVE_OK ||
+        A(archive_read_next_header)(p->outer, &raw) != ARCHIVE_OK) {
+        fail(r, EINVAL, NULL, A(archive_error_string)(p->outer) ? A(archive_error_string)(p->outer) : "empty or unreadable");
         goto done;
     }
-    a = archive_read_new();
-    archive_read_support_filter_none(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
-    if (archive_read_open(a, p, NULL, pipe_read, NULL) != ARCHIVE_OK) {
-        fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "not a tar archive");
+    a = A(archive_read_new)();
+    A(archive_read_support_filter_none)(a);
+    A(archive_read_support_format_tar)(a);
+    A(archive_read_support_format_gnutar)(a);
+    if (A(archive_read_open)(a, p, NULL, pipe_read, NULL) != ARCHIVE_OK) {
+        fail(r, EINVAL, NULL, A(archive_error_string)(a) ? A(archive_error_string)(a) : "not a tar archive");
         goto done;
     }
     ret = unpack_entries(a, dest, r);
     if (ret == 0) {
         /* The diff ID covers the whole stream: hash what follows the tar's end marker too. */
         la_ssize_t n;
-        while ((n = archive_read_data(p->outer, p->buf, sizeof p->buf)) > 0)
+        while ((n = A(archive_read_data)(p->outer, p->buf, sizeof p->buf)) > 0)
             if (sink) sink(ctx, p->buf, (size_t)n);
         if (n < 0) {
-            fail(r, EIO, NULL, archive_error_string(p->outer) ? archive_error_string(p->outer) : "corrupt compressed data");
+            fail(r, EIO, NULL, A(archive_error_string)(p->outer) ? A(archive_error_string)(p->outer) : "corrupt compressed data");
             ret = -1;
         }
     }
 done:
-    if (a) archive_read_free(a);
-    archive_read_free(p->outer);
+    if (a) A(archive_read_free)(a);
+    A(archive_read_free)(p->outer);
     free(p);
     return ret;
 }
@@ -208,24 +287,24 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
     struct archive_entry *e;
     char path[PATH_MAX], target[PATH_MAX];
     for (;;) {
-        int rc = archive_read_next_header(a, &e);
+        int rc = A(archive_read_next_header)(a, &e);
         if (rc == ARCHIVE_EOF) break;
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-            fail(r, EINVAL, NULL, archive_error_string(a) ? archive_error_string(a) : "corrupt archive");
+            fail(r, EINVAL, NULL, A(archive_error_string)(a) ? A(archive_error_string)(a) : "corrupt archive");
             goto out;
         }
-        const char *name = archive_entry_pathname(e);
+        const char *name = A(archive_entry_pathname)(e);
         if (!name) { fail(r, EINVAL, "", "entry without a name"); goto out; }
         int c = clean_path(name, path);
         if (c < 0) { fail(r, EPERM, name, "the path leaves the layer (\"..\"): refused"); goto out; }
         r->entries++;
-        mode_t type = archive_entry_filetype(e);
+        mode_t type = A(archive_entry_filetype)(e);
         if (c == 1) {
             /* The layer root itself ("./"): its owner, mode and time apply to the directory. */
             if (type == AE_IFDIR) {
                 int rfd = openat2_(dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_STRICT);
-                if (rfd < 0 || fchown(rfd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 ||
-                    fchmod(rfd, archive_entry_perm(e)) < 0) {
+                if (rfd < 0 || fchown(rfd, (uid_t)A(archive_entry_uid)(e), (gid_t)A(archive_entry_gid)(e)) < 0 ||
+                    fchmod(rfd, A(archive_entry_perm)(e)) < 0) {
                     fail(r, errno, name, "set the layer root's owner and mode");
                     if (rfd >= 0) close(rfd);
                     goto out;
@@ -236,7 +315,7 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
                     dirs = realloc(dirs, capdirs * sizeof *dirs);
                 }
                 dirs[ndirs].path = strdup(".");
-                dirs[ndirs].ts[0] = dirs[ndirs].ts[1] = (struct timespec){ archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+                dirs[ndirs].ts[0] = dirs[ndirs].ts[1] = (struct timespec){ A(archive_entry_mtime)(e), A(archive_entry_mtime_nsec)(e) };
                 ndirs++;
             }
             continue;
@@ -266,7 +345,7 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
             goto entry_out;
         }
 
-        const char *hard = archive_entry_hardlink(e);
+        const char *hard = A(archive_entry_hardlink)(e);
         if (hard) {
             int hc = clean_path(hard, target);
             if (hc != 0) { fail(r, EPERM, name, "a hard link to a path outside the layer: refused"); goto entry_out; }
@@ -292,7 +371,7 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
         }
 
         if (clear_leaf(pdir, leaf, type == AE_IFDIR) < 0) { fail(r, errno, name, "unlinkat of what was there"); goto entry_out; }
-        mode_t mode = archive_entry_perm(e);
+        mode_t mode = A(archive_entry_perm)(e);
         switch (type) {
         case AE_IFDIR:
             if (mkdirat(pdir, leaf, 0700) < 0 && errno != EEXIST) { fail(r, errno, name, "mkdirat"); goto entry_out; }
@@ -302,37 +381,37 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
             if (fd < 0) { fail(r, errno, name, "openat"); goto entry_out; }
             int w = write_data(a, fd, r);
             if (w < 0) {
-                fail(r, errno, name, w == -2 ? (archive_error_string(a) ? archive_error_string(a) : "corrupt data") : "write");
+                fail(r, errno, name, w == -2 ? (A(archive_error_string)(a) ? A(archive_error_string)(a) : "corrupt data") : "write");
                 close(fd);
                 goto entry_out;
             }
-            if (ftruncate(fd, archive_entry_size(e)) < 0) { fail(r, errno, name, "ftruncate"); close(fd); goto entry_out; }
+            if (ftruncate(fd, A(archive_entry_size)(e)) < 0) { fail(r, errno, name, "ftruncate"); close(fd); goto entry_out; }
             close(fd);
             break;
         }
         case AE_IFLNK:
-            if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", pdir, leaf) < 0) { fail(r, errno, name, "symlinkat"); goto entry_out; }
+            if (symlinkat(A(archive_entry_symlink)(e) ? A(archive_entry_symlink)(e) : "", pdir, leaf) < 0) { fail(r, errno, name, "symlinkat"); goto entry_out; }
             break;
         case AE_IFCHR: case AE_IFBLK: case AE_IFIFO:
-            if (mknodat(pdir, leaf, type | mode, archive_entry_rdev(e)) < 0) { fail(r, errno, name, "mknodat"); goto entry_out; }
+            if (mknodat(pdir, leaf, type | mode, A(archive_entry_rdev)(e)) < 0) { fail(r, errno, name, "mknodat"); goto entry_out; }
             break;
         default:
             fail(r, EINVAL, name, "unsupported entry type");
             goto entry_out;
         }
         /* Owner first: chown clears setuid/setgid, so the mode comes after it. */
-        if (fchownat(pdir, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0) {
+        if (fchownat(pdir, leaf, (uid_t)A(archive_entry_uid)(e), (gid_t)A(archive_entry_gid)(e), AT_SYMLINK_NOFOLLOW) < 0) {
             fail(r, errno, name, "fchownat"); goto entry_out;
         }
         if (type != AE_IFLNK && fchmodat(pdir, leaf, mode, 0) < 0) { fail(r, errno, name, "fchmodat"); goto entry_out; }
         /* Extended attributes, on what can be opened without following links. */
-        archive_entry_xattr_reset(e);
+        A(archive_entry_xattr_reset)(e);
         if (type == AE_IFREG || type == AE_IFDIR) {
             const char *xn;
             const void *xv;
             size_t xl;
             int xfd = -1;
-            while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK) {
+            while (A(archive_entry_xattr_next)(e, &xn, &xv, &xl) == ARCHIVE_OK) {
                 if (xfd < 0) xfd = openat(pdir, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (type == AE_IFDIR ? O_DIRECTORY : 0));
                 if (xfd < 0 || fsetxattr(xfd, xn, xv, xl, 0) < 0) {
                     fail(r, errno, name, "fsetxattr");
@@ -343,10 +422,10 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
             if (xfd >= 0) close(xfd);
         }
         struct timespec ts[2] = {
-            { archive_entry_atime(e), archive_entry_atime_nsec(e) },
-            { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+            { A(archive_entry_atime)(e), A(archive_entry_atime_nsec)(e) },
+            { A(archive_entry_mtime)(e), A(archive_entry_mtime_nsec)(e) },
         };
-        if (!archive_entry_atime_is_set(e)) ts[0] = ts[1];
+        if (!A(archive_entry_atime_is_set)(e)) ts[0] = ts[1];
         if (type == AE_IFDIR) {
             /* Children change a directory's mtime: set it at the end. */
             if (ndirs == capdirs) {
@@ -380,32 +459,29 @@ out:
     return ret;
 }
 
-int sr_open_in_dir(int dirfd, const char *path) {
-    return openat2_(dirfd, path, O_RDONLY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-}
-
 /* A tar writer for `save` (pax format, libarchive), over an fd the caller opened. */
 #include <archive_entry.h>
 struct archive *sr_tar_open(int fd) {
-    struct archive *a = archive_write_new();
+    if (archive_unavailable()) { errno = ELIBACC; return NULL; }
+    struct archive *a = A(archive_write_new)();
     if (!a) return NULL;
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-        archive_write_free(a);
+    if (A(archive_write_set_format_pax_restricted)(a) != ARCHIVE_OK || A(archive_write_open_fd)(a, fd) != ARCHIVE_OK) {
+        A(archive_write_free)(a);
         return NULL;
     }
     return a;
 }
 
 static int tar_header(struct archive *a, const char *name, int64_t size) {
-    struct archive_entry *e = archive_entry_new();
+    struct archive_entry *e = A(archive_entry_new)();
     if (!e) return -1;
-    archive_entry_set_pathname(e, name);
-    archive_entry_set_size(e, size);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, 0, 0);
-    int rc = archive_write_header(a, e);
-    archive_entry_free(e);
+    A(archive_entry_set_pathname)(e, name);
+    A(archive_entry_set_size)(e, size);
+    A(archive_entry_set_filetype)(e, AE_IFREG);
+    A(archive_entry_set_perm)(e, 0644);
+    A(archive_entry_set_mtime)(e, 0, 0);
+    int rc = A(archive_write_header)(a, e);
+    A(archive_entry_free)(e);
     return rc == ARCHIVE_OK ? 0 : -1;
 }
 
@@ -417,8 +493,8 @@ int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size)
     while (left > 0) {
         ssize_t n = read(src_fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) { archive_set_error(a, n == 0 ? EIO : errno, "short read of %s", name); return -1; }
-        if (archive_write_data(a, buf, (size_t)n) != n) return -1;
+        if (n <= 0) { A(archive_set_error)(a, n == 0 ? EIO : errno, "short read of %s", name); return -1; }
+        if (A(archive_write_data)(a, buf, (size_t)n) != n) return -1;
         left -= n;
     }
     return 0;
@@ -426,17 +502,17 @@ int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size)
 
 int sr_tar_add_bytes(struct archive *a, const char *name, const void *data, size_t len) {
     if (tar_header(a, name, (int64_t)len) < 0) return -1;
-    return len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len ? 0 : -1;
+    return len == 0 || A(archive_write_data)(a, data, len) == (la_ssize_t)len ? 0 : -1;
 }
 
 /* Finishes the archive; on failure copies libarchive's message into err. */
 int sr_tar_close(struct archive *a, int failed, char *err, size_t errcap) {
     int rc = failed ? -1 : 0;
-    if (failed && err) snprintf(err, errcap, "%s", archive_error_string(a) ? archive_error_string(a) : "tar write failed");
-    if (!failed && archive_write_close(a) != ARCHIVE_OK) {
-        if (err) snprintf(err, errcap, "%s", archive_error_string(a) ? archive_error_string(a) : "tar close failed");
+    if (failed && err) snprintf(err, errcap, "%s", A(archive_error_string)(a) ? A(archive_error_string)(a) : "tar write failed");
+    if (!failed && A(archive_write_close)(a) != ARCHIVE_OK) {
+        if (err) snprintf(err, errcap, "%s", A(archive_error_string)(a) ? A(archive_error_string)(a) : "tar close failed");
         rc = -1;
     }
-    archive_write_free(a);
+    A(archive_write_free)(a);
     return rc;
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import ImageImport
 import ImageStore
 import OS
 import RuncCLI
@@ -25,12 +26,6 @@ public struct SwiftrunRoot: ParsableCommand {
 
     public static func entry() -> Never {
         var args = Array(CommandLine.arguments.dropFirst())
-        // The per-container supervisor (started by `start`/`run`, never by users): no
-        // argument parsing, so its resident memory holds only what it uses.
-        if args.first == "__supervise", args.count >= 3 {
-            guard let store = try? ImageStore(root: args[1]) else { Glibc.exit(125) }
-            Supervisor.main(engine: Engine(store: store), id: args[2], attached: args.count > 3 && args[3] == "attach")
-        }
         if args.first == "oci" { Runc.main(Array(args.dropFirst()), program: "swiftrun oci", usageExit: 125) }
         if args.first == "run" { args = RunCommand.splitWaitHealthy(args) }
         dispatch(self, args, usageExit: 125)

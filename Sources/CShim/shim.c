@@ -456,3 +456,11 @@ long long sr_fs_type(const char *path) {
     struct statfs s;
     return statfs(path, &s) == 0 ? (long long)(unsigned long)s.f_type : -errno;
 }
+
+#include <linux/openat2.h>
+int sr_open_in_dir(int dirfd, const char *path) {
+    struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    int fd;
+    do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+    return fd;
+}

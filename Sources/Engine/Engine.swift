@@ -1,4 +1,3 @@
-import CArchive
 import CShim
 import ImageStore
 import Network

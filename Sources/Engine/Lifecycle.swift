@@ -73,7 +73,7 @@ extension Engine {
             throw Failure("container \(v.container.Name) is already running: `swiftrun stop \(v.container.Name)` first to restart it")
         }
         unlink(dir(id) + "/stop")
-        let exe = try Files.realpath("/proc/self/exe")
+        let exe = try Runtime.helperPath("swiftrun-supervise", env: "SWIFTRUN_SUPERVISE")
         // A socket, not a pipe: with -t the pty master comes over it.
         var fds: [Int32] = [-1, -1]
         guard sr_socketpair_cloexec(&fds) == 0 else { throw SysError("socketpair") }
@@ -82,7 +82,7 @@ extension Engine {
         let logFD = try FD.open(dir(id) + "/supervisor.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
         var childFds = [attach?.stdin ?? devnull.raw, devnull.raw, logFD.raw, reportW.raw]
         if let a = attach { childFds += [a.stdout, a.stderr] }
-        let args = [exe, "__supervise", store.root, id] + (attach != nil ? ["attach"] : [])
+        let args = [exe, store.root, id] + (attach != nil ? ["attach"] : [])
         let argv = args.map { strdup($0) } + [nil]
         var env = Environment.current().filter { !$0.hasPrefix("SWIFTRUN_TTY_SIZE=") }
         if let s = attach?.ttySize { env.append("SWIFTRUN_TTY_SIZE=\(s.rows),\(s.cols)") }

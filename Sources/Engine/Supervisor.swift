@@ -76,7 +76,7 @@ public final class Supervisor {
         log = try JSONLogWriter(path: engine.logPath(id), maxSize: opts.maxSize, maxFile: opts.maxFile)
     }
 
-    /// `swiftrun __supervise ROOT ID`: never returns.
+    /// `swiftrun-supervise ROOT ID`: never returns.
     public static func main(engine: Engine, id: String, attached: Bool) -> Never {
         signal(SIGPIPE, SIG_IGN) // a foreground CLI that went away must not take us with it
         let sup: Supervisor
@@ -668,6 +668,8 @@ public final class Supervisor {
             Events.emit(engine, "health_status: \(s)", container)
             if s == "unhealthy" { onUnhealthy() }
         }
+        // A probe's buffers (plan, JSON, output) go back to the kernel before the next wait.
+        _ = sr_malloc_trim()
     }
 
     /// podman's --health-on-failure, at the transition to unhealthy.

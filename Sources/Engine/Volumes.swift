@@ -1,4 +1,3 @@
-import CArchive
 import CShim
 import OCI
 import OS

@@ -1,5 +1,3 @@
-import CArchive
-import Crypto
 import OCI
 import OS
 #if canImport(Glibc)
@@ -12,9 +10,9 @@ import Glibc
 /// as it was (at worst an unreferenced blob or layer, which `rmi` frees).
 public final class ImageStore {
     public let root: String
-    var blobs: String { root + "/blobs/sha256" }
-    var layers: String { root + "/layers" }
-    var tmp: String { root + "/tmp" }
+    package var blobs: String { root + "/blobs/sha256" }
+    package var layers: String { root + "/layers" }
+    package var tmp: String { root + "/tmp" }
     var indexPath: String { root + "/images.json" }
 
     public struct LayerRef: Codable, Equatable {
@@ -45,17 +43,17 @@ public final class ImageStore {
         }
     }
 
-    struct Index: Codable {
-        var images: [Image] = []
+    package struct Index: Codable {
+        package var images: [Image] = []
     }
 
     /// What the current load created, removed again if it fails.
-    var created: [String] = []
-    var tracking = false
+    package var created: [String] = []
+    package var tracking = false
     /// Layers of a pull are fetched and unpacked by several threads.
     let createdLock = Lock()
 
-    func track(_ path: String) { createdLock.locked { created.append(path) } }
+    package func track(_ path: String) { createdLock.locked { created.append(path) } }
 
     /// Runs a load under the store lock; on failure removes every blob and layer it added,
     /// so a failed command leaves the store exactly as it was.
@@ -87,97 +85,18 @@ public final class ImageStore {
     public func blobPath(_ digest: String) -> String { blobs + "/" + Self.hex(digest) }
     public func layerPath(_ chainID: String) -> String { layers + "/" + Self.hex(chainID) }
 
-    static func hex(_ digest: String) -> String {
+    package static func hex(_ digest: String) -> String {
         digest.hasPrefix("sha256:") ? String(digest.dropFirst(7)) : digest
     }
 
-    static func validDigest(_ d: String) -> Bool {
+    package static func validDigest(_ d: String) -> Bool {
         let h = hex(d)
         return d.hasPrefix("sha256:") && h.count == 64 && h.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
-    public static func digest(_ bytes: [UInt8]) -> String {
-        "sha256:" + SHA256.hash(data: bytes).map { hexByte($0) }.joined()
-    }
-
-    static func hexByte(_ b: UInt8) -> String {
+    package static func hexByte(_ b: UInt8) -> String {
         let d = Array("0123456789abcdef".utf8)
         return String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
-    }
-
-    /// Copies the file at fd into the blob store, hashing as it goes. With `expected`, the
-    /// content must match it; a blob already present is not copied again.
-    @discardableResult
-    public func ingest(fd: FD, expected: String?, what: String) throws -> String {
-        if let e = expected {
-            guard Self.validDigest(e) else { throw Failure("\(what): \"\(e)\" is not a sha256 digest") }
-            if Files.exists(blobPath(e)) { return e }
-        }
-        let part = tmp + "/blob-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let out = try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        var hasher = SHA256()
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        do {
-            while true {
-                let n = buf.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, $0.count) }
-                if n < 0 { if errno == EINTR { continue }; throw SysError("read", what) }
-                if n == 0 { break }
-                hasher.update(data: buf[0..<n])
-                try out.writeAll(Array(buf[0..<n]))
-            }
-            if fsync(out.raw) < 0 { throw SysError("fsync", part) }
-            out.close()
-            let d = "sha256:" + hasher.finalize().map { Self.hexByte($0) }.joined()
-            if let e = expected, e != d {
-                throw Failure("\(what): content does not match its digest (expected \(e), got \(d)): the archive is corrupt")
-            }
-            let existed = Files.exists(blobPath(d))
-            if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
-            if tracking && !existed { track(blobPath(d)) }
-            return d
-        } catch {
-            unlink(part)
-            throw error
-        }
-    }
-
-    /// A blob written by `fill` (a download) into a file of the store's own, then checked
-    /// against `expected` and moved into place; nothing of it stays on a failure.
-    public func ingestDownload(expected: String, what: String, fill: (Int32) throws -> Void) throws {
-        guard Self.validDigest(expected) else { throw Failure("\(what): \"\(expected)\" is not a sha256 digest") }
-        if Files.exists(blobPath(expected)) { return }
-        let part = tmp + "/download-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { unlink(part) }
-        let out = try FD.open(part, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
-        try fill(out.raw)
-        if fsync(out.raw) < 0 { throw SysError("fsync", part) }
-        // Hashed where it lies (read back from the page cache), then renamed: one write.
-        var hasher = SHA256()
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var off: off_t = 0
-        while true {
-            let n = buf.withUnsafeMutableBytes { pread(out.raw, $0.baseAddress, $0.count, off) }
-            if n < 0 { if errno == EINTR { continue }; throw SysError("read", part) }
-            if n == 0 { break }
-            hasher.update(data: buf[0..<n])
-            off += off_t(n)
-        }
-        let d = "sha256:" + hasher.finalize().map { Self.hexByte($0) }.joined()
-        guard d == expected else {
-            throw Failure("\(what): content does not match its digest (expected \(expected), got \(d)): the registry sent something else")
-        }
-        if rename(part, blobPath(d)) < 0 { throw SysError("rename", blobPath(d)) }
-        if tracking { track(blobPath(d)) }
-    }
-
-    /// A small blob (a manifest) from memory.
-    public func ingest(bytes: [UInt8], expected: String, what: String) throws {
-        try ingestDownload(expected: expected, what: what) { fd in
-            // A copy of the fd for FD to own (and close), CLOEXEC like every fd we hold.
-            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-            guard copy >= 0 else { throw SysError("fcntl F_DUPFD_CLOEXEC", what) }
-            try FD(copy).writeAll(bytes)
-        }
     }
 
     /// Spools standard input to a file (`load` without -i).
@@ -196,39 +115,7 @@ public final class ImageStore {
         try Files.read(blobPath(digest))
     }
 
-    /// A manifest's layers with their config's diff_ids and chain IDs (one diff_id per layer,
-    /// each digest a sha256), and the layers' total size.
-    public static func layerRefs(_ manifest: ImageManifest, _ config: ImageConfig, what: String) throws -> (refs: [LayerRef], size: Int64) {
-        guard config.rootfs.diff_ids.count == manifest.layers.count else {
-            throw Failure("image \(what): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
-        }
-        let chains = chainIDs(config.rootfs.diff_ids)
-        var refs: [LayerRef] = []
-        for (i, l) in manifest.layers.enumerated() {
-            guard validDigest(l.digest) else { throw Failure("layer digest \"\(l.digest)\" is not a sha256 digest") }
-            refs.append(LayerRef(blob: l.digest, diffID: config.rootfs.diff_ids[i], chainID: chains[i]))
-        }
-        return (refs, manifest.layers.reduce(0) { $0 + $1.size })
-    }
-
-    /// chainID(n) = sha256(chainID(n-1) + " " + diffID(n)), as the image spec defines.
-    public static func chainIDs(_ diffIDs: [String]) -> [String] {
-        var out: [String] = []
-        for d in diffIDs {
-            out.append(out.last.map { digest(Array("\($0) \(d)".utf8)) } ?? d)
-        }
-        return out
-    }
-
-    /// Unpacks a layer once; later images with the same chain share it.
-    public func ensureLayer(_ ref: LayerRef) throws {
-        let dest = layerPath(ref.chainID)
-        if Files.exists(dest) { return }
-        try Layer.unpack(blob: blobPath(ref.blob), into: dest, diffID: ref.diffID)
-        if tracking { track(dest) }
-    }
-
-    func withLock<T>(_ body: () throws -> T) throws -> T {
+    package func withLock<T>(_ body: () throws -> T) throws -> T {
         let fd = try FD.open(root + "/lock", O_RDWR | O_CREAT, mode: 0o600)
         while flock(fd.raw, LOCK_EX) < 0 {
             if errno != EINTR { throw SysError("flock", root + "/lock") }
@@ -255,7 +142,7 @@ public final class ImageStore {
         }
     }
 
-    func readIndex() throws -> Index {
+    package func readIndex() throws -> Index {
         guard Files.exists(indexPath) else { return Index() }
         return try JSON.decode(Index.self, from: try Files.read(indexPath), what: indexPath)
     }

@@ -1,3 +1,4 @@
+import ImageImport
 import ImageStore
 import OCI
 import OS

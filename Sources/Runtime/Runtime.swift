@@ -107,17 +107,21 @@ public final class Runtime {
     }
 
     /// Finds swiftrun-init: $SWIFTRUN_INIT, next to this binary, or libexec.
-    public static func initPath() throws -> String {
-        if let env = getenv("SWIFTRUN_INIT") { return String(cString: env) }
+    public static func initPath() throws -> String { try helperPath("swiftrun-init", env: "SWIFTRUN_INIT") }
+
+    /// A program of ours that lives beside the running binary (a build directory) or in
+    /// libexec (an install); `env` overrides.
+    public static func helperPath(_ name: String, env: String) throws -> String {
+        if let e = getenv(env) { return String(cString: e) }
         var candidates: [String] = []
         if let exe = try? Files.realpath("/proc/self/exe") {
             let dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
-            candidates.append(dir + "/swiftrun-init")
-            candidates.append(dir + "/../libexec/swiftrun/swiftrun-init")
+            candidates.append(dir + "/" + name)
+            candidates.append(dir + "/../libexec/swiftrun/" + name)
         }
-        candidates += ["/usr/local/libexec/swiftrun/swiftrun-init", "/usr/libexec/swiftrun/swiftrun-init"]
+        candidates += ["/usr/local/libexec/swiftrun/" + name, "/usr/libexec/swiftrun/" + name]
         for c in candidates where access(c, X_OK) == 0 { return c }
-        throw RuntimeError("swiftrun-init not found (looked in \(candidates.joined(separator: ", "))): run `make build` or set SWIFTRUN_INIT")
+        throw RuntimeError("\(name) not found (looked in \(candidates.joined(separator: ", "))): run `make build` or set \(env)")
     }
 
     public func loadSpec(bundle: String, configPath: String? = nil) throws -> Spec {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ImageImport
 import ImageStore
 
 /// `swiftrun load`: docker save archives, OCI archives and OCI directories from Sysroot;

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ImageImport
 import ImageStore
 import CShim
 

@@ -24,10 +24,6 @@ int sr_unpack_layer(int src_fd, int dest_fd, struct sr_unpack_result *res);
 typedef void (*sr_sink_fn)(void *ctx, const void *buf, size_t len);
 int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
 
-/* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
- * (RESOLVE_IN_ROOT), so an archive's links cannot point us at host files. */
-int sr_open_in_dir(int dirfd, const char *path);
-
 struct archive;
 struct archive *sr_tar_open(int fd);
 int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size);

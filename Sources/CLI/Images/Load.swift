@@ -1,4 +1,5 @@
 import ArgumentParser
+import ImageImport
 import ImageStore
 import OS
 #if canImport(Glibc)

@@ -73,6 +73,10 @@ ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd);
 ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd);
 int sr_malloc_trim(void);
 long long sr_fs_type(const char *path);
+
+/* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
+ * (RESOLVE_IN_ROOT), so an image's links cannot point us at host files. */
+int sr_open_in_dir(int dirfd, const char *path);
 /* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
 int sr_send_fd_to(const char *socket_path, int fd, const char *name);
 /* lgetxattr (the Glibc module lacks sys/xattr.h). */

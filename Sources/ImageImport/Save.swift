@@ -1,5 +1,6 @@
 import CArchive
 import OCI
+import ImageStore
 import OS
 #if canImport(Glibc)
 import Glibc

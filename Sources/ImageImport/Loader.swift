@@ -1,5 +1,7 @@
 import CArchive
+import CShim
 import OCI
+import ImageStore
 import OS
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import CArchive
 import Crypto
+import ImageStore
 import OS
 #if canImport(Glibc)
 import Glibc
