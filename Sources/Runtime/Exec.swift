@@ -74,6 +74,7 @@ extension Runtime {
             return p
         }()
         var builder = PlanBuilder(spec: spec, rootfs: rec.rootfs)
+        builder.compileSeccomp = { [root] in try Seccomp.cached($0, dir: root + "/" + Self.seccompCacheDir) }
         builder.preserveFds = preserveFds
         builder.warn = warn
         let ops = try builder.buildExec(process)

@@ -26,6 +26,9 @@ public struct PlanBuilder {
     /// The state JSON given to createContainer/startContainer hooks.
     public var hookState: String = ""
     public var warn: (String) -> Void = { _ in }
+    /// How linux.seccomp becomes BPF; the runtime passes a cache (compiling Docker's
+    /// allowlist takes libseccomp 10-20 ms).
+    public var compileSeccomp: (Spec.Seccomp) throws -> Seccomp.Program = { try Seccomp.build($0) }
 
     public init(spec: Spec, rootfs: String) {
         self.spec = spec
@@ -297,7 +300,7 @@ public struct PlanBuilder {
         let nnp = process.noNewPrivileges == true
         var seccompOp: InitOp?
         if let sc = seccomp {
-            let prog = try Seccomp.build(sc)
+            let prog = try compileSeccomp(sc)
             seccompOp = .seccomp(bpf: prog.bpf, flags: prog.flags)
         }
         if process.terminal == true {

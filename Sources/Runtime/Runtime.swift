@@ -96,6 +96,9 @@ public final class Runtime {
 
     func dir(_ id: String) -> String { root + "/" + id }
 
+    /// Compiled seccomp filters (Seccomp.cached); not a valid container ID, so never listed.
+    static let seccompCacheDir = ".seccomp-cache"
+
     public static func validateID(_ id: String) throws {
         let ok = !id.isEmpty && id.count <= 1024 && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
@@ -104,6 +107,7 @@ public final class Runtime {
         guard ok else {
             throw RuntimeError("invalid container ID \"\(id)\": use letters, digits, and _ . - + only")
         }
+        if id == seccompCacheDir { throw RuntimeError("invalid container ID \"\(id)\": the runtime keeps its filter cache under that name") }
     }
 
     /// Finds swiftrun-init: $SWIFTRUN_INIT, next to this binary, or libexec.
@@ -206,6 +210,7 @@ public final class Runtime {
         // Compile the plan first: a bad spec fails before anything exists.
         trace("create: spec loaded")
         var builder = PlanBuilder(spec: spec, rootfs: rootfs)
+        builder.compileSeccomp = { [root] in try Seccomp.cached($0, dir: root + "/" + Self.seccompCacheDir) }
         builder.cgroupDir = cg.dir
         builder.preserveFds = preserveFds
         builder.warn = warn

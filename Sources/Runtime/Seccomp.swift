@@ -130,6 +130,33 @@ public enum Seccomp {
             + insn(ret, 0, 0, 0x0005_0000 | UInt32(ENOSYS)) // 5: SECCOMP_RET_ERRNO | ENOSYS
     }
 
+    /// `build`, through a cache of compiled filters in `dir` (root-only, inside the state
+    /// root): compiling Docker's allowlist takes libseccomp 10-20 ms, the same for every
+    /// container. An entry holds its whole key (the profile's JSON and the libseccomp
+    /// version) and is used only when that matches exactly; the file name is a hash of it.
+    /// Whoever can write there could already rewrite any container's state.
+    public static func cached(_ spec: Spec.Seccomp, dir: String) throws -> Program {
+        let v = seccomp_version()
+        let version = v.map { "libseccomp \($0.pointee.major).\($0.pointee.minor).\($0.pointee.micro)" } ?? "libseccomp ?"
+        let key = try JSON.encode(spec) + Array("\n\(version), enosys stub 1".utf8)
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
+        for b in key { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let path = dir + "/" + String(h, radix: 16).leftPad(16) + ".bpf"
+        if let data = try? Files.read(path), data.count >= 8 {
+            func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
+            let keyLen = u32(0), flags = u32(4)
+            if 8 + keyLen <= data.count, data[8..<(8 + keyLen)].elementsEqual(key), (data.count - 8 - keyLen) % 8 == 0 {
+                return Program(bpf: Array(data[(8 + keyLen)...]), flags: UInt32(flags))
+            }
+        }
+        let p = try build(spec)
+        func le(_ x: Int) -> [UInt8] { (0..<4).map { UInt8((x >> (8 * $0)) & 0xff) } }
+        if (try? Files.mkdirAll(dir, mode: 0o700)) != nil {
+            try? Files.writeAtomic(path, le(key.count) + le(Int(p.flags)) + key + p.bpf, mode: 0o600)
+        }
+        return p
+    }
+
     static func archName(_ arch: String) -> String {
         var n = arch
         if n.hasPrefix("SCMP_ARCH_") { n.removeFirst(10) }

@@ -2,6 +2,7 @@ import XCTest
 import CShim
 @testable import Engine
 import OCI
+import OS
 @testable import Runtime
 
 /// The default profile, compiled by libseccomp exactly as a container gets it, then run
@@ -105,5 +106,29 @@ final class SeccompProfileTests: XCTestCase {
         XCTAssertEqual(p.resolved(capabilities: [], kernel: [4, 4]).syscalls?.count, 0)
         XCTAssertEqual(p.resolved(capabilities: [], kernel: [4, 8, 0]).syscalls?.count, 1)
         XCTAssertEqual(p.resolved(capabilities: [], kernel: [5]).syscalls?.count, 1)
+    }
+}
+
+final class SeccompCacheTests: XCTestCase {
+    /// A compiled filter is kept and reused only for exactly the same profile.
+    func testCacheReturnsWhatBuildWouldAndChecksItsKey() throws {
+        let dir = "/tmp/swiftrun-seccomp-cache-test-\(getpid())"
+        defer { try? Files.removeTree(dir) }
+        let profile = DefaultSeccomp.profile(capabilities: Engine.defaultCapabilities)
+        let built = try Seccomp.build(profile)
+        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built, "first use compiles")
+        let files = try Files.list(dir)
+        XCTAssertEqual(files.count, 1)
+        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built, "second use reads the cache")
+        let admin = DefaultSeccomp.profile(capabilities: Engine.defaultCapabilities + ["CAP_SYS_ADMIN"])
+        XCTAssertEqual(try Seccomp.cached(admin, dir: dir), try Seccomp.build(admin), "another profile, another entry")
+        XCTAssertEqual(try Files.list(dir).count, 2)
+        // An entry whose key does not match (a hash collision, a hand edit) is not trusted.
+        let path = dir + "/" + files[0]
+        var data = try Files.read(path)
+        data[9] ^= 0xff
+        try Files.writeAtomic(path, data)
+        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built)
+        XCTAssertThrowsError(try Runtime.validateID(".seccomp-cache"))
     }
 }
