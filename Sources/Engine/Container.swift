@@ -64,6 +64,8 @@ public struct Container: Codable {
         public var CapDrop: [String]?
         public var Privileged: Bool?
         public var SecurityOpt: [String]?
+        /// --ulimit, as given (the defaults are not listed, as in Docker).
+        public var Ulimits: [Ulimit]?
         /// Limits (cgroup v2), with Docker's names and units: bytes, nano-CPUs, microseconds.
         public var Memory: Int64?
         public var MemorySwap: Int64?

@@ -71,6 +71,7 @@ public final class Engine {
         public var security = SecurityFlags()
         public var initProcess = false
         public var tty = false
+        public var ulimits: [String] = []
         public init(image: String) { self.image = image }
     }
 
@@ -133,6 +134,8 @@ public final class Engine {
         if o.security.privileged { hostConfig.Privileged = true }
         if o.initProcess { hostConfig.Init = true }
         if !o.security.securityOpt.isEmpty { hostConfig.SecurityOpt = o.security.securityOpt }
+        let ulimits = try o.ulimits.map(Ulimit.parse)
+        if !ulimits.isEmpty { hostConfig.Ulimits = ulimits }
         let resources = hostConfig.specResources
         try Self.checkLimits(resources, o.resources)
 
@@ -187,6 +190,7 @@ public final class Engine {
         var spec = Self.spec(rc, hostname: hostname, readOnly: o.readOnly)
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
         spec.linux?.resources = resources
+        spec.process?.rlimits = try Ulimit.rlimits(ulimits)
         if o.tty {
             spec.process?.terminal = true
             // Docker: a terminal means TERM=xterm unless the image or -e says otherwise.

@@ -24,6 +24,14 @@ extension Engine {
         return name
     }
 
+    /// Whether this process has capability `n` in its effective set.
+    static func hasEffectiveCapability(_ n: Int) -> Bool {
+        guard let status = try? Files.readString("/proc/self/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst(7).trimmed(), radix: 16) else { return true }
+        return mask & (1 << UInt64(n)) != 0
+    }
+
     /// The capabilities this process holds (its bounding set): what a container can be given.
     static func ownCapabilities() -> [String] {
         guard let status = try? Files.readString("/proc/self/status"),

@@ -92,4 +92,38 @@ final class RunSecurityTests: EngineTestCase {
         let unconfined = try errnos(["--security-opt", "seccomp=unconfined"], [statmount])
         XCTAssertNotEqual(unconfined[0], "\(ENOSYS)", "the kernel has statmount: ENOSYS came from the filter")
     }
+
+    /// Every container starts from the same limits (nofile 1024:524288, as Docker 25+), not
+    /// from those of the shell that ran swiftrun; --ulimit changes them.
+    func testUlimits() throws {
+        func limits(_ flags: [String]) throws -> [String] {
+            let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags +
+                                 ["--entrypoint", "sh", image, "-c", "ulimit -n; ulimit -Hn; ulimit -u; ulimit -c"])
+            XCTAssertEqual(r.code, 0, r.err)
+            return lines(r.out)
+        }
+        // Docker's default, or as close as this process may go (this host's test shell has
+        // no CAP_SYS_RESOURCE and a hard limit of 20000).
+        var own = rlimit()
+        getrlimit(__rlimit_resource_t(7), &own)
+        let capEff = try String(contentsOfFile: "/proc/self/status", encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("CapEff:") }.flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        let hard: UInt64 = capEff & (1 << 24) != 0 ? 524_288 : min(524_288, UInt64(own.rlim_max))
+        let d = try limits([])
+        XCTAssertEqual(Array(d.prefix(2)), [String(min(1024, hard)), String(hard)])
+        XCTAssertEqual(try limits(["--ulimit", "nofile=100:200", "--ulimit", "nproc=50", "--ulimit", "core=0"]),
+                       ["100", "200", "50", "0"])
+        XCTAssertTrue(try inspectAfterCreate(["--ulimit", "nofile=5:6"]).contains(#""Ulimits":[{"Hard":6,"Name":"nofile","Soft":5}]"#))
+        let bad = try swiftrun(["run", "--rm", "--network", "none", "--ulimit", "nofile=9:8", "--entrypoint", "true", image])
+        XCTAssertEqual(bad.code, 125)
+        XCTAssertTrue(bad.err.contains("ulimit soft limit must be less than or equal to hard limit: 9 > 8"), bad.err)
+    }
+
+    func inspectAfterCreate(_ flags: [String]) throws -> String {
+        let c = try swiftrun(["create", "--network", "none"] + flags + [image])
+        XCTAssertEqual(c.code, 0, c.err)
+        let id = c.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? swiftrun(["rm", id]) }
+        return try swiftrun(["inspect", "-f", "{{json .HostConfig}}", id]).out
+    }
 }

@@ -215,3 +215,28 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(try r("{{range .Nope}}x{{else}}none{{end}}"), "none")
     }
 }
+
+final class UlimitTests: XCTestCase {
+    func testParseAsDockerDoes() throws {
+        XCTAssertEqual(try Ulimit.parse("nofile=100:200"), Ulimit(Name: "nofile", Hard: 200, Soft: 100))
+        XCTAssertEqual(try Ulimit.parse("nproc=64"), Ulimit(Name: "nproc", Hard: 64, Soft: 64))
+        XCTAssertEqual(try Ulimit.parse("core=-1"), Ulimit(Name: "core", Hard: -1, Soft: -1))
+        XCTAssertEqual(try Ulimit.parse("memlock=100:-1"), Ulimit(Name: "memlock", Hard: -1, Soft: 100))
+        for (bad, words) in [("nofile", "invalid ulimit argument: nofile"), ("files=1", "invalid ulimit type: files"),
+                             ("nofile=2:1", "soft limit must be less than or equal to hard limit: 2 > 1"),
+                             ("nofile=-1:10", "-1 > 10"), ("nofile=1:2:3", "can only have up to two"),
+                             ("nofile=x", "invalid ulimit value: x")] {
+            XCTAssertThrowsError(try Ulimit.parse(bad), bad) { XCTAssertTrue("\($0)".contains(words), "\(bad): \($0)") }
+        }
+        let free: (String) -> UInt64? = { _ in nil }
+        let r = try Ulimit.rlimits([try Ulimit.parse("nofile=10:20"), try Ulimit.parse("core=-1")], ceiling: free)
+        XCTAssertEqual(r, [.init(type: "RLIMIT_NOFILE", hard: 20, soft: 10), .init(type: "RLIMIT_CORE", hard: UInt64.max, soft: UInt64.max)])
+        XCTAssertEqual(try Ulimit.rlimits([], ceiling: free), [.init(type: "RLIMIT_NOFILE", hard: 524_288, soft: 1024)], "Docker 25's default")
+        // Without CAP_SYS_RESOURCE the hard limit cannot go up: the default bends, a flag is refused.
+        let capped: (String) -> UInt64? = { _ in 800 }
+        XCTAssertEqual(try Ulimit.rlimits([], ceiling: capped), [.init(type: "RLIMIT_NOFILE", hard: 800, soft: 800)])
+        XCTAssertThrowsError(try Ulimit.rlimits([try Ulimit.parse("nofile=10:900")], ceiling: capped)) {
+            XCTAssertTrue("\($0)".contains("cannot raise without CAP_SYS_RESOURCE"), "\($0)")
+        }
+    }
+}

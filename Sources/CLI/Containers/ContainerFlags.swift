@@ -51,6 +51,7 @@ struct ContainerFlags: ParsableArguments {
     @Flag(help: "Every capability and host device, no seccomp, no masked paths: the container is as strong as root on the host.") var privileged = false
     @Option(name: .customLong("security-opt"), help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
     @Option(help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
+    @Option(help: "TYPE=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 is unlimited). Default nofile=1024:524288.") var ulimit: [String] = []
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
 
     /// Docker's --pull: the image from its registry when it is missing (or always), with
@@ -127,6 +128,7 @@ struct ContainerFlags: ParsableArguments {
         o.security.privileged = privileged
         o.initProcess = initProcess
         o.tty = tty
+        o.ulimits = ulimit
         o.security.securityOpt = securityOpt
         return o
     }
