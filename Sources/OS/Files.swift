@@ -115,6 +115,14 @@ public enum Files {
         return String(cString: p)
     }
 
+    /// The target of a symlink (a /proc/PID/exe, say), unresolved.
+    public static func readlink(_ path: String) throws -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        guard n >= 0 else { throw SysError("readlink", path) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func cwd() -> String {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buf, buf.count) != nil else { return "/" }

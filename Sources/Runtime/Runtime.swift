@@ -525,8 +525,19 @@ public final class Runtime {
         var one: UInt8 = 0x30
         guard Glibc.write(fd, &one, 1) == 1 else { throw SysError("write", fifoPath) }
         unlink(fifoPath)
+        let poststart = (rec.hooks ?? rec.legacySpec?.hooks)?.poststart ?? []
+        // runtime-spec: poststart hooks run after the process is executed. The init may still
+        // be running startContainer hooks: wait until it has exec'd (its exe is no longer
+        // our sealed init) or is gone.
+        if !poststart.isEmpty {
+            let exe = "/proc/\(rec.pid)/exe"
+            while Proc.isAlive(rec.pid, startTime: rec.startTime),
+                  (try? Files.readlink(exe))?.hasPrefix("/memfd:swiftrun-init") ?? false {
+                usleep(1000)
+            }
+        }
         let state = State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations ?? rec.legacySpec?.annotations)
-        for h in (rec.hooks ?? rec.legacySpec?.hooks)?.poststart ?? [] {
+        for h in poststart {
             // Poststart failures are logged, not fatal (runtime-spec).
             do { try runHooks([h], kind: "poststart", state: try JSON.string(state)) } catch { warn("\(error)") }
         }
