@@ -341,7 +341,8 @@ public final class Engine {
         return (try? FD(fd).readToEnd()).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The runtime spec for a Docker-style container.
+    /// The runtime spec for a Docker-style container; `applySecurity` then sets the
+    /// capabilities and the seccomp filter that goes with them.
     public static func spec(_ rc: RunConfig, hostname: String, readOnly: Bool) -> Spec {
         var p = Spec.Process(terminal: false, args: rc.args, env: rc.env + ["HOSTNAME=\(hostname)"], cwd: rc.cwd,
                              capabilities: .init(bounding: defaultCapabilities, effective: defaultCapabilities,
@@ -352,7 +353,6 @@ public final class Engine {
         linux.namespaces = ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Spec.Namespace(type: $0) }
         linux.maskedPaths = DefaultSpec.maskedPaths
         linux.readonlyPaths = DefaultSpec.readonlyPaths
-        linux.seccomp = DefaultSeccomp.profile(capabilities: defaultCapabilities)
         return Spec(process: p, hostname: hostname, mounts: DefaultSpec.standardMounts(), linux: linux)
     }
 

@@ -1,4 +1,5 @@
 import CShim
+import OCI
 import OS
 #if canImport(Glibc)
 import Glibc

@@ -24,19 +24,21 @@ extension Engine {
         return name
     }
 
+    /// A capability mask of this process from /proc/self/status ("CapEff", "CapBnd"), or nil.
+    static func capabilityMask(_ field: String) -> UInt64? {
+        guard let status = try? Files.readString("/proc/self/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
+        return UInt64(line.dropFirst(field.count + 1).trimmed(), radix: 16)
+    }
+
     /// Whether this process has capability `n` in its effective set.
     static func hasEffectiveCapability(_ n: Int) -> Bool {
-        guard let status = try? Files.readString("/proc/self/status"),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst(7).trimmed(), radix: 16) else { return true }
-        return mask & (1 << UInt64(n)) != 0
+        capabilityMask("CapEff").map { $0 & (1 << UInt64(n)) != 0 } ?? true
     }
 
     /// The capabilities this process holds (its bounding set): what a container can be given.
     static func ownCapabilities() -> [String] {
-        guard let status = try? Files.readString("/proc/self/status"),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
-              let mask = UInt64(line.dropFirst(7).trimmed(), radix: 16) else { return DefaultSpec.allCapabilities }
+        guard let mask = capabilityMask("CapBnd") else { return DefaultSpec.allCapabilities }
         return DefaultSpec.allCapabilities.filter { n in Capabilities.number(n).map { mask & (1 << UInt64($0)) != 0 } ?? false }
     }
 
@@ -60,8 +62,9 @@ extension Engine {
     static func applySecurity(_ f: SecurityFlags, to spec: inout Spec, warn: (String) -> Void) throws {
         let caps = try capabilities(add: f.capAdd, drop: f.capDrop, privileged: f.privileged)
         spec.process?.capabilities = .init(bounding: caps, effective: caps, permitted: caps)
-        // The default filter follows the capabilities (Docker: --cap-add SYS_ADMIN lets mount through).
-        if spec.linux?.seccomp != nil { spec.linux?.seccomp = DefaultSeccomp.profile(capabilities: caps) }
+        // Docker's filter, made for these capabilities (--cap-add SYS_ADMIN lets mount through);
+        // --privileged and --security-opt seccomp= below replace it.
+        spec.linux?.seccomp = DefaultSeccomp.profile(capabilities: caps)
         if f.privileged {
             spec.linux?.seccomp = nil
             spec.linux?.maskedPaths = nil

@@ -104,21 +104,8 @@ public enum JSON {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
-        for c in s.utf8 {
-            switch c {
-            case 0x22: out.append(contentsOf: [0x5c, 0x22])
-            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
-            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
-            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
-            case 0x09: out.append(contentsOf: [0x5c, 0x74])
-            case 0x08: out.append(contentsOf: [0x5c, 0x62])
-            case 0x0c: out.append(contentsOf: [0x5c, 0x66])
-            case ..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: out.append(c)
-            }
-        }
+        var s = s
+        s.withUTF8 { JSONText.escape(UnsafeRawBufferPointer($0), into: &out) }
         out.append(0x22)
     }
 }

@@ -119,16 +119,24 @@ final class SeccompCacheTests: XCTestCase {
         XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built, "first use compiles")
         let files = try Files.list(dir)
         XCTAssertEqual(files.count, 1)
-        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built, "second use reads the cache")
+        // The second use reads the entry: an entry whose program was swapped (same key) is
+        // what comes back, which shows the file is used...
+        let path = dir + "/" + files[0]
+        let original = try Files.read(path)
+        var swapped = original
+        for i in (swapped.count - 8)..<swapped.count { swapped[i] = 0 }
+        try Files.writeAtomic(path, swapped)
+        XCTAssertNotEqual(try Seccomp.cached(profile, dir: dir), built, "the cache is read")
+        // ...and an entry whose key does not match (a hash collision, a hand edit) is not
+        // trusted: the filter is compiled again and the entry rewritten.
+        var foreign = swapped
+        foreign[9] ^= 0xff
+        try Files.writeAtomic(path, foreign)
+        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built)
+        XCTAssertEqual(try Files.read(path), original, "rewritten with the right program")
         let admin = DefaultSeccomp.profile(capabilities: Engine.defaultCapabilities + ["CAP_SYS_ADMIN"])
         XCTAssertEqual(try Seccomp.cached(admin, dir: dir), try Seccomp.build(admin), "another profile, another entry")
         XCTAssertEqual(try Files.list(dir).count, 2)
-        // An entry whose key does not match (a hash collision, a hand edit) is not trusted.
-        let path = dir + "/" + files[0]
-        var data = try Files.read(path)
-        data[9] ^= 0xff
-        try Files.writeAtomic(path, data)
-        XCTAssertEqual(try Seccomp.cached(profile, dir: dir), built)
         XCTAssertThrowsError(try Runtime.validateID(".seccomp-cache"))
     }
 }

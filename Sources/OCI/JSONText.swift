@@ -1,5 +1,5 @@
-/// JSON string escaping without Foundation: the log writer, the event log and the
-/// runtime's --log lines share it.
+/// JSON string escaping without Foundation: the JSON coder, the log writer, the event log
+/// and the runtime's --log lines share it.
 public enum JSONText {
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
