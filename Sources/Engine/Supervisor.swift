@@ -396,12 +396,16 @@ public final class Supervisor {
 
     /// `pause`/`unpause` seen in cgroup.events. Paused: probes stop and health is
     /// `unhealthy` (Docker's rule); thawed: probes resume one interval later.
-    func checkFrozen() {
-        guard let fd = cgroupEvents else { return }
+    func frozenNow() -> Bool {
+        guard let fd = cgroupEvents else { return false }
         var buf = [UInt8](repeating: 0, count: 256)
         let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return }
-        let frozen = String(decoding: buf[0..<n], as: UTF8.self).contains("frozen 1")
+        return n > 0 && String(decoding: buf[0..<n], as: UTF8.self).contains("frozen 1")
+    }
+
+    func checkFrozen() {
+        guard cgroupEvents != nil else { return }
+        let frozen = frozenNow()
         guard frozen != paused else { return }
         paused = frozen
         state.Paused = frozen
@@ -596,12 +600,18 @@ public final class Supervisor {
                 probeCgroupMade = true
             }
             let out = try pipe()
-            let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCg.dir)
+            let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCg.dir,
+                                         interrupted: { [unowned self] in self.frozenNow() })
             out.w.close()
             _ = fcntl(out.r.raw, F_SETFL, O_NONBLOCK)
             probe = Probe(pid: child.pid, pidfd: child.pidfd, out: out.r, startNs: startNs,
                           deadlineNs: Time.monotonicNanos() + m.timing.timeout)
+            // frozenNow() read cgroup.events while the probe started, which consumes the
+            // POLLPRI the main loop waits for: look at it here instead.
+            checkFrozen()
         } catch {
+            // A pause froze the probe as it started: no result; the pause is recorded now.
+            if frozenNow() { checkFrozen(); return }
             // Docker records a probe that cannot start as a failure (exit code -1... here 125).
             record(HealthResult(Start: Time.rfc3339Nano(startNs), End: Time.rfc3339Nano(), ExitCode: -1,
                                 Output: "\(error)"), startNs: startNs)

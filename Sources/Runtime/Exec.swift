@@ -84,8 +84,12 @@ extension Runtime {
     /// Starts a prepared exec and returns the process (our descendant: the caller must be
     /// a child subreaper to wait for it). `cgroup`: a directory to run it in instead of the
     /// container's own (a probe's sub-cgroup, killed as a whole on timeout).
+    /// `interrupted`: asked while waiting for the exec init; true gives up (both processes
+    /// killed and reaped). A health probe's init frozen by `pause` would otherwise keep the
+    /// supervisor waiting until the thaw.
     public func spawnExec(_ p: PreparedExec, stdio: [Int32]? = nil, cgroup: String? = nil,
-                          consoleSocket: String? = nil, keepConsole: Bool = false) throws -> Created {
+                          consoleSocket: String? = nil, keepConsole: Bool = false,
+                          interrupted: (() -> Bool)? = nil) throws -> Created {
         let rec = p.record
         guard Proc.isAlive(rec.pid, startTime: rec.startTime) else {
             throw RuntimeError("cannot exec in container \(rec.id): its init is gone")
@@ -117,6 +121,12 @@ extension Runtime {
             // PID (from the forking parent) and READY (from the child) may come in either order.
             var ready = false
             while !ready || target == nil {
+                if let interrupted {
+                    var pfd = pollfd(fd: spawned.sock.raw, events: Int16(POLLIN), revents: 0)
+                    while poll(&pfd, 1, 20) == 0 {
+                        if interrupted() { throw RuntimeError("exec in container \(rec.id) interrupted") }
+                    }
+                }
                 switch try nextReport(spawned.sock, spawned.created, p.ops) {
                 case .pid(let pid):
                     targetPid = pid

@@ -3,9 +3,24 @@ import XCTest
 
 /// pause/unpause, top, container prune, exec -u NAME, rmi of an image in use.
 final class ContainerOpsTests: EngineTestCase {
+    /// A pause that lands while the supervisor is starting a probe (probes every 100 ms
+    /// here) freezes the probe's init half way: the supervisor gives that probe up and
+    /// records the pause at once. Before, it waited for the thaw, and `pause` returned with
+    /// the container shown running (in about 1 of 30 pauses, so this catches it most runs).
+    func testPauseDuringProbeStartsIsRecorded() throws {
+        _ = try runDetached(["--name", "busy", "--network", "none", "--health-cmd", "true", "--health-interval", "100ms",
+                             "--health-start-period", "0s", image])
+        waitUntil(10, "healthy") { (try? self.health("busy")?["Status"] as? String) == "healthy" }
+        for i in 0..<40 {
+            usleep(UInt32.random(in: 0..<100_000)) // land anywhere in the 100 ms cycle
+            XCTAssertEqual(try swiftrun(["pause", "busy"]).code, 0)
+            XCTAssertEqual((try inspect("busy")["State"] as? [String: Any])?["Paused"] as? Bool, true, "pause \(i) recorded")
+            XCTAssertEqual(try swiftrun(["unpause", "busy"]).code, 0)
+        }
+        waitUntil(10, "healthy after the last thaw") { (try? self.health("busy")?["Status"] as? String) == "healthy" }
+    }
+
     func testPauseFreezesAndHealthFollows() throws {
-        // 500 ms between probes: a pause that lands while the supervisor is starting a probe
-        // (a few ms) waits for the thaw to be recorded (noted as open).
         let id = try runDetached(["--name", "web", "--network", "none", "--health-cmd", "true", "--health-interval", "500ms", image])
         waitUntil(10, "healthy") { (try? self.health("web")?["Status"] as? String) == "healthy" }
         XCTAssertEqual(try swiftrun(["pause", "web"]).out, "web\n")
