@@ -26,6 +26,20 @@ public enum Proc {
         return String(Int(ms.rounded()))
     }
 
+    /// This process's children, from every thread's /proc/self/task/TID/children (an orphan
+    /// given to a subreaper becomes the child of one of its threads).
+    public static func children() -> [Int32] {
+        guard let d = opendir("/proc/self/task") else { return [] }
+        defer { closedir(d) }
+        var out: [Int32] = []
+        while let e = readdir(d) {
+            let tid = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard Int32(tid) != nil, let text = try? Files.readString("/proc/self/task/\(tid)/children") else { continue }
+            out += text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        }
+        return out
+    }
+
     /// True if PID is the process that started at `startTime` and has not exited.
     public static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
         guard pid > 0, let s = stat(pid) else { return false }

@@ -112,6 +112,20 @@ extension Runtime {
             var c: Int32 = 0, s: Int32 = 0
             _ = sr_pidfd_wait(spawned.created.pidfd.raw, &c, &s, 0)
             if let t = target { _ = sr_pidfd_wait(t.raw, &c, &s, 0) }
+            // The exec init may have forked and been killed before its PID report was read:
+            // that process is now our child (we are a subreaper). Left a zombie, it would keep
+            // the container's init from ever finishing its exit (zap_pid_ns_processes waits
+            // for every task of the namespace to be reaped), and `rm -f` would hang.
+            // It is in the cgroup we started the exec in, or already a zombie (gone from
+            // cgroup.procs): no other child of ours can be either, but the container's init.
+            if target == nil {
+                let children = Proc.children()
+                let inCgroup = Set((try? Files.readString(cgDir + "/cgroup.procs"))?.split(separator: "\n").compactMap { Int32($0) } ?? [])
+                for pid in children where pid != rec.pid && (inCgroup.contains(pid) || Proc.stat(pid)?.state == "Z") {
+                    _ = Glibc.kill(pid, SIGKILL)
+                    _ = waitpid(pid, nil, 0)
+                }
+            }
         }
         do {
             do { try spawned.sock.writeAll(p.plan) } catch let e as SysError where e.errno == EPIPE {
@@ -142,7 +156,10 @@ extension Runtime {
             abort()
             throw error
         }
-        // Reap the intermediate process (it exits right after the fork).
+        // Reap the intermediate process. It exits right after its PID report, so the kill
+        // changes nothing, except when a `pause` froze it in between: a frozen task still
+        // dies of SIGKILL, where waiting for its own exit would last until the thaw.
+        _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
         var code: Int32 = 0, sig: Int32 = 0
         _ = sr_pidfd_wait(spawned.created.pidfd.raw, &code, &sig, 0)
         guard let t = target else { throw RuntimeError("exec init did not report the process it forked") }
