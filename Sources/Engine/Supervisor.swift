@@ -64,6 +64,9 @@ public final class Supervisor {
         var deadlineNs: Int64
         var output: [UInt8] = []
         var truncated = false
+        /// The write end is closed everywhere (EOF read): polling a hung-up pipe returns at
+        /// once, so it must leave the poll set until the process is reaped.
+        var outDone = false
     }
 
     init(engine: Engine, id: String) throws {
@@ -283,7 +286,7 @@ public final class Supervisor {
             fds.append(pollfd(fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN) | (ttyPending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0))
             fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: probe?.out.raw ?? -1, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: probe.map { $0.outDone ? -1 : $0.out.raw } ?? -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
             fds.append(pollfd(fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
@@ -623,6 +626,7 @@ public final class Supervisor {
         var buf = [UInt8](repeating: 0, count: 8192)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(probe!.out.raw, $0.baseAddress, $0.count) }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { probe!.outDone = true }
             if n <= 0 { break }
             let room = Health.maxOutputLen - probe!.output.count
             if room > 0 { probe!.output.append(contentsOf: buf[0..<min(n, room)]) }

@@ -101,8 +101,10 @@ extension Runtime {
         let cgDir = cgroup ?? Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath).dir
         let cgfd = FD(sr_open_cloexec(cgDir, O_RDONLY | O_DIRECTORY, 0))
         guard cgfd.raw >= 0 else { throw SysError("open", cgDir) }
+        // A caller that watches for interruption (a health probe, which `pause` may freeze
+        // before its exec init has exec'd) must not sleep in a vfork until the thaw.
         let spawned = try spawnInit(flags: 0, cgroupFD: cgfd.raw, fifoFD: -1, preserveFds: p.preserveFds,
-                                    extraFD: initFD.raw, stdio: stdio)
+                                    extraFD: initFD.raw, stdio: stdio, shareVM: interrupted == nil)
         var target: FD?
         var targetPid: Int32 = 0
         var console: FD?

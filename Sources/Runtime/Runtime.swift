@@ -314,7 +314,7 @@ public final class Runtime {
 
     /// Clones swiftrun-init (from a sealed memfd) into new namespaces and a cgroup.
     func spawnInit(flags: UInt64, cgroupFD: Int32, fifoFD: Int32, preserveFds: Int32, extraFD: Int32,
-                   stdio: [Int32]? = nil) throws -> Spawned {
+                   stdio: [Int32]? = nil, shareVM: Bool = true) throws -> Spawned {
         let helper = try sealedInit()
         var pair: [Int32] = [-1, -1]
         guard sr_socketpair_cloexec(&pair) == 0 else { throw SysError("socketpair") }
@@ -329,7 +329,7 @@ public final class Runtime {
             cEnv.withUnsafeBufferPointer { ev in
                 var s = sr_spawn(flags: flags, cgroup_fd: cgroupFD, helper_fd: helper.raw, sync_fd: childSock.raw,
                                  fifo_fd: fifoFD, preserve_fds: preserveFds, extra_fd: extraFD,
-                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0,
+                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0, share_vm: shareVM ? 1 : 0,
                                  stdio: (stdio?[0] ?? -1, stdio?[1] ?? -1, stdio?[2] ?? -1),
                                  argv: av.baseAddress, envp: ev.baseAddress)
                 return sr_spawn(&s, &pidfd)

@@ -24,6 +24,9 @@ struct sr_spawn {
     int extra_fd;          /* -1, or an fd the init gets as argv[3] (a pidfd for exec) */
     int wait_parent;       /* read one byte from sync_fd before execveat (user namespace:
                               the parent writes uid/gid maps first, or exec drops all caps) */
+    int share_vm;          /* 1: CLONE_VM|CLONE_VFORK (ignored with wait_parent); 0: a plain
+                              clone, for a caller that must stay awake if a freeze catches
+                              the child before its exec */
     int stdio[3];          /* fds for the child's 0, 1, 2 (-1: inherit the caller's) */
     char *const *argv;     /* swiftrun-init's argv (names the final fd numbers) */
     char *const *envp;
