@@ -42,6 +42,8 @@ public final class Supervisor {
     var netSettings: NetworkSettings?
     /// -p with --network none.
     var relay: PortRelay?
+    /// --network container:X: X's netns, held from prepareNetwork until the init has joined it.
+    var joinedNetns: FD?
     /// The container cgroup's memory.events (absent without the v2 memory controller):
     /// the kernel wakes POLLPRI on every change; oom_kill counts the OOM kills.
     var memoryEvents: FD?
@@ -235,9 +237,11 @@ public final class Supervisor {
         o.loopbackUp = container.networkMode != "host" && !container.networkMode.hasPrefix("container:")
         let created: Runtime.Created
         do { created = try rt.create(id: id, options: o) } catch {
+            joinedNetns = nil
             HostNetwork.release(containerID: id, root: engine.store.root)
             throw error
         }
+        joinedNetns = nil // joined by now (create returns after the init's namespace setup)
         oomKilled = false
         memoryEvents = nil
         if let rec = try? rt.load(id) {
@@ -485,9 +489,23 @@ public final class Supervisor {
             guard ov.state.Running, ov.state.Pid > 0 else {
                 throw Failure("cannot join the network namespace of container \(ov.container.Name): it is not running (start it first: `swiftrun start \(ov.container.Name)`)")
             }
+            // The namespace is pinned by an fd of ours, taken from the init that the runtime's
+            // record names (pid and start time) and checked alive after the open: a spec path
+            // /proc/PID/ns/net would be opened later by the init, and a PID reused in between
+            // would join whatever process then has it.
+            let rec = try rt.load(ov.container.Id)
+            let pidfd = FD(sr_pidfd_open(rec.pid))
+            guard pidfd.raw >= 0, Proc.isAlive(rec.pid, startTime: rec.startTime) else {
+                throw Failure("cannot join the network namespace of container \(ov.container.Name): its process is gone (start it again: `swiftrun start \(ov.container.Name)`)")
+            }
+            let netns = try FD.open("/proc/\(rec.pid)/ns/net", O_RDONLY | O_CLOEXEC)
+            guard sr_pidfd_send_signal(pidfd.raw, 0) == 0 else {
+                throw Failure("cannot join the network namespace of container \(ov.container.Name): its process exited while joining")
+            }
+            joinedNetns = netns
             let path = engine.dir(id) + "/bundle/config.json"
             var spec = try JSON.decode(Spec.self, from: try Files.read(path), what: "bundle config")
-            let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(ov.state.Pid)/ns/net") : $0 }
+            let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(getpid())/fd/\(netns.raw)") : $0 }
             spec.linux?.namespaces = ns
             try Files.writeAtomic(path, try JSON.encode(spec), mode: 0o600)
             return []
