@@ -7,7 +7,7 @@ final class ContainerTests: EngineTestCase {
     func testDetachedLifecycle() throws {
         let id = try runDetached(["--name", "bot", "--entrypoint", "sh", image, "-c",
                                   "echo started; echo oops >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"])
-        var ps = try swiftrun(["ps"])
+        let ps = try swiftrun(["ps"])
         XCTAssertEqual(ps.code, 0, ps.err)
         XCTAssertEqual(lines(ps.out).first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init),
                        ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"])
@@ -109,7 +109,7 @@ final class ContainerTests: EngineTestCase {
         let st = try state(id)
         let sup = Int32(st["SupervisorPid"] as! Int), pid = Int32(st["Pid"] as! Int)
         XCTAssertEqual(kill(sup, SIGKILL), 0)
-        try waitUntil(5, "the container to die with its supervisor") {
+        waitUntil(5, "the container to die with its supervisor") {
             let s = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
             return s.isEmpty || s.contains(") Z")
         }
@@ -119,32 +119,41 @@ final class ContainerTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["rm", "victim"]).code, 0)
     }
 
+    /// Exit codes filled in by concurrent runs (one lock; the tests' threads only).
+    final class Codes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var codes: [Int32]
+        init(_ n: Int) { codes = [Int32](repeating: -1, count: n) }
+        func set(_ i: Int, _ code: Int32) { lock.lock(); codes[i] = code; lock.unlock() }
+        var all: [Int32] { lock.lock(); defer { lock.unlock() }; return codes }
+    }
+
     func testConcurrentRunsAndOneName() throws {
         let group = DispatchGroup()
-        var codes = [Int32](repeating: -1, count: 20)
-        let lock = NSLock()
+        let runs = Codes(20)
         for i in 0..<20 {
             group.enter()
             DispatchQueue.global().async {
                 let r = try? self.swiftrun(["run", "-d", "--no-healthcheck", "--entrypoint", "sleep", self.image, "100"])
-                lock.lock(); codes[i] = r?.code ?? -2; lock.unlock()
+                runs.set(i, r?.code ?? -2)
                 group.leave()
             }
         }
         group.wait()
-        XCTAssertEqual(codes, [Int32](repeating: 0, count: 20))
+        XCTAssertEqual(runs.all, [Int32](repeating: 0, count: 20))
         XCTAssertEqual(lines(try swiftrun(["ps", "-q"]).out).count, 20)
 
-        var named = [Int32](repeating: -1, count: 5)
+        let creates = Codes(5)
         for i in 0..<5 {
             group.enter()
             DispatchQueue.global().async {
                 let r = try? self.swiftrun(["create", "--name", "one", self.image])
-                lock.lock(); named[i] = r?.code ?? -2; lock.unlock()
+                creates.set(i, r?.code ?? -2)
                 group.leave()
             }
         }
         group.wait()
+        let named = creates.all
         XCTAssertEqual(named.filter { $0 == 0 }.count, 1, "exactly one wins the name: \(named)")
     }
 
