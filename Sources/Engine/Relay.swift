@@ -39,7 +39,10 @@ final class PortRelay {
     /// When the next idle UDP flow is due to go (the loop wakes for it).
     var nextExpiryNs: Int64? { flows.map(\.lastNs).min().map { $0 + Self.flowIdleNs } }
 
-    /// One direction's bytes in flight (16 KiB: a thousand connections stay under 32 MB).
+    /// What one read takes, shared by every connection (the loop is single-threaded).
+    var scratch = [UInt8](repeating: 0, count: 256 * 1024)
+
+    /// One direction's bytes that the other side could not take yet.
     struct Buf {
         var data: [UInt8] = []
         var off = 0, len = 0
@@ -131,13 +134,29 @@ final class PortRelay {
         var canRead = readable & Int16(POLLIN | POLLHUP | POLLERR) != 0
         for _ in 0..<16 {
             if buf.empty && !eof && canRead {
-                if buf.data.isEmpty { buf.data = [UInt8](repeating: 0, count: 32768) }
-                let n = buf.data.withUnsafeMutableBytes { read(from.raw, $0.baseAddress, $0.count) }
-                if n > 0 { buf.off = 0; buf.len = n } else if n == 0 { eof = true } else if errno != EAGAIN && errno != EINTR { c.dead = true; return } else { canRead = false }
+                // Read into the shared scratch and write straight on; only what the other
+                // side cannot take yet is kept by the connection.
+                let n = scratch.withUnsafeMutableBytes { read(from.raw, $0.baseAddress, $0.count) }
+                if n == 0 { eof = true } else if n < 0 {
+                    if errno != EAGAIN && errno != EINTR { c.dead = true; return }
+                    canRead = false
+                } else {
+                    let w = scratch.withUnsafeBytes { write(to.raw, $0.baseAddress, n) }
+                    if w < 0 && errno != EAGAIN && errno != EINTR { c.dead = true; return }
+                    let sent = max(w, 0)
+                    if sent < n {
+                        buf.data = Array(scratch[sent..<n])
+                        buf.off = 0
+                        buf.len = n - sent
+                        break
+                    }
+                    continue
+                }
             }
             guard !buf.empty else { break }
             let n = buf.data.withUnsafeBytes { write(to.raw, $0.baseAddress! + buf.off, buf.len) }
             if n > 0 { buf.off += n; buf.len -= n } else if n < 0 && errno != EAGAIN && errno != EINTR { c.dead = true; return } else { break }
+            if buf.empty { buf.data = [] } // drained: an idle connection keeps no buffer
             if !buf.empty || !canRead { break }
         }
         // One side finished sending: the other learns it once everything has reached it.
