@@ -122,7 +122,7 @@ extension Runtime {
             // cgroup.procs): no other child of ours can be either, but the container's init.
             if target == nil {
                 let children = Proc.children()
-                let inCgroup = Set((try? Files.readString(cgDir + "/cgroup.procs"))?.split(separator: "\n").compactMap { Int32($0) } ?? [])
+                let inCgroup = Set(Cgroup(mountpoint: "", path: cgDir).processes())
                 for pid in children where pid != rec.pid && (inCgroup.contains(pid) || Proc.stat(pid)?.state == "Z") {
                     _ = Glibc.kill(pid, SIGKILL)
                     _ = waitpid(pid, nil, 0)
