@@ -11,7 +11,14 @@ import PackageDescription
 //   Engine (image + flags → container)
 //   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
-let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Metadata accessors instead of mangled names for concrete generic types: the runtime
+// otherwise demangles each one on first use (and looks up its conformances by scanning
+// every record in the binary). Measured by --debug phase timings, medians of 60 runs of
+// `swiftrun-runc run`: 7.6 -> 7.2 ms, 0.2 ms of it in decoding config.json.
+let v5: [SwiftSetting] = [
+    .swiftLanguageMode(.v5),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+]
 
 let package = Package(
     name: "swiftrun",

@@ -58,6 +58,7 @@ public enum Runc {
     /// Runs one command line (without the program name) and exits. Usage errors exit with
     /// `usageExit` (runc: 1; `swiftrun oci`: Docker's 125).
     public static func main(_ argv: [String], program: String, usageExit: Int32) -> Never {
+        Proc.markStart()
         // Global options before the command word.
         var i = 0, lead: [String] = []
         while i < argv.count, argv[i].hasPrefix("-"), argv[i] != "-" {

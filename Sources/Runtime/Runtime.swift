@@ -176,6 +176,7 @@ public final class Runtime {
 
     private func createInDir(id: String, dir: String, options: CreateOptions, undo: inout [() -> Void],
                              child: inout Created?) throws -> Created {
+        trace("create: begin")
         let bundle = try Files.realpath(Files.absolute(options.bundle))
         var (spec, specBytes) = try loadSpecBytes(bundle: bundle, configPath: options.configPath)
         let asGiven = spec
