@@ -500,8 +500,23 @@ static void op_seccomp(const struct op *o) {
     void *copy = malloc(o->args[0].len ? o->args[0].len : 1);
     memcpy(copy, o->args[0].p, o->args[0].len);
     prog.filter = copy;
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)I(o, 1), &prog) < 0)
-        fail("seccomp", "seccomp", NULL);
+    unsigned flags = (unsigned)I(o, 1);
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (fd < 0) fail("seccomp", "seccomp", NULL);
+    free(copy);
+    if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+        /* The notify fd goes to the runtime, which hands it to linux.seccomp.listenerPath,
+         * right away: from here on a notified syscall waits for that agent. It is CLOEXEC
+         * and closed here, so the container never holds it. (sendmsg is never notified:
+         * the runtime refuses such a profile.) */
+        struct sr_report r;
+        memset(&r, 0, sizeof r);
+        r.kind = SR_REPORT_SECCOMP;
+        r.op = cur_op;
+        if (sr_send_with_fd(sync_fd, &r, sizeof r, (int)fd) != (ssize_t)sizeof r)
+            fail("send the seccomp listener", "sendmsg", NULL);
+        close((int)fd);
+    }
 }
 
 static int cap_last(void) {

@@ -514,3 +514,20 @@ int sr_open_in_dir(int dirfd, const char *path) {
     do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
     return fd;
 }
+
+#include <linux/seccomp.h>
+/* The agent's side of SCMP_ACT_NOTIFY (what the tests run at listenerPath): takes one
+ * notification from the listener fd and answers it with -err, or with success and 0 when
+ * err is 0. *nr gets the syscall number. Returns 0 or -errno. */
+int sr_seccomp_answer(int listener, int err, int *nr) {
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    memset(&req, 0, sizeof req);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return -errno;
+    *nr = req.data.nr;
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    resp.error = -err;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) return -errno;
+    return 0;
+}

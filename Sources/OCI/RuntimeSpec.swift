@@ -352,3 +352,20 @@ public struct State: Codable, Equatable, Sendable {
         case creating, created, running, stopped, paused
     }
 }
+
+/// What a runtime sends to linux.seccomp.listenerPath with the notify fd (the spec's
+/// "container process state"; ociVersion as in the spec's example and crun).
+public struct ContainerProcessState: Codable, Equatable, Sendable {
+    public var ociVersion = "0.2.0"
+    /// Names of the fds sent with the message, in order.
+    public var fds = ["seccompFd"]
+    public var pid: Int32
+    public var metadata: String
+    public var state: State
+
+    public init(pid: Int32, metadata: String, state: State) {
+        self.pid = pid
+        self.metadata = metadata
+        self.state = state
+    }
+}

@@ -61,6 +61,8 @@ extension Runtime {
         let plan: [UInt8]
         let ops: [InitOp]
         let preserveFds: Int32
+        /// linux.seccomp: its listenerPath gets the exec's notify fd too.
+        var seccomp: Spec.Seccomp?
     }
 
     /// `process` nil: the container's own process with `args` (a health probe's way).
@@ -78,7 +80,8 @@ extension Runtime {
         builder.preserveFds = preserveFds
         builder.warn = warn
         let ops = try builder.buildExec(process)
-        return PreparedExec(record: rec, plan: PlanEncoder.encode(ops), ops: ops, preserveFds: preserveFds)
+        return PreparedExec(record: rec, plan: PlanEncoder.encode(ops), ops: ops, preserveFds: preserveFds,
+                            seccomp: spec.linux?.seccomp)
     }
 
     /// Starts a prepared exec and returns the process (our descendant: the caller must be
@@ -108,6 +111,7 @@ extension Runtime {
         var target: FD?
         var targetPid: Int32 = 0
         var console: FD?
+        var listener: FD?
         func abort() {
             _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
             if let t = target { _ = sr_pidfd_send_signal(t.raw, SIGKILL) }
@@ -149,10 +153,15 @@ extension Runtime {
                     target = FD(sr_pidfd_open(pid))
                     guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(pid)") }
                 case .ready: ready = true
+                case .seccompListener(let fd): listener = fd
                 case .console(let master):
                     if keepConsole { console = master } else { try Self.forwardConsole(master, to: consoleSocket) }
                 case .sync: throw RuntimeError("unexpected report from the exec init")
                 }
+            }
+            if let listener {
+                try Self.sendSeccompListener(listener, p.seccomp, state: State(id: rec.id, status: .running, pid: targetPid,
+                                                                             bundle: rec.bundle, annotations: rec.annotations))
             }
         } catch {
             abort()

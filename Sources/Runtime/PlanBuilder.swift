@@ -322,13 +322,18 @@ public struct PlanBuilder {
         let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
         ops.append(.lookup(file: args[0], path: path))
         ops.append(.deathsig(parentDeathSignal))
+        // A filter with a listener is loaded before READY, so that `create` has its fd
+        // to hand to the agent (`start` is another process, after create has exited).
+        let early = !(seccomp?.listenerPath ?? "").isEmpty
+        if nnp && early { ops.append(.noNewPrivileges) }
+        if nnp && early, let s = seccompOp { ops.append(s) }
         ops.append(.ready)
         if waitStart { ops.append(.waitStart) }
         for h in startHooks {
             ops.append(.hook(path: h.path, stdin: hookState, timeout: h.timeout ?? 0, args: h.args ?? [], env: h.env ?? Environment.current()))
         }
-        if nnp { ops.append(.noNewPrivileges) }
-        if nnp, let s = seccompOp { ops.append(s) }
+        if nnp && !early { ops.append(.noNewPrivileges) }
+        if nnp && !early, let s = seccompOp { ops.append(s) }
         if reaper { ops.append(.reaper) }
         ops.append(.exec(args: args, env: env))
         return ops

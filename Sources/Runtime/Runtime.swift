@@ -269,9 +269,11 @@ public final class Runtime {
         var waitingForPid = ops.contains(.fork)
         var ready = false
         var console: FD?
+        var listener: FD?
         while !ready || waitingForPid {
             switch try nextReport(parentSock, created, ops) {
             case .ready: ready = true
+            case .seccompListener(let fd): listener = fd
             case .console(let master):
                 if options.keepConsole { console = master } else { try Self.forwardConsole(master, to: options.consoleSocket) }
             case .sync:
@@ -293,6 +295,10 @@ public final class Runtime {
         created.console = console
         let pid = created.pid
         let startTime = Proc.stat(pid)?.startTime ?? 0
+        if let listener {
+            try Self.sendSeccompListener(listener, linux.seccomp, state: State(id: id, status: .creating, pid: pid, bundle: bundle,
+                                                                            annotations: spec.annotations))
+        }
 
         trace("create: init ready")
         let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: pid, startTime: startTime,
@@ -354,7 +360,7 @@ public final class Runtime {
         return h
     }
 
-    enum InitEvent { case ready, sync, pid(Int32), console(FD) }
+    enum InitEvent { case ready, sync, pid(Int32), console(FD), seccompListener(FD) }
 
     static func checkConsole(terminal: Bool, socket: String?, keep: Bool = false) throws {
         if keep { return }
@@ -391,10 +397,26 @@ public final class Runtime {
         case SR_REPORT_CONSOLE.rawValue:
             guard let passed else { throw RuntimeError("console report without a pty master") }
             return .console(passed)
+        case SR_REPORT_SECCOMP.rawValue:
+            guard let passed else { throw RuntimeError("seccomp report without a listener fd") }
+            return .seccompListener(passed)
         case SR_REPORT_READY.rawValue: return .ready
         case SR_REPORT_SYNC.rawValue: return .sync
         case SR_REPORT_PID.rawValue: return .pid(r.pid)
         default: throw Self.error(from: r, ops: ops)
+        }
+    }
+
+    /// The runtime-spec's seccomp agent protocol: one message on a new connection to
+    /// linux.seccomp.listenerPath, the container process state as JSON with the notify fd
+    /// as SCM_RIGHTS. A listener nobody can receive fails the create, as with runc.
+    static func sendSeccompListener(_ fd: FD, _ seccomp: Spec.Seccomp?, state: State) throws {
+        guard let path = seccomp?.listenerPath, !path.isEmpty else { throw RuntimeError("seccomp listener fd without a listenerPath") }
+        let msg = ContainerProcessState(pid: state.pid ?? 0, metadata: seccomp?.listenerMetadata ?? "", state: state)
+        let rc = sr_send_fd_to(path, fd.raw, try JSON.string(msg))
+        if rc < 0 {
+            throw SysError("seccomp: hand the notify fd to linux.seccomp.listenerPath (is the agent listening?): connect/sendmsg",
+                           path, errno: -rc)
         }
     }
 

@@ -21,8 +21,7 @@ public enum Seccomp {
         case "SCMP_ACT_TRACE": return 0x7ff0_0000 | ((errnoRet ?? defaultErrno) & 0xffff)
         case "SCMP_ACT_LOG": return 0x7ffc_0000
         case "SCMP_ACT_ALLOW": return 0x7fff_0000
-        case "SCMP_ACT_NOTIFY":
-            throw Failure("seccomp action SCMP_ACT_NOTIFY is not supported by swiftrun (no listenerPath support yet)")
+        case "SCMP_ACT_NOTIFY": return 0x7fc0_0000
         default: throw Failure("unknown seccomp action \(name)")
         }
     }
@@ -45,7 +44,7 @@ public enum Seccomp {
         case "SECCOMP_FILTER_FLAG_TSYNC": return 1
         case "SECCOMP_FILTER_FLAG_LOG": return 2
         case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": return 4
-        case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": return 0 // only meaningful with NOTIFY
+        case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": return 32 // kept only with a listener
         default: throw Failure("unknown seccomp flag \(name)")
         }
     }
@@ -69,9 +68,26 @@ public enum Seccomp {
         }
         var flags: UInt32 = 0
         for f in spec.flags ?? [] { flags |= try flag(f) }
+        let listener = !(spec.listenerPath ?? "").isEmpty
+        // With a listenerPath the filter is loaded with NEW_LISTENER (even with no NOTIFY
+        // rule, as runc and crun do) and its fd goes to the agent there.
+        flags = listener ? flags | newListener : flags & ~32
+        if defAction == notify {
+            throw Failure("seccomp defaultAction SCMP_ACT_NOTIFY: every syscall would wait for the agent, also those that hand it the listener; notify named syscalls instead")
+        }
 
         for rule in spec.syscalls ?? [] {
             let act = try action(rule.action, errnoRet: rule.errnoRet, defaultErrno: UInt32(EPERM))
+            if act == notify {
+                guard listener else {
+                    throw Failure("seccomp action SCMP_ACT_NOTIFY for \(rule.names.joined(separator: ",")) needs linux.seccomp.listenerPath (the agent that answers the notifications)")
+                }
+                // The init sends the listener with sendmsg after loading the filter: notified,
+                // it would wait for an agent that can only get the fd from that very call.
+                if rule.names.contains("sendmsg") {
+                    throw Failure("seccomp action SCMP_ACT_NOTIFY cannot apply to sendmsg: the runtime hands over the listener with it")
+                }
+            }
             if act == defAction { continue } // libseccomp refuses rules that repeat the default
             let args = rule.args ?? []
             for a in args where a.index > 5 { throw Failure("seccomp rule for \(rule.names): argument index \(a.index) > 5") }
@@ -102,6 +118,10 @@ public enum Seccomp {
         }
         return Program(bpf: bytes, flags: flags)
     }
+
+    static let notify: UInt32 = 0x7fc0_0000
+    /// SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns the notify fd.
+    public static let newListener: UInt32 = 8
 
     /// The highest x86-64 syscall number this libseccomp can name. A profile cannot list
     /// anything above it, so such a syscall is newer than every profile we build.

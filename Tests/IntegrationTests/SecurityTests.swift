@@ -1,3 +1,5 @@
+import CShim
+import OCI
 import Foundation
 import XCTest
 
@@ -37,6 +39,50 @@ final class SecurityTests: XCTestCase {
         XCTAssertTrue(r.err.contains("Operation not permitted"), r.err) // errno 1 = EPERM
         XCTAssertTrue(r.out.contains("mkdir=1"), r.out)
         XCTAssertTrue(r.out.contains("Seccomp:\t2"), r.out)
+    }
+
+    /// linux.seccomp.listenerPath: the runtime hands each process's notify fd to an agent
+    /// (here one in this test), which then decides the notified syscalls.
+    func testSeccompNotifyGoesToTheAgentAtListenerPath() throws {
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        let agent = try SeccompAgent(path: b.dir + "/agent.sock", answer: EOPNOTSUPP)
+        defer { agent.stop() }
+        var sc = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW",
+                              syscalls: [.init(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY")])
+        sc.listenerPath = agent.path
+        sc.listenerMetadata = "agent-metadata"
+        b.spec.linux!.seccomp = sc
+        XCTAssertEqual(try b.create().code, 0)
+        // The create's message: the container process state, with the fd.
+        let first = try XCTUnwrap(agent.message(0), "no message from create")
+        XCTAssertEqual(first["ociVersion"] as? String, "0.2.0")
+        XCTAssertEqual(first["fds"] as? [String], ["seccompFd"])
+        XCTAssertEqual(first["metadata"] as? String, "agent-metadata")
+        let state = try XCTUnwrap(first["state"] as? [String: Any])
+        XCTAssertEqual(state["id"] as? String, b.id)
+        XCTAssertEqual(state["status"] as? String, "creating")
+        XCTAssertEqual(first["pid"] as? Int, try b.state()?.pid.map(Int.init))
+        XCTAssertEqual(agent.fdsReceived, 1)
+        XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+
+        // exec: its own filter, its own fd to the agent, which refuses its mkdir.
+        let r = try b.runc(["exec", b.id, "sh", "-c", "mkdir /tmp/x; echo mkdir=$?; test -d /tmp/x || echo absent; echo fds=$(ls -l /proc/self/fd | grep -c seccomp)"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("Operation not supported"), "the agent's answer: \(r.err)")
+        XCTAssertEqual(lines(r.out), ["mkdir=1", "absent", "fds=0"], "no notify fd reaches the container")
+        let second = try XCTUnwrap(agent.message(1), "no message from exec")
+        XCTAssertEqual((second["state"] as? [String: Any])?["status"] as? String, "running")
+        XCTAssertNotEqual(second["pid"] as? Int, first["pid"] as? Int)
+        XCTAssertEqual(agent.answered.filter { $0 == 83 || $0 == 258 }.count, agent.answered.count)
+        XCTAssertGreaterThan(agent.answered.count, 0)
+
+        // An agent that is not there fails the create, and it leaves nothing.
+        agent.stop()
+        b.spec.linux!.seccomp!.listenerPath = b.dir + "/nobody.sock"
+        let failed = try b.create(id: b.id + "-x")
+        XCTAssertEqual(failed.code, 1)
+        XCTAssertTrue(failed.err.contains("listenerPath") && failed.err.contains("nobody.sock"), failed.err)
     }
 
     func testUserGroupsAndUmask() throws {
@@ -149,5 +195,84 @@ final class DeviceCgroupTests: XCTestCase {
         """
         let r = try b.run(["sh", "-c", script])
         XCTAssertEqual(lines(r.out), ["mknod", "disk-denied", "mem-denied", "1", "write-denied"], r.err)
+    }
+}
+
+/// A seccomp agent: accepts the runtime's messages on a unix socket, keeps them, and
+/// answers every notification on the fds it gets with -answer.
+final class SeccompAgent: @unchecked Sendable {
+    let path: String
+    private let listenFD: Int32
+    private let lock = NSLock()
+    private var messages: [[String: Any]] = []
+    private var syscalls: [Int32] = []
+    private var fds = 0
+    private var stopped = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(path: String, answer: Int32) throws {
+        self.path = path
+        listenFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, c) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = c }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0, listen(listenFD, 4) == 0 else { throw POSIXError(.init(rawValue: errno)!) }
+        Thread { [self] in serve(answer) }.start()
+    }
+
+    private func serve(_ answer: Int32) {
+        var listeners: [Int32] = []
+        while !lock.withLock({ stopped }) {
+            var pfds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+                + listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&pfds, nfds_t(pfds.count), 50) > 0 else { continue }
+            if pfds[0].revents & Int16(POLLIN) != 0 {
+                let conn = accept(listenFD, nil, nil)
+                var buf = [UInt8](repeating: 0, count: 65536)
+                var fd: Int32 = -1
+                let n = sr_recv_some(conn, &buf, buf.count, &fd)
+                close(conn)
+                if n > 0, let obj = try? JSONSerialization.jsonObject(with: Data(buf[..<Int(n)])) as? [String: Any] {
+                    lock.withLock { messages.append(obj); fds += fd >= 0 ? 1 : 0 }
+                }
+                if fd >= 0 { listeners.append(fd) }
+            }
+            for p in pfds.dropFirst() where p.revents != 0 {
+                var nr: Int32 = -1
+                if p.revents & Int16(POLLIN) != 0, sr_seccomp_answer(p.fd, answer, &nr) == 0 {
+                    lock.withLock { syscalls.append(nr) }
+                } else if p.revents & Int16(POLLHUP) != 0 { // no process uses the filter any more
+                    close(p.fd)
+                    listeners.removeAll { $0 == p.fd }
+                }
+            }
+        }
+        listeners.forEach { close($0) }
+        done.signal()
+    }
+
+    /// The i-th message, waiting up to 5 s for it.
+    func message(_ i: Int) -> [String: Any]? {
+        for _ in 0..<100 {
+            if let m = lock.withLock({ messages.count > i ? messages[i] : nil }) { return m }
+            usleep(50_000)
+        }
+        return nil
+    }
+
+    var fdsReceived: Int { lock.withLock { fds } }
+    var answered: [Int32] { lock.withLock { syscalls } }
+
+    func stop() {
+        let first = lock.withLock { () -> Bool in defer { stopped = true }; return !stopped }
+        guard first else { return }
+        done.wait()
+        close(listenFD)
+        unlink(path)
     }
 }

@@ -52,6 +52,19 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertFalse(o.contains(.noNewPrivileges))
     }
 
+    func testSeccompWithAListenerIsLoadedBeforeTheStartHandshake() throws {
+        var sc = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: [.init(names: ["mkdir"], action: "SCMP_ACT_NOTIFY")])
+        sc.listenerPath = "/run/agent.sock"
+        // create hands the fd to the agent: it must come before READY, not after `start`.
+        let o = try ops(spec { $0.linux!.seccomp = sc })
+        let seccomp = try XCTUnwrap(index(o) { if case .seccomp = $0 { return true }; return false })
+        let nnp = try XCTUnwrap(index(o) { $0 == .noNewPrivileges })
+        XCTAssertEqual(seccomp, nnp + 1)
+        XCTAssertLessThan(seccomp, try XCTUnwrap(index(o) { $0 == .ready }))
+        guard case .seccomp(_, let flags) = o[seccomp] else { return XCTFail() }
+        XCTAssertEqual(flags & Seccomp.newListener, Seccomp.newListener)
+    }
+
     func testMountOptions() throws {
         let b = PlanBuilder(spec: spec(), rootfs: "/r")
         let tmp = try b.mount(.init(destination: "/dev", type: "tmpfs", source: "tmpfs",

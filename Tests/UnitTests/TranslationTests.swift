@@ -34,6 +34,32 @@ final class TranslationTests: XCTestCase {
                                                                       args: [.init(index: 0, value: 0, op: "SCMP_CMP_ALMOST")])])))
     }
 
+    func testSeccompNotifyNeedsAListenerAndSparesSendmsg() throws {
+        let notify = Spec.Seccomp.Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY")
+        var sc = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"], syscalls: [notify])
+        XCTAssertThrowsError(try Seccomp.build(sc)) { XCTAssertTrue("\($0)".contains("listenerPath"), "\($0)") }
+        sc.listenerPath = "/run/agent.sock"
+        let p = try Seccomp.build(sc)
+        XCTAssertEqual(p.flags, 8 | 32, "NEW_LISTENER, and WAIT_KILLABLE_RECV kept with a listener")
+        // A listener alone (crun's conformance test): the fd is still made and sent.
+        XCTAssertEqual(try Seccomp.build(.init(defaultAction: "SCMP_ACT_ALLOW", syscalls: [])).flags, 0)
+        var bare = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW")
+        bare.listenerPath = "/run/agent.sock"
+        XCTAssertEqual(try Seccomp.build(bare).flags, 8)
+        // Never notified: what hands the fd over, and every syscall by default.
+        sc.syscalls = [.init(names: ["sendmsg"], action: "SCMP_ACT_NOTIFY")]
+        XCTAssertThrowsError(try Seccomp.build(sc)) { XCTAssertTrue("\($0)".contains("sendmsg"), "\($0)") }
+        var all = Spec.Seccomp(defaultAction: "SCMP_ACT_NOTIFY")
+        all.listenerPath = "/run/agent.sock"
+        XCTAssertThrowsError(try Seccomp.build(all))
+    }
+
+    func testContainerProcessStateForTheAgent() throws {
+        let st = State(id: "c1", status: .creating, pid: 42, bundle: "/b", annotations: nil)
+        let text = try JSON.string(ContainerProcessState(pid: 42, metadata: "m", state: st))
+        XCTAssertEqual(text, #"{"fds":["seccompFd"],"metadata":"m","ociVersion":"0.2.0","pid":42,"state":{"bundle":"/b","id":"c1","ociVersion":"1.2.0","pid":42,"status":"creating"}}"#)
+    }
+
     func testCgroupFiles() throws {
         var r = Spec.Resources()
         r.memory = .init()

@@ -74,6 +74,7 @@ enum sr_report_kind {
     SR_REPORT_SYNC = 5,      /* paused at SR_OP_SYNC */
     SR_REPORT_PID = 6,       /* SR_OP_FORK: `pid` is the process that will exec */
     SR_REPORT_CONSOLE = 7,   /* carries the pty master as SCM_RIGHTS */
+    SR_REPORT_SECCOMP = 8,   /* carries the seccomp notify listener as SCM_RIGHTS */
 };
 
 /* Fixed-size so that the clone child can send one with a single write. */
