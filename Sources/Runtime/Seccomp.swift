@@ -158,7 +158,9 @@ public enum Seccomp {
     public static func cached(_ spec: Spec.Seccomp, dir: String) throws -> Program {
         let v = seccomp_version()
         let version = v.map { "libseccomp \($0.pointee.major).\($0.pointee.minor).\($0.pointee.micro)" } ?? "libseccomp ?"
-        let key = try JSON.encode(spec) + Array("\n\(version), enosys stub 1".utf8)
+        // Bump the tail when build() changes what a spec compiles to (notify 1: listenerPath
+        // now sets NEW_LISTENER; entries from before held flags without it).
+        let key = try JSON.encode(spec) + Array("\n\(version), enosys stub 1, notify 1".utf8)
         var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
         for b in key { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         let path = dir + "/" + String(h, radix: 16).leftPad(16) + ".bpf"
