@@ -32,6 +32,31 @@ if [ ! -x "$work/init" ]; then
 fi
 # Some tests run it as ./tests/init (where crun's build leaves it) to probe the kernel.
 cp "$work/init" "$src/init"
+# test_mounts.py reads mountinfo with util-linux's Python binding, which bookworm does not
+# package (it then runs nothing): a stand-in with the two things it uses, Table(path)
+# .find_target(dir) and the entry's vfs_options/fs_options.
+mkdir -p "$work/pylib"
+cat > "$work/pylib/libmount.py" <<'PY'
+class _Entry:
+    def __init__(self, fields):
+        sep = fields.index("-")
+        self.target = fields[4]
+        self.vfs_options = fields[5]
+        self.fstype, self.source = fields[sep + 1], fields[sep + 2]
+        self.fs_options = fields[sep + 3] if len(fields) > sep + 3 else ""
+
+class Table:
+    def __init__(self, path):
+        with open(path) as f:
+            self._entries = [_Entry(l.split()) for l in f if " - " in l]
+
+    def find_target(self, target):
+        for e in reversed(self._entries):  # the last mount on a path is the visible one
+            if e.target == target:
+                return e
+        return None
+PY
+export PYTHONPATH="$work/pylib${PYTHONPATH:+:$PYTHONPATH}"
 
 run_suite() { # NAME RUNTIME -> writes $work/NAME.tap
     local name=$1 runtime=$2 out="$work/$1.tap"

@@ -162,7 +162,11 @@ static int open_in_root(const char *path, int create, int as_file, uint64_t extr
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
     size_t len = strlen(buf);
     while (len > 1 && buf[len - 1] == '/') buf[--len] = 0;
-    /* Walk prefixes, creating each missing directory from its parent's fd. */
+    int hops = 0;
+    /* Walk prefixes, creating each missing directory from its parent's fd. A dangling
+     * symlink on the way (an image's /etc/mtab -> ../proc/self/mounts, a test's
+     * /etc/x -> ../foo/bar) is followed as the kernel would, inside the root: the walk
+     * restarts on its target, and what is missing there is made (as runc and crun do). */
     for (char *s = buf; ; ) {
         while (*s == '/') s++;
         char *slash = strchr(s, '/');
@@ -183,6 +187,23 @@ static int open_in_root(const char *path, int create, int as_file, uint64_t extr
                 if (r >= 0) close(r);
             } else {
                 r = mkdirat(pfd, leaf, 0755);
+            }
+            if (r < 0 && errno == EEXIST && !(extra_resolve & RESOLVE_NO_SYMLINKS)) {
+                char target[PATH_MAX], next[PATH_MAX];
+                ssize_t n = readlinkat(pfd, leaf, target, sizeof target - 1);
+                if (n > 0) {
+                    close(pfd);
+                    target[n] = 0;
+                    if (++hops > 40) { errno = ELOOP; return -1; }
+                    const char *rest = last ? "" : slash + 1;
+                    int w = target[0] == '/' ? snprintf(next, sizeof next, "%s%s%s", target, *rest ? "/" : "", rest)
+                                             : snprintf(next, sizeof next, "%s/%s%s%s", parent, target, *rest ? "/" : "", rest);
+                    if (w < 0 || w >= (int)sizeof next) { errno = ENAMETOOLONG; return -1; }
+                    memcpy(buf, next, (size_t)w + 1);
+                    s = buf;
+                    continue;
+                }
+                errno = EEXIST;
             }
             close(pfd);
             if (r < 0 && errno != EEXIST) return -1;
@@ -214,50 +235,6 @@ static int mount_setattr_(int fd, unsigned flags, uint64_t set, uint64_t clr, ui
     return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, &a, sizeof a);
 }
 
-/* An idmapped mount needs a user namespace holding the mapping: a child unshares one and
- * waits; we write its maps through a procfs of our own pid namespace (the host's /proc,
- * still mounted, numbers pids differently) and keep a fd of it; the child then exits. */
-static int idmap_userns(const char *uidmap, const char *gidmap, const char *step) {
-    int ready[2], hold[2];
-    if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0) fail(step, "pipe2", NULL);
-    pid_t c = fork();
-    if (c < 0) fail(step, "fork (idmap helper)", NULL);
-    if (c == 0) {
-        char b = 0;
-        close(ready[0]);
-        close(hold[1]);
-        if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], &b, 1) != 1) _exit(1);
-        if (read(hold[0], &b, 1) < 0) _exit(1); /* until our parent closes its end */
-        _exit(0);
-    }
-    close(ready[1]);
-    close(hold[0]);
-    char b;
-    if (read(ready[0], &b, 1) != 1) { errno = EPERM; fail(step, "unshare CLONE_NEWUSER (idmap helper)", NULL); }
-    close(ready[0]);
-    int fs = fsopen_("proc");
-    if (fs < 0 || fsconfig_(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fail(step, "fsopen proc (idmap helper)", NULL);
-    int proc = fsmount_(fs, 0);
-    if (proc < 0) fail(step, "fsmount proc (idmap helper)", NULL);
-    close(fs);
-    char p[64];
-    const char *maps[2][2] = { { "uid_map", uidmap }, { "gid_map", gidmap } };
-    for (int i = 0; i < 2; i++) {
-        snprintf(p, sizeof p, "%d/%s", c, maps[i][0]);
-        int fd = openat(proc, p, O_WRONLY | O_CLOEXEC);
-        size_t len = strlen(maps[i][1]);
-        if (fd < 0 || write(fd, maps[i][1], len) != (ssize_t)len) fail(step, "write the idmap", p);
-        close(fd);
-    }
-    snprintf(p, sizeof p, "%d/ns/user", c);
-    int ns = openat(proc, p, O_RDONLY | O_CLOEXEC);
-    if (ns < 0) fail(step, "open the idmap user namespace", p);
-    close(hold[1]);
-    while (waitpid(c, NULL, 0) < 0 && errno == EINTR) {}
-    close(proc);
-    return ns;
-}
-
 static void op_mount(const struct op *o) {
     int64_t kind = I(o, 0);
     const char *src = S(o, 1), *dst = S(o, 2), *fstype = S(o, 3);
@@ -268,7 +245,17 @@ static void op_mount(const struct op *o) {
 
     int mnt;
     int as_file = 0;
-    if (kind == SR_MNT_KIND_BIND) {
+    if (kind == SR_MNT_KIND_BIND && (flags & SR_MNT_PREMADE)) {
+        /* Made by the runtime in the host's user namespace (Runtime.premadeTrees): an
+         * idmapped tree, or any bind of a container with its own user namespace. It
+         * arrives detached, with its attributes set, and only needs attaching. */
+        char b;
+        mnt = sr_recv_with_fd(sync_fd, &b, 1);
+        if (mnt < 0) fail(step, "recvmsg (the premade mount from the runtime)", src);
+        struct stat st;
+        if (fstat(mnt, &st) < 0) fail(step, "fstat", src);
+        as_file = !S_ISDIR(st.st_mode);
+    } else if (kind == SR_MNT_KIND_BIND) {
         mnt = open_tree_(AT_FDCWD, src, OPEN_TREE_CLONE | ((flags & SR_MNT_RECURSIVE) ? AT_RECURSIVE : 0));
         if (mnt < 0) fail(step, "open_tree", src);
         struct stat st;
@@ -276,18 +263,6 @@ static void op_mount(const struct op *o) {
         as_file = !S_ISDIR(st.st_mode);
         if ((set || clr) && mount_setattr_(mnt, (flags & SR_MNT_RECURSIVE) ? AT_RECURSIVE : 0, set, clr, 0) < 0)
             fail(step, "mount_setattr", src);
-        const char *uidmap = NULL, *gidmap = NULL;
-        for (unsigned i = 8; i + 1 < o->argc; i += 2) {
-            if (strcmp(S(o, i), "uid_map") == 0) uidmap = S(o, i + 1);
-            if (strcmp(S(o, i), "gid_map") == 0) gidmap = S(o, i + 1);
-        }
-        if (uidmap && gidmap) {
-            int ns = idmap_userns(uidmap, gidmap, step);
-            struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
-            if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | ((flags & SR_MNT_RECURSIVE) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
-                fail(step, "mount_setattr MOUNT_ATTR_IDMAP (does the filesystem support idmapped mounts?)", src);
-            close(ns);
-        }
     } else {
         int fs = fsopen_(fstype);
         if (fs < 0) fail(step, "fsopen", fstype);

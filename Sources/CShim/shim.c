@@ -531,3 +531,87 @@ int sr_seccomp_answer(int listener, int err, int *nr) {
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) return -errno;
     return 0;
 }
+
+/* A user namespace holding an idmapped mount's mapping (uid_map/gid_map lines): a child
+ * cloned into a new one waits on a pipe while we write its maps and open its namespace,
+ * then exits. The child of this multithreaded process only makes raw syscalls, with every
+ * signal blocked. Returns the namespace fd or -errno; *call names what failed. */
+static int idmap_userns(const char *uidmap, const char *gidmap, const char **call) {
+    int hold[2];
+    *call = "pipe2";
+    if (pipe2(hold, O_CLOEXEC) < 0) return -errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_NEWUSER;
+    ca.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0) {
+        char b;
+        syscall(SYS_close, hold[1]);
+        syscall(SYS_read, hold[0], &b, 1); /* returns when the parent closes its write end */
+        syscall(SYS_exit, 0);
+    }
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(hold[0]);
+    if (pid < 0) { close(hold[1]); *call = "clone3 CLONE_NEWUSER"; return -e; }
+    int rc = 0;
+    const char *maps[2][2] = { { "uid_map", uidmap }, { "gid_map", gidmap } };
+    char path[64];
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        snprintf(path, sizeof path, "/proc/%ld/%s", pid, maps[i][0]);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t len = strlen(maps[i][1]);
+        if (fd < 0 || write(fd, maps[i][1], len) != (ssize_t)len) { rc = -errno; *call = i ? "write gid_map" : "write uid_map"; }
+        if (fd >= 0) close(fd);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+        rc = open(path, O_RDONLY | O_CLOEXEC);
+        if (rc < 0) { rc = -errno; *call = "open the mapping's user namespace"; }
+    }
+    close(hold[1]);
+    while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
+    return rc;
+}
+
+/* A bind mount of src, detached, for the container's init to attach: open_tree a clone,
+ * set the mount attributes, then (with maps) MOUNT_ATTR_IDMAP with a user namespace holding
+ * the mapping. Made here because only a process privileged over the source's filesystem
+ * may idmap it, and a container's init in its own user namespace may not reach every
+ * source. Returns the mount fd (CLOEXEC) or -errno; *call names the syscall that failed. */
+int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t attr_clr,
+                     const char *uidmap, const char *gidmap, const char **call) {
+    unsigned rec = recursive ? AT_RECURSIVE : 0;
+    *call = "open_tree";
+    int mnt = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+    if (mnt < 0) return -errno;
+    struct mount_attr a;
+    memset(&a, 0, sizeof a);
+    a.attr_set = attr_set;
+    a.attr_clr = attr_clr;
+    if ((attr_set || attr_clr) && syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | rec, &a, sizeof a) < 0) {
+        int e = errno;
+        close(mnt);
+        *call = "mount_setattr";
+        return -e;
+    }
+    if (!uidmap || !gidmap) return mnt;
+    int ns = idmap_userns(uidmap, gidmap, call);
+    if (ns < 0) { close(mnt); return ns; }
+    memset(&a, 0, sizeof a);
+    a.attr_set = MOUNT_ATTR_IDMAP;
+    a.userns_fd = (uint64_t)ns;
+    if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | rec, &a, sizeof a) < 0) {
+        int e = errno;
+        close(ns);
+        close(mnt);
+        *call = "mount_setattr MOUNT_ATTR_IDMAP (does the filesystem support idmapped mounts?)";
+        return -e;
+    }
+    close(ns);
+    return mnt;
+}

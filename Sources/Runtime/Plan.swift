@@ -58,11 +58,23 @@ public enum InitOp: Equatable {
         public var noSymlinks = false
         /// fsconfig parameters; an empty value is a flag ("newinstance").
         public var data: [(String, String)] = []
+        /// An idmapped bind mount: uid_map and gid_map lines of the mapping's user namespace.
+        /// The runtime makes the tree (Runtime.idmappedTrees) and sends it to the init.
+        public var idmap: IDMap?
+        /// A bind the runtime makes (open_tree in the host's user namespace) and sends to the
+        /// init: every idmapped one, and every bind of a container with a user namespace,
+        /// whose init may not reach sources only the host's root can.
+        public var premade = false
+
+        public struct IDMap: Equatable {
+            public var uidMap: String
+            public var gidMap: String
+        }
 
         public static func == (a: Mount, b: Mount) -> Bool {
             a.kind == b.kind && a.source == b.source && a.destination == b.destination && a.fstype == b.fstype
                 && a.attrSet == b.attrSet && a.attrClear == b.attrClear && a.propagation == b.propagation
-                && a.recursive == b.recursive && a.noSymlinks == b.noSymlinks
+                && a.recursive == b.recursive && a.noSymlinks == b.noSymlinks && a.idmap == b.idmap && a.premade == b.premade
                 && a.data.map { $0.0 + "=" + $0.1 } == b.data.map { $0.0 + "=" + $0.1 }
         }
     }
@@ -114,6 +126,7 @@ public enum PlanEncoder {
             var flags: Int64 = 0
             if m.recursive { flags |= Int64(SR_MNT_RECURSIVE) }
             if m.noSymlinks { flags |= Int64(SR_MNT_NO_SYMLINKS) }
+            if m.premade { flags |= Int64(SR_MNT_PREMADE) }
             var args: [Arg] = [.i(m.kind.rawValue), .s(m.source), .s(m.destination), .s(m.fstype),
                                .i(Int64(m.attrSet)), .i(Int64(m.attrClear)), .i(Int64(m.propagation)), .i(flags)]
             for (k, v) in m.data { args += [.s(k), .s(v)] }

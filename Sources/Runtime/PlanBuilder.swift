@@ -106,8 +106,10 @@ public struct PlanBuilder {
             case "nodiratime": out.attrSet |= Self.attrNodiratime
             case "bind", "rbind", "defaults", "async", "tmpcopyup", "norelatime", "atime", "diratime", "loud", "silent":
                 break
+            case "sync", "dirsync" where !bind:
+                out.data.append((o, "")) // superblock flags: fsconfig takes them as flags
             case "sync", "dirsync", "mand", "nomand", "remount":
-                warn("mount option \(o) on \(m.destination) is not supported: ignored")
+                warn("mount option \(o) on \(m.destination) is not supported\(bind ? " on a bind mount (it belongs to the filesystem)" : ""): ignored")
             case "idmap", "ridmap":
                 break // the mappings below say how
             default:
@@ -123,22 +125,29 @@ public struct PlanBuilder {
             }
         }
         if atime && bind { out.attrClear |= Self.attrAtime }
+        let userNS = (spec.linux?.namespaces ?? []).contains { $0.type == "user" }
+        var m = m
         if (opts.contains("idmap") || opts.contains("ridmap")) && m.uidMappings == nil && m.gidMappings == nil {
-            throw Failure("mount \(m.destination): \"idmap\" without the mount's uidMappings/gidMappings (the container's own maps are not supported as a mount's)")
+            // As runc and crun: without its own maps, the mount takes the container's.
+            guard userNS, let u = spec.linux?.uidMappings, let g = spec.linux?.gidMappings, !u.isEmpty, !g.isEmpty else {
+                throw Failure("mount \(m.destination): \"idmap\" without uidMappings/gidMappings takes the container's, and it has no user namespace with maps")
+            }
+            m.uidMappings = u
+            m.gidMappings = g
         }
         if m.uidMappings != nil || m.gidMappings != nil {
             guard bind else { throw Failure("mount \(m.destination): uidMappings/gidMappings are for bind mounts (an idmapped mount)") }
             guard let u = m.uidMappings, let g = m.gidMappings, !u.isEmpty, !g.isEmpty else {
                 throw Failure("mount \(m.destination): an idmapped mount needs both uidMappings and gidMappings")
             }
-            if (spec.linux?.namespaces ?? []).contains(where: { $0.type == "user" }) {
-                throw Failure("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet")
-            }
-            // The kernel maps a file's id through the user namespace's map as "inside outside":
-            // the filesystem's id (hostID) is the inside one.
-            func render(_ ms: [Spec.IDMapping]) -> String { ms.map { "\($0.hostID) \($0.containerID) \($0.size)\n" }.joined() }
-            out.data = [("uid_map", render(u)), ("gid_map", render(g))]
+            // As a user namespace's map, "containerID hostID size": a file the filesystem
+            // says is containerID's shows as hostID (in the host's view; a container with a
+            // user namespace then sees that through its own map). runc, podman and crun
+            // since containers/crun#1147 read it so; crun before it (Debian's 1.8.1) reversed it.
+            func render(_ ms: [Spec.IDMapping]) -> String { ms.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined() }
+            out.idmap = .init(uidMap: render(u), gidMap: render(g))
         }
+        out.premade = bind && (out.idmap != nil || userNS)
         return out
     }
 

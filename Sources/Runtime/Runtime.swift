@@ -240,6 +240,7 @@ public final class Runtime {
         // O_RDWR never blocks on a FIFO; the init reads one byte from it, `start` writes it.
         let fifo = try FD.open(fifoPath, O_RDWR)
 
+        let trees = try Self.premadeTrees(ops)
         trace("create: fifo ready")
         let spawned = try spawnInit(flags: flags, cgroupFD: cgfd.raw, fifoFD: fifo.raw, preserveFds: preserveFds,
                                     extraFD: -1, stdio: options.stdio)
@@ -264,6 +265,10 @@ public final class Runtime {
             _ = try nextReport(parentSock, created, ops)
             throw e
         }
+        // The premade trees follow the plan, or the SYNC reply when there is one: the init
+        // reads that byte before any mount.
+        let hasSync = ops.contains(.sync)
+        if !hasSync { try Self.send(trees, parentSock) }
         // With a joined pid namespace the init forks: its PID report and the child's READY
         // may come in either order.
         var waitingForPid = ops.contains(.fork)
@@ -280,6 +285,7 @@ public final class Runtime {
                 let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
                 try runHooks(hooks, kind: "createRuntime", state: stateJSON)
                 try parentSock.writeAll([1])
+                try Self.send(trees, parentSock)
             case .pid(let p):
                 guard waitingForPid else { throw RuntimeError("container init sent an unexpected report") }
                 waitingForPid = false
@@ -404,6 +410,29 @@ public final class Runtime {
         case SR_REPORT_SYNC.rawValue: return .sync
         case SR_REPORT_PID.rawValue: return .pid(r.pid)
         default: throw Self.error(from: r, ops: ops)
+        }
+    }
+
+    /// The premade bind mounts of a plan, made here in the host's user namespace: only a
+    /// process privileged over the source's filesystem may idmap it, and the init of a
+    /// container with its own user namespace may not even reach a source that only the
+    /// host's root can (a 0700 parent).
+    static func premadeTrees(_ ops: [InitOp]) throws -> [FD] {
+        try ops.compactMap { op in
+            guard case .mount(let m) = op, m.premade else { return nil }
+            var call: UnsafePointer<CChar>?
+            let fd = sr_detached_tree(m.source, m.recursive ? 1 : 0, m.attrSet, m.attrClear, m.idmap?.uidMap, m.idmap?.gidMap, &call)
+            if fd < 0 {
+                let what = "mount bind \(m.destination)\(m.idmap != nil ? " (idmapped)" : ""): "
+                throw SysError(what + (call.map { String(cString: $0) } ?? "?"), m.source, errno: -fd)
+            }
+            return FD(fd)
+        }
+    }
+
+    static func send(_ trees: [FD], _ sock: FD) throws {
+        for t in trees where sr_send_fd_msg(sock.raw, "m", 1, t.raw) != 1 {
+            throw SysError("sendmsg (a premade mount to the init)")
         }
     }
 

@@ -140,6 +140,20 @@ final class TestBundle {
         return try JSONDecoder().decode(State.self, from: Data(r.out.utf8))
     }
 
+    /// Puts the bundle in a user namespace (new with a map of 65536 ids from hostID, or
+    /// joined): no masked or sysfs mounts, which a user namespace without its own netns
+    /// cannot have.
+    func enterUserNamespace(_ ns: Spec.Namespace, hostID: UInt32?) {
+        spec.linux!.namespaces!.append(ns)
+        if let h = hostID {
+            spec.linux!.uidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
+            spec.linux!.gidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
+        }
+        spec.linux!.maskedPaths = []
+        spec.linux!.readonlyPaths = []
+        spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+    }
+
     static let cgroupRoot = "/sys/fs/cgroup/unified"
 
     /// Deletes what the test made and checks nothing of it is left.

@@ -34,8 +34,9 @@ final class MountTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: rw + "/out", encoding: .utf8), "data\n")
     }
 
-    /// runtime-spec 1.1 idmapped bind mounts: files of uid 1000 on the host are root's in
-    /// the container, and what root makes there is 1000's on the host.
+    /// runtime-spec 1.1 idmapped bind mounts, read as runc does ("containerID hostID size"
+    /// as in a user namespace's map): files of uid 1000 on disk show as the host's 0, root
+    /// in a container without a user namespace, and what root makes there is 1000's.
     func testIdmappedBindMount() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
@@ -45,8 +46,8 @@ final class MountTests: XCTestCase {
         XCTAssertEqual(chown(d, 1000, 1000), 0)
         XCTAssertEqual(chown(d + "/f", 1000, 1000), 0)
         var m = Spec.Mount(destination: "/data", type: "bind", source: d, options: ["rbind", "idmap"])
-        m.uidMappings = [.init(containerID: 0, hostID: 1000, size: 1)]
-        m.gidMappings = [.init(containerID: 0, hostID: 1000, size: 1)]
+        m.uidMappings = [.init(containerID: 1000, hostID: 0, size: 1)]
+        m.gidMappings = [.init(containerID: 1000, hostID: 0, size: 1)]
         b.spec.mounts! += [m, .init(destination: "/plain", type: "bind", source: d, options: ["rbind"])]
         let r = try b.run(["sh", "-c", "stat -c %u:%g /data/f /plain/f; touch /data/new"])
         XCTAssertEqual(r.code, 0, r.err)
@@ -60,6 +61,42 @@ final class MountTests: XCTestCase {
         let bad = try b.run(["true"])
         XCTAssertNotEqual(bad.code, 0)
         XCTAssertTrue(bad.err.contains("needs both uidMappings and gidMappings"), bad.err)
+    }
+
+    /// A container with its own user namespace (0 -> 100000): its init may not idmap a
+    /// host filesystem, so the runtime makes the tree and hands it over. With the mount
+    /// mapped as the container is, files show with their ids on disk (runc's
+    /// "simple idmap mount [userns]"); a plain bind shows them unmapped.
+    func testIdmappedBindMountInAUserNamespace() throws {
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        b.enterUserNamespace(.init(type: "user"), hostID: 100000)
+        // Mount points made by the host's root: the container's (100000) may not create
+        // them in a rootfs owned by the host's root.
+        for p in ["/data", "/plain"] { try FileManager.default.createDirectory(atPath: b.dir + "/rootfs" + p, withIntermediateDirectories: true) }
+        let d = b.dir + "/idmapped"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try "x".write(toFile: d + "/f", atomically: false, encoding: .utf8)
+        try "x".write(toFile: d + "/g", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chown(d + "/g", 1000, 1000), 0)
+        var m = Spec.Mount(destination: "/data", type: "bind", source: d, options: ["rbind", "nosuid"])
+        m.uidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        m.gidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        b.spec.mounts! += [m, .init(destination: "/plain", type: "bind", source: d, options: ["rbind"])]
+        let r = try b.run(["sh", "-c", "stat -c %u:%g /data/f /data/g /plain/f; touch /data/new; grep -c ' /data .*nosuid' /proc/self/mounts"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(lines(r.out), ["0:0", "1000:1000", "65534:65534", "1"])
+        var st = stat()
+        XCTAssertEqual(lstat(d + "/new", &st), 0)
+        XCTAssertEqual(st.st_uid, 0, "root of the container writes as the disk's 0 through the mount")
+
+        // A source that is not there: the runtime's step, syscall and path, and nothing left.
+        b.spec.mounts!.removeLast(2)
+        m.source = b.dir + "/missing"
+        b.spec.mounts!.append(m)
+        let bad = try b.run(["true"])
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("mount bind /data (idmapped): open_tree \(b.dir)/missing: ENOENT"), bad.err)
     }
 
     func testMissingBindSourceNamesTheSyscallAndPath() throws {

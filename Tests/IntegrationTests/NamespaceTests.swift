@@ -113,16 +113,7 @@ extension NamespaceTests {
         XCTAssertTrue(bad.err.contains("has its own"), bad.err)
     }
 
-    /// A bundle in a user namespace (new with a map of 65536 ids from hostID, or joined):
-    /// no masked or sysfs mounts, which a user namespace without its own netns cannot have.
     func inUserNamespace(_ b: TestBundle, _ ns: Spec.Namespace, hostID: UInt32?) {
-        b.spec.linux!.namespaces!.append(ns)
-        if let h = hostID {
-            b.spec.linux!.uidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
-            b.spec.linux!.gidMappings = [.init(containerID: 0, hostID: h, size: 65536)]
-        }
-        b.spec.linux!.maskedPaths = []
-        b.spec.linux!.readonlyPaths = []
-        b.spec.mounts!.removeAll { $0.destination.hasPrefix("/sys") }
+        b.enterUserNamespace(ns, hostID: hostID)
     }
 }

@@ -65,6 +65,26 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertEqual(flags & Seccomp.newListener, Seccomp.newListener)
     }
 
+    func testSyncComesBeforeEveryMount() throws {
+        // The runtime sends the idmapped trees after the SYNC reply: the init must read
+        // that byte before it takes a tree from the socket.
+        var idm = Spec.Mount(destination: "/x", type: "bind", source: "/y", options: ["rbind"])
+        idm.uidMappings = [.init(containerID: 0, hostID: 1000, size: 10)]
+        idm.gidMappings = idm.uidMappings
+        let o = try ops(spec {
+            $0.hooks = Spec.Hooks()
+            $0.hooks!.createRuntime = [.init(path: "/bin/true")]
+            $0.mounts!.append(idm)
+            $0.linux!.namespaces!.append(.init(type: "user"))
+            $0.linux!.uidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        })
+        let sync = try XCTUnwrap(index(o) { $0 == .sync })
+        let firstMount = try XCTUnwrap(index(o) { if case .mount = $0 { return true }; return false })
+        XCTAssertLessThan(sync, firstMount)
+        XCTAssertTrue(o.contains { if case .mount(let m) = $0 { return m.idmap != nil }; return false },
+                      "idmapped mounts in a container with its own user namespace")
+    }
+
     func testMountOptions() throws {
         let b = PlanBuilder(spec: spec(), rootfs: "/r")
         let tmp = try b.mount(.init(destination: "/dev", type: "tmpfs", source: "tmpfs",
@@ -89,8 +109,9 @@ final class PlanBuilderTests: XCTestCase {
         idm.uidMappings = [.init(containerID: 0, hostID: 1000, size: 10)]
         idm.gidMappings = [.init(containerID: 5, hostID: 2000, size: 1)]
         let mapped = try b.mount(idm, hasNetNS: true)
-        XCTAssertEqual(mapped.data.map { $0.0 + "=" + $0.1 }, ["uid_map=1000 0 10\n", "gid_map=2000 5 1\n"],
-                       "the filesystem's id is the namespace's inside id")
+        XCTAssertEqual(mapped.idmap, .init(uidMap: "0 1000 10\n", gidMap: "5 2000 1\n"),
+                       "as a user namespace's map, as runc writes it: the filesystem's containerID shows as hostID")
+        XCTAssertTrue(mapped.data.isEmpty)
         idm.type = "tmpfs"
         idm.options = ["idmap"]
         XCTAssertThrowsError(try b.mount(idm, hasNetNS: true), "idmapped mounts are binds")
