@@ -106,7 +106,7 @@ public struct PlanBuilder {
             case "nodiratime": out.attrSet |= Self.attrNodiratime
             case "bind", "rbind", "defaults", "async", "tmpcopyup", "norelatime", "atime", "diratime", "loud", "silent":
                 break
-            case "sync", "dirsync" where !bind:
+            case "sync" where !bind, "dirsync" where !bind:
                 out.data.append((o, "")) // superblock flags: fsconfig takes them as flags
             case "sync", "dirsync", "mand", "nomand", "remount":
                 warn("mount option \(o) on \(m.destination) is not supported\(bind ? " on a bind mount (it belongs to the filesystem)" : ""): ignored")

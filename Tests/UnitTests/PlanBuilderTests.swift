@@ -112,6 +112,11 @@ final class PlanBuilderTests: XCTestCase {
         XCTAssertEqual(mapped.idmap, .init(uidMap: "0 1000 10\n", gidMap: "5 2000 1\n"),
                        "as a user namespace's map, as runc writes it: the filesystem's containerID shows as hostID")
         XCTAssertTrue(mapped.data.isEmpty)
+        // sync/dirsync: superblock flags, for a new filesystem only.
+        let syncFS = try b.mount(.init(destination: "/t", type: "tmpfs", source: "tmpfs", options: ["sync", "dirsync"]), hasNetNS: true)
+        XCTAssertEqual(syncFS.data.map { $0.0 }, ["sync", "dirsync"])
+        let bound = try b.mount(.init(destination: "/t", type: "bind", source: "/y", options: ["bind", "sync"]), hasNetNS: true)
+        XCTAssertTrue(bound.data.isEmpty)
         idm.type = "tmpfs"
         idm.options = ["idmap"]
         XCTAssertThrowsError(try b.mount(idm, hasNetNS: true), "idmapped mounts are binds")
