@@ -229,7 +229,7 @@ extension Engine {
             }
         }
         let bundle = dir(id) + "/bundle/config.json"
-        var spec = try JSON.decode(Spec.self, from: try Files.read(bundle), what: "bundle config")
+        var spec = try JSON.decodeSpec(try Files.read(bundle), what: "bundle config")
         spec.linux?.resources = resources
         try Files.writeAtomic(bundle, try JSON.encode(spec), mode: 0o600)
         try Files.writeAtomic(dir(id) + "/config.json", try JSON.encode(c), mode: 0o600)

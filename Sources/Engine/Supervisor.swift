@@ -504,7 +504,7 @@ public final class Supervisor {
             }
             joinedNetns = netns
             let path = engine.dir(id) + "/bundle/config.json"
-            var spec = try JSON.decode(Spec.self, from: try Files.read(path), what: "bundle config")
+            var spec = try JSON.decodeSpec(try Files.read(path), what: "bundle config")
             let ns = spec.linux?.namespaces?.map { $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(getpid())/fd/\(netns.raw)") : $0 }
             spec.linux?.namespaces = ns
             try Files.writeAtomic(path, try JSON.encode(spec), mode: 0o600)

@@ -138,14 +138,14 @@ public final class Runtime {
         do { bytes = try Files.read(path) } catch let e as SysError {
             throw RuntimeError("cannot read the bundle's config: \(e)")
         }
-        return (try JSON.decode(Spec.self, from: bytes, what: path), bytes)
+        return (try JSON.decodeSpec(bytes, what: path), bytes)
     }
 
     /// The spec a container was created with (its spec.json).
     public func spec(of rec: ContainerRecord) throws -> Spec {
         if let s = rec.legacySpec { return s }
         let path = dir(rec.id) + "/spec.json"
-        return try JSON.decode(Spec.self, from: try Files.read(path), what: path)
+        return try JSON.decodeSpec(try Files.read(path), what: path)
     }
 
     // MARK: create
