@@ -615,3 +615,24 @@ int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t
     close(ns);
     return mnt;
 }
+
+/* An idle process's code mappings dropped: its executable mappings (the binary's text and
+ * the shared libraries') keep only what it touches afterwards. Startup touches megabytes
+ * of code a supervisor never runs again; the pages stay in the page cache, shared (and
+ * reclaimable once nobody maps them), and come back by a minor fault if ever used.
+ * Returns the bytes of mappings advised. */
+long sr_drop_code_mappings(void) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f) return -errno;
+    char line[512];
+    long total = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
+        if (strcmp(perms, "r-xp") != 0 || !strchr(line, '/')) continue; /* file-backed code only, not [vdso] */
+        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) total += (long)(hi - lo);
+    }
+    fclose(f);
+    return total;
+}

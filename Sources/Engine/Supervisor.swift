@@ -175,8 +175,12 @@ public final class Supervisor {
                 Self.writeLine(report, "started \(created.pid)")
                 first = false
                 // What starting took (plans, JSON, the runtime's buffers) goes back to the
-                // kernel: the supervisor idles for the container's life.
+                // kernel: the supervisor idles for the container's life. So do its mappings
+                // of the code it ran to get here: 10 idle supervisors measured RSS 9.8 ->
+                // 6.3 MB, PSS 1.75 -> 1.46 MB each (8.4 MB RSS with probes, which touch
+                // their part of the code again).
                 _ = sr_malloc_trim()
+                _ = sr_drop_code_mappings()
             }
             code = loop(created, pipes)
             cleanupRun()

@@ -75,6 +75,7 @@ void sr_tty_restore(void);
 ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd);
 ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd);
 int sr_malloc_trim(void);
+long sr_drop_code_mappings(void);
 long long sr_fs_type(const char *path);
 
 /* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
