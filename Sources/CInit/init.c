@@ -901,8 +901,20 @@ int main(int argc, char **argv) {
         }
         case SR_OP_REAPER: reaper = 1; break;
         case SR_OP_UNSHARE:
-            if (unshare((int)I(o, 0)) < 0) fail("create namespaces in the joined user namespace", "unshare", NULL);
+            if (unshare((int)I(o, 0)) < 0) fail("create the new namespaces", "unshare", NULL);
             break;
+        case SR_OP_MAPS: {
+            /* A user namespace made by unshare, after joining namespaces by path that the
+             * host's user namespace owns (only from it may we enter them): the runtime
+             * writes its maps, then we become its root, as a clone3 child does. */
+            char c;
+            send_report(SR_REPORT_MAPS, 0, "map ids", "", "");
+            if (read_full(sync_fd, &c, 1) < 0) _exit(1);
+            if (setgroups(0, NULL) < 0) fail("become root of the new user namespace", "setgroups", NULL);
+            if (setresgid(0, 0, 0) < 0) fail("become root of the new user namespace (is gid 0 mapped?)", "setresgid", NULL);
+            if (setresuid(0, 0, 0) < 0) fail("become root of the new user namespace (is uid 0 mapped?)", "setresuid", NULL);
+            break;
+        }
         case SR_OP_EXEC: op_exec(o);
         default:
             errno = EPROTO;

@@ -156,7 +156,7 @@ extension Runtime {
                 case .seccompListener(let fd): listener = fd
                 case .console(let master):
                     if keepConsole { console = master } else { try Self.forwardConsole(master, to: consoleSocket) }
-                case .sync: throw RuntimeError("unexpected report from the exec init")
+                case .sync, .maps: throw RuntimeError("unexpected report from the exec init")
                 }
             }
             if let listener {

@@ -44,6 +44,8 @@ public enum InitOp: Equatable {
     case loopbackUp
     case reaper
     case unshare(flags: Int64)
+    /// After unshare made a user namespace: the runtime writes its maps (SR_OP_MAPS).
+    case mapIDs
 
     public struct Mount: Equatable {
         public enum Kind: Int64 { case fs = 1, bind = 2 }
@@ -172,6 +174,7 @@ public enum PlanEncoder {
         case .loopbackUp: emit(&out, SR_OP_LOOPBACK_UP, [])
         case .reaper: emit(&out, SR_OP_REAPER, [])
         case .unshare(let f): emit(&out, SR_OP_UNSHARE, [.i(f)])
+        case .mapIDs: emit(&out, SR_OP_MAPS, [])
         }
     }
 }

@@ -201,9 +201,15 @@ public struct PlanBuilder {
             if ns.type == "pid" || ns.type == "time" { forkAfterJoin = true }
             ops.append(.setns(path: path, type: flag))
         }
-        if joinedUser != nil {
+        // A new user namespace with others joined by path (a pod's network namespace, the
+        // host's): those belong to the host's user namespace and can only be entered from
+        // it, so the joins come first and the new ones, the user namespace too, are then
+        // made by unshare, its maps written by the runtime at .mapIDs (runc's order).
+        let newUserAfterJoins = Namespaces.newUserAfterJoins(namespaces)
+        if joinedUser != nil || newUserAfterJoins {
             let fresh = try Namespaces.cloneFlags(namespaces)
             if fresh != 0 { ops.append(.unshare(flags: Int64(fresh))) }
+            if newUserAfterJoins { ops.append(.mapIDs) }
             // New pid and time namespaces, too, take effect for children only.
             if fresh & UInt64(0x2000_0000 | 0x80) != 0 { forkAfterJoin = true }
         }
@@ -378,6 +384,13 @@ public enum Namespaces {
     }
 
     /// The clone3 flags for namespaces the spec wants created (no path).
+    /// A new user namespace and another namespace joined by path: clone3 makes none, the
+    /// init joins and then unshares (PlanBuilder).
+    public static func newUserAfterJoins(_ namespaces: [Spec.Namespace]) -> Bool {
+        namespaces.contains { $0.type == "user" && ($0.path ?? "").isEmpty }
+            && namespaces.contains { $0.type != "user" && !($0.path ?? "").isEmpty }
+    }
+
     public static func cloneFlags(_ namespaces: [Spec.Namespace]) throws -> UInt64 {
         var flags: UInt64 = 0
         var seen = Set<String>()

@@ -193,7 +193,7 @@ public final class Runtime {
         // Joining a user namespace: the init joins it first and unshares the new ones there
         // (PlanBuilder), so clone3 makes none (they would belong to our user namespace).
         let joinsUser = namespaces.contains { $0.type == "user" && !($0.path ?? "").isEmpty }
-        let flags = joinsUser ? 0 : try Namespaces.cloneFlags(namespaces)
+        let flags = joinsUser || Namespaces.newUserAfterJoins(namespaces) ? 0 : try Namespaces.cloneFlags(namespaces)
         if namespaces.contains(where: { $0.type == "user" && ($0.path ?? "").isEmpty }) && (linux.uidMappings ?? []).isEmpty {
             throw RuntimeError("a new user namespace needs linux.uidMappings and linux.gidMappings")
         }
@@ -265,10 +265,10 @@ public final class Runtime {
             _ = try nextReport(parentSock, created, ops)
             throw e
         }
-        // The premade trees follow the plan, or the SYNC reply when there is one: the init
-        // reads that byte before any mount.
-        let hasSync = ops.contains(.sync)
-        if !hasSync { try Self.send(trees, parentSock) }
+        // The premade trees follow the plan, or the last reply the init reads before any
+        // mount: to SYNC (hooks), else to MAPS.
+        let hasSync = ops.contains(.sync), hasMaps = ops.contains(.mapIDs)
+        if !hasSync && !hasMaps { try Self.send(trees, parentSock) }
         // With a joined pid namespace the init forks: its PID report and the child's READY
         // may come in either order.
         var waitingForPid = ops.contains(.fork)
@@ -279,6 +279,10 @@ public final class Runtime {
             switch try nextReport(parentSock, created, ops) {
             case .ready: ready = true
             case .seccompListener(let fd): listener = fd
+            case .maps:
+                try writeIDMaps(pid: created.pid, linux: linux)
+                try parentSock.writeAll([1])
+                if !hasSync { try Self.send(trees, parentSock) }
             case .console(let master):
                 if options.keepConsole { console = master } else { try Self.forwardConsole(master, to: options.consoleSocket) }
             case .sync:
@@ -366,7 +370,7 @@ public final class Runtime {
         return h
     }
 
-    enum InitEvent { case ready, sync, pid(Int32), console(FD), seccompListener(FD) }
+    enum InitEvent { case ready, sync, maps, pid(Int32), console(FD), seccompListener(FD) }
 
     static func checkConsole(terminal: Bool, socket: String?, keep: Bool = false) throws {
         if keep { return }
@@ -408,6 +412,7 @@ public final class Runtime {
             return .seccompListener(passed)
         case SR_REPORT_READY.rawValue: return .ready
         case SR_REPORT_SYNC.rawValue: return .sync
+        case SR_REPORT_MAPS.rawValue: return .maps
         case SR_REPORT_PID.rawValue: return .pid(r.pid)
         default: throw Self.error(from: r, ops: ops)
         }

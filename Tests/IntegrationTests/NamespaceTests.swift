@@ -86,6 +86,38 @@ extension NamespaceTests {
         XCTAssertEqual(try c.state()?.status, .running)
     }
 
+    /// A new user namespace joining a network namespace the host's user namespace owns (a
+    /// pod's, here another container's; crun's exec-root-netns-with-userns joins the host's):
+    /// only from the host's user namespace may it be entered, so the init joins first and
+    /// unshares the user namespace after, its maps written by the runtime. Then exec in it.
+    func testNewUserNamespaceJoiningANetworkNamespace() throws {
+        let holder = try TestBundle(args: ["sleep", "61"])
+        defer { holder.cleanup() }
+        XCTAssertEqual(try holder.create().code, 0)
+        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
+        let pid = try XCTUnwrap(holder.state()?.pid)
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        inUserNamespace(b, .init(type: "user"), hostID: 100000)
+        b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
+            $0.type == "network" ? .init(type: "network", path: "/proc/\(pid)/ns/net") : $0
+        }
+        XCTAssertEqual(try b.create().code, 0)
+        XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+        let r = try b.runc(["exec", b.id, "sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; readlink /proc/self/ns/net; touch /tmp/f; stat -c %u /tmp/f"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
+        guard out.count == 5 else { return XCTFail("output: \(r.out) \(r.err)") }
+        XCTAssertEqual(out[0], "0 100000 65536")
+        XCTAssertEqual(out[1], "0", "root in its own user namespace")
+        XCTAssertNotEqual(out[2], "1", "exec is not pid 1 of the new pid namespace")
+        XCTAssertEqual(out[3], try ns("\(pid)", "net"), "the holder's network namespace")
+        XCTAssertEqual(out[4], "0")
+        let initPid = try XCTUnwrap(b.state()?.pid)
+        XCTAssertNotEqual(try ns("\(initPid)", "pid"), try ns("\(pid)", "pid"), "a pid namespace of its own")
+        XCTAssertNotEqual(try ns("\(initPid)", "user"), try ns("self", "user"), "a user namespace of its own")
+    }
+
     /// Joining a user namespace by path: the container's new namespaces belong to it, and
     /// root inside is the holder's root (its map, not ours).
     func testJoinUserNamespaceByPath() throws {

@@ -85,6 +85,22 @@ final class PlanBuilderTests: XCTestCase {
                       "idmapped mounts in a container with its own user namespace")
     }
 
+    func testNewUserNamespaceAfterJoiningByPath() throws {
+        let o = try ops(spec {
+            $0.linux!.namespaces = $0.linux!.namespaces!.map { $0.type == "network" ? .init(type: "network", path: "/proc/1/ns/net") : $0 }
+            $0.linux!.namespaces!.append(.init(type: "user"))
+            $0.linux!.uidMappings = [.init(containerID: 0, hostID: 100000, size: 65536)]
+        })
+        let join = try XCTUnwrap(index(o) { if case .setns(_, let t) = $0 { return t == 0x4000_0000 }; return false })
+        let unshare = try XCTUnwrap(index(o) { if case .unshare(let f) = $0 { return f & 0x1000_0000 != 0 && f & 0x4000_0000 == 0 }; return false })
+        let maps = try XCTUnwrap(index(o) { $0 == .mapIDs })
+        let fork = try XCTUnwrap(index(o) { $0 == .fork })
+        XCTAssertEqual([join, unshare, maps, fork], [join, join + 1, join + 2, join + 3],
+                       "join from the host's user namespace, then the new ones, the maps, a fork into the new pid namespace")
+        XCTAssertTrue(Namespaces.newUserAfterJoins(spec { $0.linux!.namespaces = [.init(type: "user"), .init(type: "ipc", path: "/x")] }.linux!.namespaces!))
+        XCTAssertFalse(Namespaces.newUserAfterJoins(spec().linux!.namespaces!))
+    }
+
     func testMountOptions() throws {
         let b = PlanBuilder(spec: spec(), rootfs: "/r")
         let tmp = try b.mount(.init(destination: "/dev", type: "tmpfs", source: "tmpfs",

@@ -59,6 +59,7 @@ enum sr_op_code {
     SR_OP_LOOPBACK_UP,     /* bring up lo in the new network namespace (Docker does; runc leaves it) */
     SR_OP_REAPER,          /* at SR_OP_EXEC: fork; stay as PID 1 reaping zombies and forwarding signals (--init) */
     SR_OP_UNSHARE,         /* i64 CLONE_NEW* flags: new namespaces, owned by a user namespace joined before */
+    SR_OP_MAPS,            /* report MAPS, wait for the runtime to write our new user namespace's maps, become its root */
     SR_OP_MAX
 };
 
@@ -76,6 +77,7 @@ enum sr_report_kind {
     SR_REPORT_PID = 6,       /* SR_OP_FORK: `pid` is the process that will exec */
     SR_REPORT_CONSOLE = 7,   /* carries the pty master as SCM_RIGHTS */
     SR_REPORT_SECCOMP = 8,   /* carries the seccomp notify listener as SCM_RIGHTS */
+    SR_REPORT_MAPS = 9,      /* at SR_OP_MAPS: write uid_map/gid_map of `pid`'s user namespace */
 };
 
 /* Fixed-size so that the clone child can send one with a single write. */
