@@ -166,10 +166,12 @@ extension Runc {
         var hooks = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
         var mountOptions = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "noatime", "relatime",
                             "strictatime", "nodiratime", "bind", "rbind", "private", "rprivate", "shared", "rshared",
-                            "slave", "rslave", "unbindable", "runbindable"]
+                            "slave", "rslave", "unbindable", "runbindable", "idmap", "ridmap", "sync", "dirsync"]
         var linux = Linux()
         struct Linux: Encodable {
             var namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
+            /// runtime-spec features.md: idmapped mounts (uidMappings/gidMappings on a mount).
+            var mountExtensions = ["idmap": ["enabled": true]]
             var capabilities: [String] = []
             var cgroup = ["v1": false, "v2": true, "systemd": false, "systemdUser": false]
             var seccomp = Seccomp()

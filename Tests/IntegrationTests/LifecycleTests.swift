@@ -77,6 +77,18 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(bad.err.contains("unknown signal"), bad.err)
     }
 
+    /// `features` (runtime-spec features.md) says what tools may ask of us: idmapped mounts
+    /// and seccomp notify among them.
+    func testFeatures() throws {
+        let r = try TestBundle.exec(TestBundle.binDir + "/swiftrun-runc", ["features"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let f = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let linux = try XCTUnwrap(f["linux"] as? [String: Any])
+        XCTAssertEqual(((linux["mountExtensions"] as? [String: Any])?["idmap"] as? [String: Bool])?["enabled"], true)
+        XCTAssertTrue(((linux["seccomp"] as? [String: Any])?["actions"] as? [String])?.contains("SCMP_ACT_NOTIFY") == true)
+        XCTAssertTrue((f["mountOptions"] as? [String])?.contains("idmap") == true)
+    }
+
     func testUnknownContainer() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
