@@ -142,7 +142,11 @@ extension Engine {
         case .container:
             return
         case .none, .bridge:
-            try Files.writeAtomic(resolvPath(id), Array(HostFiles.resolvConf(host: hostResolv, dns: dns, search: dnsSearch, options: dnsOptions).utf8))
+            var resolv = HostFiles.resolvConf(host: hostResolv, dns: dns, search: dnsSearch, options: dnsOptions)
+            // On a user network the supervisor answers its names on 127.0.0.11 (NameServer),
+            // first; the rest it refuses, and the resolver asks the next server.
+            if case .bridge(let net) = mode, net != "bridge" { resolv = "nameserver \(DNS.address)\n" + resolv }
+            try Files.writeAtomic(resolvPath(id), Array(resolv.utf8))
             // The address line comes when the container gets one (HostNetwork.plug).
             try Files.writeAtomic(hostsPath(id), Array((HostFiles.hostsBase(extra: extraHosts) + "127.0.1.1\t\(hostname)\n").utf8))
         }

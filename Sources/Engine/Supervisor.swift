@@ -42,6 +42,8 @@ public final class Supervisor {
     var netSettings: NetworkSettings?
     /// -p with --network none.
     var relay: PortRelay?
+    /// DNS for the names of its user networks (127.0.0.11 in its netns), while it runs.
+    var nameServer: NameServer?
     /// --network container:X: X's netns, held from prepareNetwork until the init has joined it.
     var joinedNetns: FD?
     /// The container cgroup's memory.events (absent without the v2 memory controller):
@@ -298,6 +300,7 @@ public final class Supervisor {
             fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
             fds.append(pollfd(fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
+            fds.append(pollfd(fd: exited ? -1 : nameServer?.sock.raw ?? -1, events: Int16(POLLIN), revents: 0))
             let relayFds = exited ? [] : relay?.pollfds() ?? []
             fds += relayFds
             let now = Time.monotonicNanos()
@@ -328,7 +331,8 @@ public final class Supervisor {
                     if i == 1 { outOpen = false } else { errOpen = false }
                 }
             }
-            if !relayFds.isEmpty { relay?.handle(fds[8...]) }
+            if !relayFds.isEmpty { relay?.handle(fds[9...]) }
+            if fds[8].revents != 0 { nameServer?.handle() }
             if fds[7].revents != 0 { checkFrozen() }
             if fds[6].revents != 0 || (fds[1].revents & Int16(POLLOUT)) != 0 { copyTTYInput(master: pipes.out.raw) }
             if fds[5].revents != 0 { checkOOM() }
@@ -388,6 +392,7 @@ public final class Supervisor {
         // unused bridge goes after the exit is reported (run()).
         HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
         relay?.reset()
+        nameServer = nil
         netSettings = nil
     }
 
@@ -546,6 +551,10 @@ public final class Supervisor {
             n.add(l)
         }
         netSettings = n
+        // User networks name their containers: over DNS too, for nslookup and dig.
+        if leases.contains(where: { $0.Network != "bridge" }) {
+            nameServer = try NameServer(netns: ns, hostsPath: engine.hostsPath(id))
+        }
     }
 
     func finishState(code: Int32) {

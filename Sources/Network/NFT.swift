@@ -28,6 +28,21 @@ enum NFT {
         try apply("add table ip \(name)\ndelete table ip \(name)\ntable ip \(name) {\n\(body)}\n")
     }
 
+    /// A script applied inside another network namespace (a container's), through nsenter.
+    static func apply(_ script: String, inNetns nsPath: String) throws {
+        guard let nft = path else { throw NetworkError("nft not found (apt-get install nftables; `make deps` does it)") }
+        let candidates: [String] = ["/usr/bin/nsenter", "/bin/nsenter"]
+        guard let nsenter = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            throw NetworkError("nsenter not found (util-linux)")
+        }
+        let r = try Subprocess.run(nsenter, args: [nsenter, "--net=" + nsPath, "--", nft, "-f", "-"], env: [],
+                                   input: Array(script.utf8), timeoutSeconds: 20, captureOutput: true)
+        guard r.status == 0 else {
+            let msg = String(decoding: r.output, as: UTF8.self).trimmed()
+            throw NetworkError("nft -f - in \(nsPath) failed (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(msg)")
+        }
+    }
+
     static func deleteTable(_ name: String) throws {
         try apply("add table ip \(name)\ndelete table ip \(name)\n")
     }

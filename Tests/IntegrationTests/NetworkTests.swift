@@ -255,6 +255,20 @@ final class NetworkTests: EngineTestCase {
         }
         // db learnt of api, which came later (its hosts file is rewritten in place).
         XCTAssertEqual(try fetch("db", "http://api:8080/health").out, "ok\n")
+        // Over DNS too, for tools that ask DNS only: the supervisor answers on 127.0.0.11,
+        // the first nameserver; a name it does not know is REFUSED, for the next server.
+        // (Asked of 127.0.0.11 alone: no query leaves the host.)
+        XCTAssertEqual(lines(try swiftrun(["exec", "api", "cat", "/etc/resolv.conf"]).out).first, "nameserver 127.0.0.11")
+        let dbAddress = try ipOf("db", network: "appnet")
+        for name in ["postgres", "DB"] {
+            let ns = try swiftrun(["exec", "api", "nslookup", name, "127.0.0.11"])
+            XCTAssertEqual(ns.code, 0, ns.err)
+            XCTAssertTrue(ns.out.contains("Address: \(dbAddress)"), ns.out)
+        }
+        XCTAssertTrue(try swiftrun(["exec", "db", "nslookup", "api", "127.0.0.11"]).out.contains("Address: \(try ipOf("api", network: "appnet"))"))
+        let unknown = try swiftrun(["exec", "api", "nslookup", "nothere", "127.0.0.11"])
+        XCTAssertNotEqual(unknown.code, 0)
+        XCTAssertTrue((unknown.out + unknown.err).contains("REFUSED"), unknown.out + unknown.err)
         // Not across networks: no name, and no route by address either.
         let across = try swiftrun(["exec", "outsider", "timeout", "3", "wget", "-q", "-O", "-", "http://db:8080/health"])
         XCTAssertNotEqual(across.code, 0)

@@ -87,4 +87,44 @@ final class NetworkUnitTests: XCTestCase {
         XCTAssertEqual(HostNetwork.hostsFile(for: [dflt], all: all), "127.0.0.1\tlocalhost\n10.88.0.2\tdddddddddddd\n",
                        "the default bridge resolves no names")
     }
+
+    /// A query as dig sends one: id, RD, one question, an EDNS OPT record.
+    static func query(_ name: String, type: UInt16, id: UInt16 = 0x1234) -> [UInt8] {
+        var q: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1]
+        for l in name.split(separator: ".") { q.append(UInt8(l.utf8.count)); q += Array(l.utf8) }
+        q += [0, UInt8(type >> 8), UInt8(type & 0xff), 0, 1]
+        q += [0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0] // OPT
+        return q
+    }
+
+    func testDNSAnswersFromTheHostsFile() throws {
+        let records = DNS.hostsRecords("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n# c\n10.99.0.2\tdb postgres 47983f37a9e9\n10.99.0.3 api # after\n")
+        XCTAssertEqual(records["postgres"], [IPv4("10.99.0.2")!])
+        XCTAssertEqual(records["api"], [IPv4("10.99.0.3")!])
+        XCTAssertNil(records["ip6-localhost"], "IPv4 only")
+        let lookup = { (n: String) in records[n] }
+
+        let a = try XCTUnwrap(DNS.reply(to: Self.query("Postgres", type: 1), lookup: lookup))
+        XCTAssertEqual(Array(a[0..<2]), [0x12, 0x34], "the query's id")
+        XCTAssertEqual(a[2] & 0x80, 0x80, "a reply")
+        XCTAssertEqual(a[2] & 0x01, 0x01, "recursion desired, as asked")
+        XCTAssertEqual(a[3] & 0x0f, 0, "NOERROR")
+        XCTAssertEqual(Array(a[4..<8]), [0, 1, 0, 1], "one question, one answer")
+        XCTAssertEqual(Array(a.suffix(4)), [10, 99, 0, 2])
+        XCTAssertEqual(Array(a.suffix(16).prefix(6)), [0xc0, 0x0c, 0, 1, 0, 1], "A IN, named by a pointer to the question")
+
+        let aaaa = try XCTUnwrap(DNS.reply(to: Self.query("db", type: 28), lookup: lookup))
+        XCTAssertEqual(aaaa[3] & 0x0f, 0)
+        XCTAssertEqual(Array(aaaa[6..<8]), [0, 0], "a known name without IPv6: no data, not an error")
+
+        let other = try XCTUnwrap(DNS.reply(to: Self.query("example.com", type: 1), lookup: lookup))
+        XCTAssertEqual(other[3] & 0x0f, 5, "REFUSED: the resolver goes on to the next nameserver")
+        XCTAssertEqual(Array(other[6..<8]), [0, 0])
+
+        var reply = Self.query("db", type: 1)
+        reply[2] |= 0x80
+        XCTAssertNil(DNS.reply(to: reply, lookup: lookup), "replies are not answered")
+        XCTAssertNil(DNS.reply(to: Array(Self.query("db", type: 1).prefix(14)), lookup: lookup), "truncated")
+        XCTAssertTrue(DNS.redirectTable(port: 4053).contains("udp dport 53 dnat to 127.0.0.11:4053"))
+    }
 }
