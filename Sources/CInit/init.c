@@ -250,8 +250,12 @@ static void op_mount(const struct op *o) {
          * idmapped tree, or any bind of a container with its own user namespace. It
          * arrives detached, with its attributes set, and only needs attaching. */
         char b;
-        mnt = sr_recv_with_fd(sync_fd, &b, 1);
-        if (mnt < 0) fail(step, "recvmsg (the premade mount from the runtime)", src);
+        ssize_t n = sr_recv_exact(sync_fd, &b, 1, &mnt);
+        if (n != 1 || mnt < 0) {
+            if (mnt >= 0) close(mnt);
+            errno = n < 0 ? (int)-n : EPROTO;
+            fail(step, "recvmsg (the premade mount from the runtime)", src);
+        }
         struct stat st;
         if (fstat(mnt, &st) < 0) fail(step, "fstat", src);
         as_file = !S_ISDIR(st.st_mode);
@@ -492,6 +496,14 @@ static void op_seccomp(const struct op *o) {
             fail("send the seccomp listener", "sendmsg", NULL);
         close((int)fd);
     }
+}
+
+/* Root of the user namespace we are now in (joined, or made by unshare and mapped by the
+ * runtime). setgroups may be denied in a joined one: the list then stays empty anyway. */
+static void become_userns_root(const char *step, const char *path) {
+    if (setgroups(0, NULL) < 0 && errno != EPERM) fail(step, "setgroups", path);
+    if (setresgid(0, 0, 0) < 0) fail(step, "setresgid (is gid 0 mapped in it?)", path);
+    if (setresuid(0, 0, 0) < 0) fail(step, "setresuid (is uid 0 mapped in it?)", path);
 }
 
 static int cap_last(void) {
@@ -858,11 +870,8 @@ int main(int argc, char **argv) {
             if (setns(fd, (int)I(o, 1)) < 0) fail("join namespace", "setns", S(o, 0));
             close(fd);
             if (I(o, 1) == CLONE_NEWUSER) {
-                /* Our host ids mean nothing in there (files we make would fail with EOVERFLOW):
-                 * become its root. setgroups may be denied in it: then the list stays empty anyway. */
-                if (setgroups(0, NULL) < 0 && errno != EPERM) fail("join the user namespace", "setgroups", S(o, 0));
-                if (setresgid(0, 0, 0) < 0) fail("join the user namespace (its gid 0 must be mapped)", "setresgid", S(o, 0));
-                if (setresuid(0, 0, 0) < 0) fail("join the user namespace (its uid 0 must be mapped)", "setresuid", S(o, 0));
+                /* Our host ids mean nothing in there (files we make would fail with EOVERFLOW). */
+                become_userns_root("join the user namespace", S(o, 0));
             }
             break;
         }
@@ -910,9 +919,7 @@ int main(int argc, char **argv) {
             char c;
             send_report(SR_REPORT_MAPS, 0, "map ids", "", "");
             if (read_full(sync_fd, &c, 1) < 0) _exit(1);
-            if (setgroups(0, NULL) < 0) fail("become root of the new user namespace", "setgroups", NULL);
-            if (setresgid(0, 0, 0) < 0) fail("become root of the new user namespace (is gid 0 mapped?)", "setresgid", NULL);
-            if (setresuid(0, 0, 0) < 0) fail("become root of the new user namespace (is uid 0 mapped?)", "setresuid", NULL);
+            become_userns_root("become root of the new user namespace", NULL);
             break;
         }
         case SR_OP_EXEC: op_exec(o);

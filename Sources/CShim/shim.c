@@ -314,24 +314,7 @@ int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *
     return rc < 0 ? -e : 0;
 }
 
-ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd) {
-    size_t got = 0;
-    *fd = -1;
-    while (got < len) {
-        struct iovec iov = { (char *)buf + got, len - got };
-        union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
-        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && *fd < 0)
-                memcpy(fd, CMSG_DATA(c), sizeof(int));
-        if (n == 0) return got == 0 ? 0 : -EPROTO;
-        got += (size_t)n;
-    }
-    return (ssize_t)len;
-}
+ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd) { return sr_recv_exact(sock, buf, len, fd); }
 
 int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -484,16 +467,8 @@ ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd) { return 
 
 /* One recvmsg: whatever bytes are there, and an fd if one came with them (-1 if not). */
 ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd) {
-    struct iovec iov = { buf, len };
-    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
-    ssize_t n;
     *fd = -1;
-    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-    if (n < 0) return -errno;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && *fd < 0) memcpy(fd, CMSG_DATA(c), sizeof(int));
-    return n;
+    return sr_recv_once(sock, buf, len, fd);
 }
 
 #include <malloc.h>
@@ -550,9 +525,9 @@ static int idmap_userns(const char *uidmap, const char *gidmap, const char **cal
     long pid = syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0) {
         char b;
-        syscall(SYS_close, hold[1]);
-        syscall(SYS_read, hold[0], &b, 1); /* returns when the parent closes its write end */
-        syscall(SYS_exit, 0);
+        raw(SYS_close, hold[1], 0, 0, 0, 0);
+        raw(SYS_read, hold[0], (long)&b, 1, 0, 0); /* returns when the parent closes its write end */
+        raw(SYS_exit, 0, 0, 0, 0, 0);
     }
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

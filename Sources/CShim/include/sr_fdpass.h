@@ -24,24 +24,33 @@ static inline ssize_t sr_send_with_fd(int sock, const void *data, size_t len, in
     return n;
 }
 
-/* Receives exactly len bytes that came with one fd (CLOEXEC): the fd, or -1 with errno. */
-static inline int sr_recv_with_fd(int sock, void *data, size_t len) {
+/* One recvmsg (EINTR retried): the bytes there are, and into *fd the first fd that came
+ * with them (CLOEXEC), if *fd is still -1. Returns the count, 0 at EOF, or -errno. */
+static inline ssize_t sr_recv_once(int sock, void *data, size_t len, int *fd) {
     struct iovec iov = { data, len };
     union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } cm;
     memset(&cm, 0, sizeof cm);
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm };
     ssize_t n;
-    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL); while (n < 0 && errno == EINTR);
-    if (n < 0) return -1;
-    int fd = -1;
+    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && fd < 0) memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    if ((size_t)n != len || fd < 0) {
-        if (fd >= 0) close(fd);
-        errno = EPROTO;
-        return -1;
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && *fd < 0) memcpy(fd, CMSG_DATA(c), sizeof(int));
+    return n;
+}
+
+/* Exactly len bytes, and the fd that came with them (*fd -1 if none). Returns len, 0 at
+ * EOF before any byte, -EPROTO at EOF within, or -errno. */
+static inline ssize_t sr_recv_exact(int sock, void *data, size_t len, int *fd) {
+    size_t got = 0;
+    *fd = -1;
+    while (got < len) {
+        ssize_t n = sr_recv_once(sock, (char *)data + got, len - got, fd);
+        if (n < 0) return n;
+        if (n == 0) return got == 0 ? 0 : -EPROTO;
+        got += (size_t)n;
     }
-    return fd;
+    return (ssize_t)len;
 }
 
 #endif

@@ -66,7 +66,8 @@ enum sr_op_code {
 enum sr_mount_kind { SR_MNT_KIND_FS = 1, SR_MNT_KIND_BIND = 2 };
 #define SR_MNT_RECURSIVE 0x1u   /* rbind: clone the whole tree */
 #define SR_MNT_NO_SYMLINKS 0x2u /* refuse symlinks in the destination (proc, sysfs) */
-#define SR_MNT_PREMADE 0x4u     /* bind: the runtime sends the (idmapped) tree over the sync socket */
+#define SR_MNT_PREMADE 0x4u     /* bind: the runtime makes the tree (idmapped, or any bind with a user
+                                   namespace) and sends it over the sync socket */
 
 enum sr_report_kind {
     SR_REPORT_READY = 1,
