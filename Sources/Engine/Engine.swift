@@ -246,7 +246,7 @@ public final class Engine {
         for attempt in 0..<2 {
             if symlink(id, namesDir + "/" + name) == 0 { return }
             if errno == EEXIST {
-                let owner = (try? readlink(namesDir + "/" + name)) ?? "?"
+                let owner = (try? Files.readlink(namesDir + "/" + name)) ?? "?"
                 if attempt == 0 && owner.count == 64 && takeBackHalfMade(owner, name: name) { continue }
                 throw Failure("Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". "
                               + "You have to remove (or rename) that container to be able to reuse that name.")
@@ -262,7 +262,7 @@ public final class Engine {
             try? Files.removeTree(dir(id))
         }
         for n in (try? Files.list(namesDir)) ?? [] {
-            if let id = try? readlink(namesDir + "/" + n), !Files.exists(dir(id)) { unlink(namesDir + "/" + n) }
+            if let id = try? Files.readlink(namesDir + "/" + n), !Files.exists(dir(id)) { unlink(namesDir + "/" + n) }
         }
     }
 
@@ -287,13 +287,6 @@ public final class Engine {
         unmountRootfs(id)
         try? Files.removeTree(d)
         return unlink(namesDir + "/" + name) == 0 || errno == ENOENT
-    }
-
-    func readlink(_ path: String) throws -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        let n = Glibc.readlink(path, &buf, buf.count - 1)
-        guard n >= 0 else { throw SysError("readlink", path) }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func generateName() throws -> String {
@@ -414,7 +407,7 @@ public final class Engine {
     public func resolve(_ ref: String) throws -> String {
         if ref.count == 64, Files.exists(dir(ref) + "/config.json") { return ref }
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
-        if !name.isEmpty, !name.contains("/"), let id = try? readlink(namesDir + "/" + name), Files.exists(dir(id) + "/config.json") {
+        if !name.isEmpty, !name.contains("/"), let id = try? Files.readlink(namesDir + "/" + name), Files.exists(dir(id) + "/config.json") {
             return id
         }
         let matches = allIDs().filter { $0.hasPrefix(ref) }

@@ -211,7 +211,7 @@ extension Engine {
         // A supervisor killed by SIGKILL left its lease and its published ports.
         HostNetwork.release(containerID: id, root: store.root, teardown: networkTeardown)
         // The name goes first: once the directory is gone nothing else refers to it.
-        if (try? readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
+        if (try? Files.readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
         try Files.removeTree(dir(id))
         for m in anonymous { try? removeVolume(m.Source) }
     }
