@@ -61,7 +61,7 @@ public enum InitOp: Equatable {
         /// fsconfig parameters; an empty value is a flag ("newinstance").
         public var data: [(String, String)] = []
         /// An idmapped bind mount: uid_map and gid_map lines of the mapping's user namespace.
-        /// The runtime makes the tree (Runtime.idmappedTrees) and sends it to the init.
+        /// The runtime makes the tree (Runtime.premadeTrees) and sends it to the init.
         public var idmap: IDMap?
         /// A bind the runtime makes (open_tree in the host's user namespace) and sends to the
         /// init: every idmapped one, and every bind of a container with a user namespace,

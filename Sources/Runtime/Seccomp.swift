@@ -44,7 +44,7 @@ public enum Seccomp {
         case "SECCOMP_FILTER_FLAG_TSYNC": return 1
         case "SECCOMP_FILTER_FLAG_LOG": return 2
         case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": return 4
-        case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": return 32 // kept only with a listener
+        case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": return waitKillableRecv // kept only with a listener
         default: throw Failure("unknown seccomp flag \(name)")
         }
     }
@@ -71,7 +71,7 @@ public enum Seccomp {
         let listener = !(spec.listenerPath ?? "").isEmpty
         // With a listenerPath the filter is loaded with NEW_LISTENER (even with no NOTIFY
         // rule, as runc and crun do) and its fd goes to the agent there.
-        flags = listener ? flags | newListener : flags & ~32
+        flags = listener ? flags | newListener : flags & ~waitKillableRecv
         if defAction == notify {
             throw Failure("seccomp defaultAction SCMP_ACT_NOTIFY: every syscall would wait for the agent, also those that hand it the listener; notify named syscalls instead")
         }
@@ -122,6 +122,8 @@ public enum Seccomp {
     static let notify: UInt32 = 0x7fc0_0000
     /// SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns the notify fd.
     public static let newListener: UInt32 = 8
+    /// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: meaningful only with a listener.
+    static let waitKillableRecv: UInt32 = 32
 
     /// The highest x86-64 syscall number this libseccomp can name. A profile cannot list
     /// anything above it, so such a syscall is newer than every profile we build.
