@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,7 +474,6 @@ ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd) {
 
 #include <malloc.h>
 /* Returns freed heap to the kernel (the supervisor idles for a container's life). */
-int sr_malloc_trim(void) { return malloc_trim(0); }
 
 #include <sys/vfs.h>
 /* The filesystem magic of what is mounted at path (statfs f_type), or -errno. */
@@ -591,24 +591,122 @@ int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t
     return mnt;
 }
 
-/* An idle process's code mappings dropped: its executable mappings (the binary's text and
- * the shared libraries') keep only what it touches afterwards. Startup touches megabytes
- * of code a supervisor never runs again; the pages stay in the page cache, shared (and
- * reclaimable once nobody maps them), and come back by a minor fault if ever used.
- * Nothing private is lost: x86-64 PIE code has no text relocations, so no code page was
- * ever written (a debugger's breakpoints would be). Returns the bytes of mappings advised. */
-long sr_drop_code_mappings(void) {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f) return -errno;
-    char line[512];
+/* What an idle process can give back without losing anything goes back to the kernel:
+ * freed heap (malloc_trim), a scratch buffer's pages, the stack below this frame, and every
+ * page of a private file mapping that is still the file's own page-cache page (code,
+ * read-only data, data never written). Startup and each burst of work (a probe, a restart)
+ * touch megabytes of code and tables that a supervisor then does not run for seconds or
+ * hours; the pages stay in the page cache (reclaimable once nobody maps them) and come back
+ * by a minor fault. /proc/self/pagemap says page by page: bit 61 is set for a page-cache
+ * page and clear for the private copy a write (or a load-time relocation) made, which
+ * MADV_DONTNEED would discard; only runs of present file pages are advised.
+ * The caller blocks in ppoll right here: every instruction run between the release and the
+ * wait would fault its code back (64 KiB at a time, the kernel's fault-around), so after the
+ * first madvise only raw syscalls run. Single-threaded callers only (the stack trim assumes
+ * nothing else runs on this stack). */
+static long drop_file_pages(int pagemap, unsigned long lo, unsigned long hi) {
+    enum { CHUNK = 512 };
+    uint64_t ent[CHUNK];
     long total = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[5];
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
-        if (strcmp(perms, "r-xp") != 0 || !strchr(line, '/')) continue; /* file-backed code only, not [vdso] */
-        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) total += (long)(hi - lo);
+    unsigned long run = 0; /* start of the current run of droppable pages, 0: none */
+    unsigned long a = lo;  /* pages below a were checked */
+    while (a < hi) {
+        size_t n = (hi - a) / 4096 < CHUNK ? (hi - a) / 4096 : CHUNK;
+        long got = raw(SYS_pread64, pagemap, (long)ent, (long)(n * 8), (long)(a / 4096 * 8), 0);
+        if (got <= 0) break;
+        n = (size_t)got / 8;
+        for (size_t i = 0; i < n; i++, a += 4096) {
+            int droppable = (ent[i] >> 63 & 1) && (ent[i] >> 61 & 1);
+            if (droppable && !run) run = a;
+            if (!droppable && run) {
+                if (raw(SYS_madvise, (long)run, (long)(a - run), MADV_DONTNEED, 0, 0) == 0) total += (long)(a - run);
+                run = 0;
+            }
+        }
     }
-    fclose(f);
+    if (run && raw(SYS_madvise, (long)run, (long)(a - run), MADV_DONTNEED, 0, 0) == 0) total += (long)(a - run);
     return total;
+}
+
+/* The stack below the deepest frame is dead; a later use faults in zero pages. A small
+ * frame of its own, so that its local marks (nearly) the stack pointer: the frames of the
+ * madvise call itself go below it, in the two pages kept (with the red zone and room for a
+ * signal frame). The caller's frames are all above. */
+static long __attribute__((noinline)) trim_stack(unsigned long lo, unsigned long hi) {
+    volatile char here = 0;
+    unsigned long keep = (((unsigned long)&here) & ~4095UL) - 2 * 4096;
+    if (keep <= lo || keep >= hi) return 0;
+    return raw(SYS_madvise, (long)lo, (long)(keep - lo), MADV_DONTNEED, 0, 0) == 0 ? (long)(keep - lo) : 0;
+}
+
+static unsigned long hexnum(const char **p) {
+    unsigned long v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return v;
+        v = v * 16 + (unsigned long)d;
+    }
+}
+
+static long release_idle_memory(void *scratch, size_t scratch_len) {
+    malloc_trim(0);
+    /* The whole map first (a supervisor has ~50 mappings, ~5 KB), into pages of its own
+     * that go when done (not the stack, whose pages would stay); stdio would run libc's
+     * code again after its pages are gone. A longer map is released up to this much. */
+    enum { MAPS_MAX = 32768 };
+    char *maps = mmap(NULL, MAPS_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (maps == MAP_FAILED) return -errno;
+    size_t len = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || pagemap < 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        if (pagemap >= 0) close(pagemap);
+        munmap(maps, MAPS_MAX);
+        return -e;
+    }
+    for (ssize_t n; len < MAPS_MAX && (n = read(fd, maps + len, MAPS_MAX - len)) > 0;) len += (size_t)n;
+    close(fd);
+    long total = 0;
+    if (scratch && scratch_len) {
+        unsigned long lo = ((unsigned long)scratch + 4095) & ~4095UL;
+        unsigned long hi = ((unsigned long)scratch + scratch_len) & ~4095UL;
+        if (hi > lo && raw(SYS_madvise, (long)lo, (long)(hi - lo), MADV_DONTNEED, 0, 0) == 0) total += (long)(hi - lo);
+    }
+    unsigned long stack_lo = 0, stack_hi = 0;
+    for (const char *p = maps, *end = maps + len; p < end;) {
+        const char *eol = p;
+        while (eol < end && *eol != '\n') eol++; /* by hand: libc's memchr is code dropped by now */
+        if (eol == end) break; /* a line cut by the buffer's end */
+        unsigned long lo = hexnum(&p);
+        p++;
+        unsigned long hi = hexnum(&p);
+        const char *perms = p + 1;
+        /* address perms offset dev inode path: the path starts after the fifth field */
+        const char *q = perms;
+        for (int field = 0; field < 4 && q < eol; field++) {
+            while (q < eol && *q != ' ') q++;
+            while (q < eol && *q == ' ') q++;
+        }
+        if (eol - q >= 7 && q[0] == '[' && q[1] == 's' && q[2] == 't' && q[3] == 'a' && q[6] == ']') {
+            stack_lo = lo;
+            stack_hi = hi;
+        } else if (perms[3] == 'p' && q < eol && *q == '/') {
+            total += drop_file_pages(pagemap, lo, hi); /* private file mappings only */
+        }
+        p = eol + 1;
+    }
+    raw(SYS_close, pagemap, 0, 0, 0, 0);
+    raw(SYS_munmap, (long)maps, MAPS_MAX, 0, 0, 0);
+    if (stack_lo) total += trim_stack(stack_lo, stack_hi);
+    return total;
+}
+
+int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, void *scratch, size_t scratch_len) {
+    release_idle_memory(scratch, scratch_len);
+    struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000 };
+    long r = raw(SYS_ppoll, (long)fds, (long)nfds, timeout_ms < 0 ? 0 : (long)&ts, 0, 8);
+    return (int)r;
 }

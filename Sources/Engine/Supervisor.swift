@@ -176,13 +176,6 @@ public final class Supervisor {
             if first {
                 Self.writeLine(report, "started \(created.pid)")
                 first = false
-                // What starting took (plans, JSON, the runtime's buffers) goes back to the
-                // kernel: the supervisor idles for the container's life. So do its mappings
-                // of the code it ran to get here: 10 idle supervisors measured RSS 9.8 ->
-                // 6.3 MB, PSS 1.75 -> 1.46 MB each (8.4 MB RSS with probes, which touch
-                // their part of the code again).
-                _ = sr_malloc_trim()
-                _ = sr_drop_code_mappings()
             }
             code = loop(created, pipes)
             cleanupRun()
@@ -287,9 +280,15 @@ public final class Supervisor {
 
     func loop(_ c: Runtime.Created, _ pipes: (out: FD, err: FD)) -> Int32 {
         var outOpen = true, errOpen = true
-        var buf = [UInt8](repeating: 0, count: 64 * 1024)
+        // Scratch: its pages go back with the rest when idle (sr_release_and_poll).
+        var buf = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
         var exited = false
         var drainUntil: Int64 = 0
+        // A second after the last event, what the burst touched goes back to the kernel
+        // (sr_release_and_poll): the supervisor idles for most of the container's life.
+        let quietNs: Int64 = 1_000_000_000
+        var releaseAtNs = Time.monotonicNanos() + quietNs
+        var releaseNow = false
         while true {
             var fds: [pollfd] = []
             fds.append(pollfd(fd: exited ? -1 : c.pidfd.raw, events: Int16(POLLIN), revents: 0))
@@ -310,8 +309,15 @@ public final class Supervisor {
             if killAtNs > 0 { wake = min(wake, killAtNs) }
             if !exited, let w = relay?.nextExpiryNs { wake = min(wake, w) }
             if exited { wake = min(wake, drainUntil) }
+            if releaseAtNs > 0 { wake = min(wake, releaseAtNs) }
             let timeout: Int32 = wake == Int64.max ? -1 : Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
-            let n = poll(&fds, nfds_t(fds.count), timeout)
+            let n: Int32
+            if releaseNow {
+                releaseNow = false
+                n = buf.withUnsafeMutableBytes { sr_release_and_poll(&fds, UInt(fds.count), timeout, $0.baseAddress, $0.count) }
+            } else {
+                n = poll(&fds, nfds_t(fds.count), timeout)
+            }
             if n < 0 && errno != EINTR { say("poll: \(SysError("poll"))"); break }
 
             for (i, stream) in [(1, "stdout"), (2, "stderr")] where fds[i].revents != 0 {
@@ -344,7 +350,14 @@ public final class Supervisor {
                 killAtNs = 0
                 try? rt.kill(id, signal: SIGKILL, all: true)
             }
-            if !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs { startProbe() }
+            let probing = !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs
+            if probing { startProbe() }
+            if n > 0 || probing {
+                releaseAtNs = t + quietNs
+            } else if releaseAtNs > 0 && t >= releaseAtNs {
+                releaseAtNs = 0
+                releaseNow = true // in the next wait, so that no code runs between the two
+            }
             if !exited && fds[0].revents != 0 {
                 exited = true
                 // The pid namespace is gone with its init; what remains in the pipes is
@@ -713,8 +726,6 @@ public final class Supervisor {
             Events.emit(engine, "health_status: \(s)", container)
             if s == "unhealthy" { onUnhealthy() }
         }
-        // A probe's buffers (plan, JSON, output) go back to the kernel before the next wait.
-        _ = sr_malloc_trim()
     }
 
     /// podman's --health-on-failure, at the transition to unhealthy.
