@@ -592,7 +592,7 @@ int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t
 }
 
 /* What an idle process can give back without losing anything goes back to the kernel:
- * freed heap (malloc_trim), a scratch buffer's pages, the stack below this frame, and every
+ * freed heap (malloc_trim), the pages of buffers whose content no longer matters, the stack below this frame, and every
  * page of a private file mapping that is still the file's own page-cache page (code,
  * read-only data, data never written). Startup and each burst of work (a probe, a restart)
  * touch megabytes of code and tables that a supervisor then does not run for seconds or
@@ -649,7 +649,7 @@ static unsigned long hexnum(const char **p) {
     }
 }
 
-static long release_idle_memory(void *scratch, size_t scratch_len) {
+static long release_idle_memory(const struct iovec *scratch, int nscratch) {
     malloc_trim(0);
     /* The whole map first (a supervisor has ~50 mappings, ~5 KB), into pages of its own
      * that go when done (not the stack, whose pages would stay); stdio would run libc's
@@ -670,9 +670,9 @@ static long release_idle_memory(void *scratch, size_t scratch_len) {
     for (ssize_t n; len < MAPS_MAX && (n = read(fd, maps + len, MAPS_MAX - len)) > 0;) len += (size_t)n;
     close(fd);
     long total = 0;
-    if (scratch && scratch_len) {
-        unsigned long lo = ((unsigned long)scratch + 4095) & ~4095UL;
-        unsigned long hi = ((unsigned long)scratch + scratch_len) & ~4095UL;
+    for (int i = 0; i < nscratch; i++) {
+        unsigned long lo = ((unsigned long)scratch[i].iov_base + 4095) & ~4095UL;
+        unsigned long hi = ((unsigned long)scratch[i].iov_base + scratch[i].iov_len) & ~4095UL;
         if (hi > lo && raw(SYS_madvise, (long)lo, (long)(hi - lo), MADV_DONTNEED, 0, 0) == 0) total += (long)(hi - lo);
     }
     unsigned long stack_lo = 0, stack_hi = 0;
@@ -704,8 +704,8 @@ static long release_idle_memory(void *scratch, size_t scratch_len) {
     return total;
 }
 
-int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, void *scratch, size_t scratch_len) {
-    release_idle_memory(scratch, scratch_len);
+int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, const struct iovec *scratch, int nscratch) {
+    release_idle_memory(scratch, nscratch);
     struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000 };
     long r = raw(SYS_ppoll, (long)fds, (long)nfds, timeout_ms < 0 ? 0 : (long)&ts, 0, 8);
     return (int)r;

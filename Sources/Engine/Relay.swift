@@ -32,15 +32,18 @@ final class PortRelay {
     }
     static let flowIdleNs: Int64 = 60_000_000_000
     static let maxFlows = 4096
-    /// One datagram at a time, reused.
-    var datagram = [UInt8](repeating: 0, count: 65536)
     var flows: [Flow] = []
 
     /// When the next idle UDP flow is due to go (the loop wakes for it).
     var nextExpiryNs: Int64? { flows.map(\.lastNs).min().map { $0 + Self.flowIdleNs } }
 
-    /// What one read takes, shared by every connection (the loop is single-threaded).
-    var scratch = [UInt8](repeating: 0, count: 256 * 1024)
+    /// What one read or datagram takes, shared by every connection and flow (the loop is
+    /// single-threaded).
+    /// Its own pages (over malloc's mmap threshold), untouched until used and given back
+    /// when the supervisor idles.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 4096)
+    var scratchRegion: iovec { iovec(iov_base: scratch.baseAddress, iov_len: scratch.count) }
+    deinit { scratch.deallocate() }
 
     /// One direction's bytes that the other side could not take yet.
     struct Buf {
@@ -136,16 +139,16 @@ final class PortRelay {
             if buf.empty && !eof && canRead {
                 // Read into the shared scratch and write straight on; only what the other
                 // side cannot take yet is kept by the connection.
-                let n = scratch.withUnsafeMutableBytes { read(from.raw, $0.baseAddress, $0.count) }
+                let n = read(from.raw, scratch.baseAddress, scratch.count)
                 if n == 0 { eof = true } else if n < 0 {
                     if errno != EAGAIN && errno != EINTR { c.dead = true; return }
                     canRead = false
                 } else {
-                    let w = scratch.withUnsafeBytes { write(to.raw, $0.baseAddress, n) }
+                    let w = write(to.raw, scratch.baseAddress, n)
                     if w < 0 && errno != EAGAIN && errno != EINTR { c.dead = true; return }
                     let sent = max(w, 0)
                     if sent < n {
-                        buf.data = Array(scratch[sent..<n])
+                        buf.data = Array(UnsafeRawBufferPointer(rebasing: scratch[sent..<n]))
                         buf.off = 0
                         buf.len = n - sent
                         break
@@ -172,8 +175,8 @@ final class PortRelay {
         for _ in 0..<64 {
             var from = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let n = datagram.withUnsafeMutableBytes { b in
-                withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(listeners[i].fd, b.baseAddress, b.count, 0, $0, &len) } }
+            let n = withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(listeners[i].fd, scratch.baseAddress, 65536, 0, $0, &len) }
             }
             if n < 0 { return }
             let flow: Flow
@@ -196,7 +199,7 @@ final class PortRelay {
                 flows.append(flow)
             }
             flow.lastNs = Time.monotonicNanos()
-            _ = datagram.withUnsafeBytes { send(flow.inside.raw, $0.baseAddress, n, 0) }
+            _ = send(flow.inside.raw, scratch.baseAddress, n, 0)
         }
     }
 
@@ -204,13 +207,11 @@ final class PortRelay {
     func replies(_ f: Flow) {
         var client = f.client
         for _ in 0..<64 {
-            let n = datagram.withUnsafeMutableBytes { recv(f.inside.raw, $0.baseAddress, $0.count, 0) }
+            let n = recv(f.inside.raw, scratch.baseAddress, 65536, 0)
             if n < 0 { return }
             f.lastNs = Time.monotonicNanos()
-            _ = datagram.withUnsafeBytes { b in
-                withUnsafePointer(to: &client) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(listeners[f.listener].fd, b.baseAddress, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            }
+            _ = withUnsafePointer(to: &client) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(listeners[f.listener].fd, scratch.baseAddress, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
     }
 

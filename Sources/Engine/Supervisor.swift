@@ -314,7 +314,11 @@ public final class Supervisor {
             let n: Int32
             if releaseNow {
                 releaseNow = false
-                n = buf.withUnsafeMutableBytes { sr_release_and_poll(&fds, UInt(fds.count), timeout, $0.baseAddress, $0.count) }
+                n = buf.withUnsafeMutableBytes { b in
+                    var scratch = [iovec(iov_base: b.baseAddress, iov_len: b.count)]
+                    if let r = relay { scratch.append(r.scratchRegion) }
+                    return sr_release_and_poll(&fds, UInt(fds.count), timeout, scratch, Int32(scratch.count))
+                }
             } else {
                 n = poll(&fds, nfds_t(fds.count), timeout)
             }

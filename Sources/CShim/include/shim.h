@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/uio.h>
 #include <seccomp.h>
 #include <sys/capability.h>
 #include "sr_protocol.h"
@@ -75,7 +76,7 @@ int sr_tty_raw(int fd);
 void sr_tty_restore(void);
 ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd);
 ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd);
-int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, void *scratch, size_t scratch_len);
+int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, const struct iovec *scratch, int nscratch);
 long long sr_fs_type(const char *path);
 
 /* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
