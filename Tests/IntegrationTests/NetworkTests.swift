@@ -87,6 +87,14 @@ final class NetworkTests: EngineTestCase {
         XCTAssertTrue(files.out.contains("\(ns?["IPAddress"] as? String ?? "?")\t\(id.prefix(12))"), files.out)
         XCTAssertFalse(files.out.contains("nameserver 127."), files.out)
         XCTAssertTrue(files.out.contains("default via 10.88.0.1 dev eth0"), files.out)
+        // From another container through the host's addresses: out of the bridge, DNAT'ed
+        // back into it (the hairpin masquerade makes the answer come back the same way).
+        _ = try runDetached(["--name", "client", "--no-healthcheck", "--entrypoint", "sleep", image, "1000"])
+        for addr in ["10.88.0.1"] + [try hostAddress()].compactMap({ $0 }) {
+            let r = try swiftrun(["exec", "client", "timeout", "5", "wget", "-q", "-O", "-", "http://\(addr):\(port)/"])
+            XCTAssertEqual(r.out, "<h1>hello from swiftrun</h1>\n", "via \(addr): " + r.err)
+        }
+        XCTAssertEqual(try swiftrun(["rm", "-f", "client"]).code, 0)
         // Stopped: the port is free again (no rule, no reservation), and the next run gets it.
         XCTAssertEqual(try swiftrun(["stop", "-t", "1", "web"]).code, 0)
         XCTAssertNotEqual(try curl("http://127.0.0.1:\(port)/").code, 0)
