@@ -187,36 +187,7 @@ public enum JSONLogReader {
 
     public static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
         guard let logStart = find(line, #""log":""#) else { return nil }
-        var log: [UInt8] = []
-        var i = logStart
-        while i < line.endIndex && line[i] != 0x22 {
-            if line[i] == 0x5c, i + 1 < line.endIndex {
-                let e = line[i + 1]
-                switch e {
-                case 0x6e: log.append(0x0a)
-                case 0x72: log.append(0x0d)
-                case 0x74: log.append(0x09)
-                case 0x62: log.append(0x08)
-                case 0x66: log.append(0x0c)
-                case 0x75:
-                    guard i + 5 < line.endIndex, let v = UInt32(String(decoding: line[(i + 2)...(i + 5)], as: UTF8.self), radix: 16) else { return nil }
-                    var scalar = v
-                    i += 4
-                    // A surrogate pair.
-                    if v >= 0xd800 && v < 0xdc00, i + 7 < line.endIndex, line[i + 2] == 0x5c, line[i + 3] == 0x75,
-                       let lo = UInt32(String(decoding: line[(i + 4)...(i + 7)], as: UTF8.self), radix: 16) {
-                        scalar = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00)
-                        i += 6
-                    }
-                    log.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{fffd}").utf8))
-                default: log.append(e)
-                }
-                i += 2
-            } else {
-                log.append(line[i])
-                i += 1
-            }
-        }
+        let (log, i) = JSONText.unescapeLenient(line, from: logStart)
         let rest = line[i...]
         let stderr = find(rest, #""stream":"stderr""#) != nil
         var time = ""

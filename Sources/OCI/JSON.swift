@@ -229,24 +229,6 @@ extension JSON {
             return .number(String(decoding: b[start..<i], as: UTF8.self))
         }
 
-        mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= b.count else { throw fail("short \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = b[i]
-                let d: UInt8
-                switch c {
-                case 0x30...0x39: d = c - 0x30
-                case 0x61...0x66: d = c - 0x61 + 10
-                case 0x41...0x46: d = c - 0x41 + 10
-                default: throw fail("invalid \\u escape")
-                }
-                v = v << 4 | UInt32(d)
-                i += 1
-            }
-            return v
-        }
-
         mutating func string() throws -> String {
             i += 1
             let start = i
@@ -257,39 +239,14 @@ extension JSON {
                 defer { i += 1 }
                 return try validUTF8(b[start..<i])
             }
-            var out = Array(b[start..<i])
-            while true {
-                guard i < b.count else { throw fail("unterminated string") }
-                let c = b[i]
-                if c == 0x22 { i += 1; return try validUTF8(out[...]) }
-                if c < 0x20 { throw fail("control character in a string") }
-                if c != 0x5c { out.append(c); i += 1; continue }
-                i += 1
-                guard i < b.count else { throw fail("unterminated escape") }
-                let e = b[i]
-                i += 1
-                switch e {
-                case 0x22, 0x5c, 0x2f: out.append(e)
-                case 0x62: out.append(0x08)
-                case 0x66: out.append(0x0c)
-                case 0x6e: out.append(0x0a)
-                case 0x72: out.append(0x0d)
-                case 0x74: out.append(0x09)
-                case 0x75:
-                    var u = try hex4()
-                    if u >= 0xd800 && u < 0xdc00 {
-                        guard i + 1 < b.count, b[i] == 0x5c, b[i + 1] == 0x75 else { throw fail("lone surrogate") }
-                        i += 2
-                        let lo = try hex4()
-                        guard lo >= 0xdc00 && lo < 0xe000 else { throw fail("invalid surrogate pair") }
-                        u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)
-                    } else if u >= 0xdc00 && u < 0xe000 {
-                        throw fail("lone surrogate")
-                    }
-                    out.append(contentsOf: Array(String(Character(Unicode.Scalar(u)!)).utf8))
-                default: throw fail("invalid escape")
-                }
+            let out: [UInt8]
+            do throws(JSONText.UnescapeError) {
+                (out, i) = try JSONText.unescape(b[...], from: start)
+            } catch {
+                i = error.at
+                throw fail(error.message)
             }
+            return try validUTF8(out[...])
         }
 
         func validUTF8(_ s: ArraySlice<UInt8>) throws -> String {

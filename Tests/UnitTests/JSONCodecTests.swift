@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Engine
 @testable import OCI
 
 /// The Foundation-free JSON coder, checked against Foundation's own.
@@ -53,6 +54,42 @@ final class JSONCodecTests: XCTestCase {
         XCTAssertThrowsError(try JSON.decode(String.self, from: [0x22, 0xff, 0x22], what: "x"), "invalid UTF-8")
         let deep = String(repeating: "[", count: 10_000)
         XCTAssertThrowsError(try JSON.decode([Int].self, from: Array(deep.utf8), what: "x"), "depth limit, not a stack overflow")
+    }
+
+    /// One decoder of escapes: strict for documents (with the reason), lenient for json-file
+    /// logs other programs may have written.
+    func testStringEscapesStrictAndLenient() throws {
+        func strict(_ s: String) -> String {
+            do { return String(decoding: try JSONText.unescape(ArraySlice(Array(s.utf8)), from: 0).bytes, as: UTF8.self) } catch { return "error: \(error.message)" }
+        }
+        func lenient(_ s: String) -> (String, Int) {
+            let (b, end) = JSONText.unescapeLenient(ArraySlice(Array(s.utf8)), from: 0)
+            return (String(decoding: b, as: UTF8.self), end)
+        }
+        XCTAssertEqual(strict(#"a\u00e9\ud83d\ude00\/\n\t""#), "aé😀/\n\t")
+        XCTAssertEqual(strict(#"\ud800x""#), "error: lone surrogate")
+        XCTAssertEqual(strict(#"\ud800\u0041""#), "error: invalid surrogate pair")
+        XCTAssertEqual(strict(#"\udc00""#), "error: lone surrogate")
+        XCTAssertEqual(strict(#"\uzzzz""#), "error: invalid \\u escape")
+        XCTAssertEqual(strict(#"\u12"#), "error: short \\u escape")
+        XCTAssertEqual(strict(#"\q""#), "error: invalid escape")
+        XCTAssertEqual(strict("tab\there\""), "error: control character in a string")
+        XCTAssertEqual(strict("open"), "error: unterminated string")
+
+        XCTAssertEqual(lenient(#"a\u00e9b" rest"#).0, "aéb")
+        XCTAssertEqual(lenient(#"a\u00e9b" rest"#).1, 9, "just past the closing quote")
+        XCTAssertEqual(lenient(#"\ud83d\ude00""#).0, "😀")
+        XCTAssertEqual(lenient(#"\ud800x""#).0, "\u{fffd}x")
+        XCTAssertEqual(lenient(#"\uzzzz""#).0, "\u{fffd}zzzz")
+        XCTAssertEqual(lenient(#"\q""#).0, "q")
+        XCTAssertEqual(lenient("tab\there\"").0, "tab\there")
+        XCTAssertEqual(lenient("cut short").0, "cut short")
+        XCTAssertEqual(lenient("cut short").1, 9)
+        // A log entry with a bad escape is still read.
+        let entry = JSONLogReader.parse(ArraySlice(Array(#"{"log":"x\uZZ\n","stream":"stderr","time":"2026-11-23T10:00:00Z"}"#.utf8)))
+        XCTAssertEqual(entry.map { String(decoding: $0.log, as: UTF8.self) }, "x\u{fffd}ZZ\n")
+        XCTAssertEqual(entry?.stderr, true)
+        XCTAssertEqual(entry?.time, "2026-11-23T10:00:00Z")
     }
 
     func testErrorsNameTheField() {
