@@ -597,7 +597,7 @@ int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t
  * read-only data, data never written). Startup and each burst of work (a probe, a restart)
  * touch megabytes of code and tables that a supervisor then does not run for seconds or
  * hours; the pages stay in the page cache (reclaimable once nobody maps them) and come back
- * by a minor fault. /proc/self/pagemap says page by page: bit 61 is set for a page-cache
+ * by a minor fault, as after the kernel's own reclaim of clean pages. /proc/self/pagemap says page by page: bit 61 is set for a page-cache
  * page and clear for the private copy a write (or a load-time relocation) made, which
  * MADV_DONTNEED would discard; only runs of present file pages are advised.
  * The caller blocks in ppoll right here: every instruction run between the release and the

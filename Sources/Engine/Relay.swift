@@ -38,9 +38,8 @@ final class PortRelay {
     var nextExpiryNs: Int64? { flows.map(\.lastNs).min().map { $0 + Self.flowIdleNs } }
 
     /// What one read or datagram takes, shared by every connection and flow (the loop is
-    /// single-threaded).
-    /// Its own pages (over malloc's mmap threshold), untouched until used and given back
-    /// when the supervisor idles.
+    /// single-threaded): pages of its own (over malloc's mmap threshold), untouched until
+    /// used and given back when the supervisor idles.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 4096)
     var scratchRegion: iovec { iovec(iov_base: scratch.baseAddress, iov_len: scratch.count) }
     deinit { scratch.deallocate() }
