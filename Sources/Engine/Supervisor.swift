@@ -40,6 +40,8 @@ public final class Supervisor {
     /// Published host ports, held from the first start to the end.
     var reservations: PortReservations?
     var netSettings: NetworkSettings?
+    /// Host-side veths the kernel is deleting with their netns (awaited after the exit report).
+    var goingVeths: [HostNetwork.GoingVeth] = []
     /// -p with --network none.
     var relay: PortRelay?
     /// DNS for the names of its user networks (127.0.0.11 in its netns), while it runs.
@@ -189,6 +191,7 @@ public final class Supervisor {
             Events.emit(engine, "destroy", container)
         }
         Self.writeLine(report, "exited \(code)")
+        HostNetwork.awaitGone(goingVeths)
         HostNetwork.teardownUnused()
         return 0
     }
@@ -405,11 +408,12 @@ public final class Supervisor {
         rmdir(probeCg.dir)
         probeCgroupMade = false
         do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
-        // The netns died with the init (and the veth with it): lease and ports go back; an
-        // unused bridge goes after the exit is reported (run()).
-        HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
+        // Our last holds on the netns go first: with its processes gone the kernel then
+        // deletes it and its veths by itself. Lease and ports go back now; the veths are
+        // awaited, and an unused bridge goes, after the exit is reported (run()).
         relay?.reset()
         nameServer = nil
+        goingVeths += HostNetwork.release(containerID: id, root: engine.store.root, teardown: false, netnsGone: true)
         netSettings = nil
     }
 

@@ -299,17 +299,47 @@ public enum HostNetwork {
     /// `teardown: false` leaves a bridge with nobody on it for `teardownUnused` (the
     /// supervisor does that after it has told the CLI the container exited: deleting a
     /// bridge and its table takes the kernel about 50 ms).
-    public static func release(containerID: String, root: String, onlyNetwork: String? = nil, teardown: Bool = true) {
-        guard Files.exists(dir) else { return } // no bridge, no lease: nothing to take the lock for
+    /// `netnsGone`: the container's netns has no process and no fd of ours left, so the
+    /// kernel deletes its veth pairs with it (cleanup_net, ~20 ms later here); deleting one
+    /// ourselves blocks as long (RTM_DELLINK waits for RCU). The lease and ports go now and
+    /// the host-side veths are returned (name and ifindex) for `awaitGone`, which the
+    /// supervisor calls after it has reported the exit.
+    @discardableResult
+    public static func release(containerID: String, root: String, onlyNetwork: String? = nil, teardown: Bool = true,
+                               netnsGone: Bool = false) -> [GoingVeth] {
+        guard Files.exists(dir) else { return [] } // no bridge, no lease: nothing to take the lock for
+        var going: [GoingVeth] = []
         _ = try? withLock {
             var touched: [String] = []
             for l in allLeases() where l.ContainerID == containerID && l.Root == root && (onlyNetwork == nil || l.NetworkID == onlyNetwork) {
-                drop(l, bridgeGoes: teardown && leases(l.Bridge).count == 1)
+                drop(l, bridgeGoes: teardown && leases(l.Bridge).count == 1, deleteVeth: !netnsGone)
+                if netnsGone, case let i = if_nametoindex(l.HostVeth), i != 0 { going.append(GoingVeth(name: l.HostVeth, index: Int32(i))) }
                 touched.append(l.Bridge)
             }
             if teardown { for b in Set(touched) { teardownIfUnused(b) } }
             refreshHosts(bridges: touched)
         }
+        return going
+    }
+
+    public struct GoingVeth {
+        let name: String
+        let index: Int32
+    }
+
+    /// Waits (up to `seconds`) for veths that go with their netns, and deletes what is still
+    /// there then (something else holds the netns). By ifindex: a restarted container's new
+    /// veth may have the old one's name by then.
+    public static func awaitGone(_ veths: [GoingVeth], seconds: Double = 2) {
+        guard !veths.isEmpty else { return }
+        let deadline = Time.monotonicNanos() + Int64(seconds * 1e9)
+        var left = veths
+        while true {
+            left = left.filter { Int32(bitPattern: if_nametoindex($0.name)) == $0.index }
+            if left.isEmpty || Time.monotonicNanos() >= deadline { break }
+            usleep(1000)
+        }
+        if !left.isEmpty, let nl = try? Netlink() { for v in left { nl.delete(index: v.index) } }
     }
 
     /// Every bridge nobody uses any more goes (and ip_forward is put back after the last).
@@ -318,10 +348,10 @@ public enum HostNetwork {
         _ = try? withLock { for b in bridges() { teardownIfUnused(b) } }
     }
 
-    static func drop(_ l: Lease, bridgeGoes: Bool = false) {
+    static func drop(_ l: Lease, bridgeGoes: Bool = false, deleteVeth: Bool = true) {
         // A table about to be deleted takes its map elements with it.
         if !bridgeGoes, let t = l.PortTable, let ports = l.Ports, !ports.isEmpty { NFT.unpublish(table: t, ports) }
-        if let nl = try? Netlink() { _ = try? nl.delete(l.HostVeth) }
+        if deleteVeth, let nl = try? Netlink() { _ = try? nl.delete(l.HostVeth) }
         unlink(bridgeDir(l.Bridge) + "/leases/" + l.IP)
     }
 

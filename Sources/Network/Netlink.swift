@@ -45,6 +45,9 @@ struct Netlink {
 
     /// Returns false when there was no such link.
     @discardableResult
+    /// A device known by its index (quiet: it may be gone already).
+    func delete(index: Int32) { _ = sr_nl_link_del(fd.raw, index) }
+
     func delete(_ name: String) throws -> Bool {
         guard let i = index(name) else { return false }
         let rc = sr_nl_link_del(fd.raw, i)

@@ -335,6 +335,24 @@ final class NetworkTests: EngineTestCase {
         XCTAssertEqual(Set(ips).count, n, "\(ips)")
     }
 
+    /// A stopped container's veth goes with its netns: the kernel deletes it, and the
+    /// supervisor waits for that after reporting the exit (stop waits for the supervisor).
+    /// Something else holding the netns open does not keep it: the supervisor deletes it.
+    func testVethGoesWithTheNetnsEvenWhenHeld() throws {
+        let id = try runDetached(["--name", "held", "--no-healthcheck", "--entrypoint", "sleep", image, "1000"])
+        let veth = "sr" + id.prefix(10)
+        XCTAssertTrue(try sh("ip -o link").out.contains(veth))
+        let holder = open("/proc/\(try state(id)["Pid"] as? Int ?? 0)/ns/net", O_RDONLY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(holder, 0)
+        XCTAssertEqual(try swiftrun(["stop", "-t", "0", "held"]).code, 0)
+        XCTAssertFalse(try sh("ip -o link").out.contains(veth), "gone although this test holds the netns")
+        close(holder)
+        XCTAssertEqual(try swiftrun(["start", "held"]).code, 0)
+        XCTAssertTrue(try sh("ip -o link").out.contains(veth))
+        XCTAssertEqual(try swiftrun(["stop", "-t", "0", "held"]).code, 0)
+        XCTAssertFalse(try sh("ip -o link").out.contains(veth), "gone with its netns")
+    }
+
     func testOutboundNATAndCleanupAfterSupervisorKill() throws {
         // "Outside": a namespace of this test's, reached through the host like the internet
         // would be. The server answers with the address it sees: the host's, masqueraded.
