@@ -69,20 +69,28 @@ public final class JSONLogWriter {
 
     /// Bytes read from the container's stdout or stderr.
     public func write(_ bytes: UnsafeRawBufferPointer, stream: String) {
-        let time = Time.rfc3339Nano()
-        if stream == "stderr" { append(bytes, to: &pendingErr, stream: stream, time: time) }
-        else { append(bytes, to: &pendingOut, stream: stream, time: time) }
+        let tail = Self.tail(stream: stream, time: Time.rfc3339Nano())
+        if stream == "stderr" { append(bytes, to: &pendingErr, tail: tail) }
+        else { append(bytes, to: &pendingOut, tail: tail) }
         flush()
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer, to buf: inout [UInt8], stream: String, time: String) {
+    static let head: [UInt8] = Array(#"{"log":""#.utf8)
+
+    /// What follows the text in every entry of one read: its stream and time, made once
+    /// per read rather than once per line.
+    static func tail(stream: String, time: String) -> [UInt8] {
+        Array(#"","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8) + Array(time.utf8) + Array("\"}\n".utf8)
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer, to buf: inout [UInt8], tail: [UInt8]) {
         var start = 0
         for i in 0..<bytes.count where bytes[i] == 0x0a {
             if buf.isEmpty {
-                entry(UnsafeRawBufferPointer(rebasing: bytes[start...i]), stream: stream, time: time)
+                entry(UnsafeRawBufferPointer(rebasing: bytes[start...i]), tail: tail)
             } else {
                 buf.append(contentsOf: bytes[start...i])
-                buf.withUnsafeBytes { entry($0, stream: stream, time: time) }
+                buf.withUnsafeBytes { entry($0, tail: tail) }
                 buf.removeAll(keepingCapacity: true)
             }
             start = i + 1
@@ -91,7 +99,7 @@ public final class JSONLogWriter {
         if buf.count >= Self.maxLine {
             // Whole 16 KiB pieces go out as partial entries; the tail waits for its newline.
             let whole = buf.count - buf.count % Self.maxLine
-            buf.withUnsafeBytes { entry(UnsafeRawBufferPointer(rebasing: $0[0..<whole]), stream: stream, time: time) }
+            buf.withUnsafeBytes { entry(UnsafeRawBufferPointer(rebasing: $0[0..<whole]), tail: tail) }
             buf.removeFirst(whole)
         }
     }
@@ -99,31 +107,27 @@ public final class JSONLogWriter {
     /// The stream ended: what is left is a last, partial line.
     public func finish() {
         let time = Time.rfc3339Nano()
-        if !pendingOut.isEmpty { pendingOut.withUnsafeBytes { entry($0, stream: "stdout", time: time) } }
-        if !pendingErr.isEmpty { pendingErr.withUnsafeBytes { entry($0, stream: "stderr", time: time) } }
+        if !pendingOut.isEmpty { pendingOut.withUnsafeBytes { entry($0, tail: Self.tail(stream: "stdout", time: time)) } }
+        if !pendingErr.isEmpty { pendingErr.withUnsafeBytes { entry($0, tail: Self.tail(stream: "stderr", time: time)) } }
         pendingOut = []
         pendingErr = []
         flush()
     }
 
     /// One entry per 16 KiB: Docker's partial messages.
-    func entry(_ text: UnsafeRawBufferPointer, stream: String, time: String) {
+    func entry(_ text: UnsafeRawBufferPointer, tail: [UInt8]) {
         var start = 0
         while text.count - start > Self.maxLine {
-            oneEntry(UnsafeRawBufferPointer(rebasing: text[start..<start + Self.maxLine]), stream: stream, time: time)
+            oneEntry(UnsafeRawBufferPointer(rebasing: text[start..<start + Self.maxLine]), tail: tail)
             start += Self.maxLine
         }
-        oneEntry(UnsafeRawBufferPointer(rebasing: text[start...]), stream: stream, time: time)
+        oneEntry(UnsafeRawBufferPointer(rebasing: text[start...]), tail: tail)
     }
 
-    func oneEntry(_ text: UnsafeRawBufferPointer, stream: String, time: String) {
-        out.append(contentsOf: #"{"log":""#.utf8)
+    func oneEntry(_ text: UnsafeRawBufferPointer, tail: [UInt8]) {
+        out.append(contentsOf: Self.head)
         JSONText.escape(text, into: &out)
-        out.append(contentsOf: #"","stream":""#.utf8)
-        out.append(contentsOf: stream.utf8)
-        out.append(contentsOf: #"","time":""#.utf8)
-        out.append(contentsOf: time.utf8)
-        out.append(contentsOf: "\"}\n".utf8)
+        out.append(contentsOf: tail)
         if size + out.count > maxSize && size > 0 { flush(rotateFirst: true) }
     }
 

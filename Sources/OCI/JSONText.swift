@@ -16,12 +16,12 @@ public enum JSONText {
         var i = 0
         let n = text.count
         while i < n {
+            // A run of bytes that stand for themselves goes in at once.
+            let run = i
+            while i < n, case let c = text[i], c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80 { i += 1 }
+            if i > run { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[run..<i])) }
+            guard i < n else { break }
             let c = text[i]
-            if c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80 {
-                out.append(c)
-                i += 1
-                continue
-            }
             if c < 0x80 {
                 switch c {
                 case 0x22: out.append(contentsOf: [0x5c, 0x22])
