@@ -45,9 +45,9 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 rps() { wrk -t2 -c50 -d${WRK_SECONDS:-2}s "$1" | awk '/Requests\/sec/ {print $2}'; }
 
-echo; echo "### 64 MiB download (median of ${BENCH_RUNS:-9}) and small requests (wrk -t2 -c50, median of ${WRK_ROUNDS:-7} x ${WRK_SECONDS:-2} s)"
+echo; echo "### 64 MiB download (median of ${BENCH_RUNS:-15}) and small requests (wrk -t2 -c50, median of ${WRK_ROUNDS:-7} x ${WRK_SECONDS:-2} s)"
 # Interleaved, so a noisy moment on the VM hits all three alike.
-for i in $(seq ${BENCH_RUNS:-9}); do
+for i in $(seq ${BENCH_RUNS:-15}); do
     for u in "127.0.0.1:$hport" "$cip:8080" "127.0.0.1:$pport" "127.0.0.1:$rport"; do
         echo "$u $(curl -fsS -o /dev/null -w '%{speed_download}' "http://$u/big")"
     done
