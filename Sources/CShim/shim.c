@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 #include "shim.h"
-#include "sr_fdpass.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/sched.h>
@@ -315,8 +315,6 @@ int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *
     return rc < 0 ? -e : 0;
 }
 
-ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd) { return sr_recv_exact(sock, buf, len, fd); }
-
 int sr_send_fd_to(const char *socket_path, int fd, const char *name) {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(socket_path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
@@ -464,17 +462,6 @@ void sr_tty_restore(void) {
     saved_termios_fd = -1;
 }
 
-ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd) { return sr_send_with_fd(sock, data, len, fd); }
-
-/* One recvmsg: whatever bytes are there, and an fd if one came with them (-1 if not). */
-ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd) {
-    *fd = -1;
-    return sr_recv_once(sock, buf, len, fd);
-}
-
-#include <malloc.h>
-/* Returns freed heap to the kernel (the supervisor idles for a container's life). */
-
 #include <sys/vfs.h>
 /* The filesystem magic of what is mounted at path (statfs f_type), or -errno. */
 long long sr_fs_type(const char *path) {
@@ -592,18 +579,18 @@ int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t
 }
 
 /* What an idle process can give back without losing anything goes back to the kernel:
- * freed heap (malloc_trim), the pages of buffers whose content no longer matters, the stack below this frame, and every
- * page of a private file mapping that is still the file's own page-cache page (code,
- * read-only data, data never written). Startup and each burst of work (a probe, a restart)
- * touch megabytes of code and tables that a supervisor then does not run for seconds or
- * hours; the pages stay in the page cache (reclaimable once nobody maps them) and come back
- * by a minor fault, as after the kernel's own reclaim of clean pages. /proc/self/pagemap says page by page: bit 61 is set for a page-cache
- * page and clear for the private copy a write (or a load-time relocation) made, which
+ * freed heap (malloc_trim), the pages of buffers whose content no longer matters, the
+ * stack below this frame, and every page of a private file mapping that is still the
+ * file's own page-cache page (code, read-only data, data never written). Startup and each
+ * burst of work (a probe, a restart) touch megabytes of code and tables that a supervisor
+ * then does not run for seconds or hours; the pages stay in the page cache (reclaimable
+ * once nobody maps them) and come back by a minor fault, as after the kernel's own reclaim
+ * of clean pages. /proc/self/pagemap says page by page: bit 61 is set for a page-cache page
+ * and clear for the private copy a write (or a load-time relocation) made, which
  * MADV_DONTNEED would discard; only runs of present file pages are advised.
  * The caller blocks in ppoll right here: every instruction run between the release and the
  * wait would fault its code back (64 KiB at a time, the kernel's fault-around), so after the
- * first madvise only raw syscalls run. Single-threaded callers only (the stack trim assumes
- * nothing else runs on this stack). */
+ * first madvise only raw syscalls run. Main thread only: the stack trimmed is [stack]. */
 static long drop_file_pages(int pagemap, unsigned long lo, unsigned long hi) {
     enum { CHUNK = 512 };
     uint64_t ent[CHUNK];
@@ -637,6 +624,13 @@ static long __attribute__((noinline)) trim_stack(unsigned long lo, unsigned long
     unsigned long keep = (((unsigned long)&here) & ~4095UL) - 2 * 4096;
     if (keep <= lo || keep >= hi) return 0;
     return raw(SYS_madvise, (long)lo, (long)(keep - lo), MADV_DONTNEED, 0, 0) == 0 ? (long)(keep - lo) : 0;
+}
+
+/* Whether [p, end) starts with s (by hand: libc's string code is dropped by now). */
+static int starts_with(const char *p, const char *end, const char *s) {
+    for (; *s; p++, s++)
+        if (p >= end || *p != *s) return 0;
+    return 1;
 }
 
 static unsigned long hexnum(const char **p) {
@@ -690,7 +684,7 @@ static long release_idle_memory(const struct iovec *scratch, int nscratch) {
             while (q < eol && *q != ' ') q++;
             while (q < eol && *q == ' ') q++;
         }
-        if (eol - q >= 7 && q[0] == '[' && q[1] == 's' && q[2] == 't' && q[3] == 'a' && q[6] == ']') {
+        if (starts_with(q, eol, "[stack]")) {
             stack_lo = lo;
             stack_hi = hi;
         } else if (perms[3] == 'p' && q < eol && *q == '/') {

@@ -58,7 +58,7 @@ extension Engine {
                 return line
             }
             var got: Int32 = -1
-            let n = chunk.withUnsafeMutableBytes { sr_recv_some(fd.raw, $0.baseAddress, $0.count, &got) }
+            let n = chunk.withUnsafeMutableBytes { sr_recv_once(fd.raw, $0.baseAddress, $0.count, &got) }
             if got >= 0 { passed = FD(got) }
             if n <= 0 { return nil }
             buffer.append(contentsOf: chunk[0..<n])

@@ -265,7 +265,7 @@ public final class Supervisor {
             }
             if let m = created.console, attachOut >= 0 {
                 // The attached CLI resizes the pty as its terminal changes.
-                _ = "console\n".withCString { sr_send_fd_msg(report, $0, 8, m.raw) }
+                _ = "console\n".withCString { sr_send_with_fd(report, $0, 8, m.raw) }
             }
             try rt.start(id)
         } catch {

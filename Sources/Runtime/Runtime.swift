@@ -393,7 +393,7 @@ public final class Runtime {
     func nextReport(_ sock: FD, _ created: Created, _ ops: [InitOp]) throws -> InitEvent {
         var r = sr_report()
         var fd: Int32 = -1
-        let n = sr_recv_report(sock.raw, &r, MemoryLayout<sr_report>.size, &fd)
+        let n = sr_recv_exact(sock.raw, &r, MemoryLayout<sr_report>.size, &fd)
         let passed = fd >= 0 ? FD(fd) : nil
         if n < 0 { throw SysError("read a report from swiftrun-init", nil, errno: Int32(-n)) }
         if n == 0 {
@@ -436,7 +436,7 @@ public final class Runtime {
     }
 
     static func send(_ trees: [FD], _ sock: FD) throws {
-        for t in trees where sr_send_fd_msg(sock.raw, "m", 1, t.raw) != 1 {
+        for t in trees where sr_send_with_fd(sock.raw, "m", 1, t.raw) != 1 {
             throw SysError("sendmsg (a premade mount to the init)")
         }
     }

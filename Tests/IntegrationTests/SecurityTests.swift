@@ -235,7 +235,7 @@ final class SeccompAgent: @unchecked Sendable {
                 let conn = accept(listenFD, nil, nil)
                 var buf = [UInt8](repeating: 0, count: 65536)
                 var fd: Int32 = -1
-                let n = sr_recv_some(conn, &buf, buf.count, &fd)
+                let n = sr_recv_once(conn, &buf, buf.count, &fd)
                 close(conn)
                 if n > 0, let obj = try? JSONSerialization.jsonObject(with: Data(buf[..<Int(n)])) as? [String: Any] {
                     lock.withLock { messages.append(obj); fds += fd >= 0 ? 1 : 0 }

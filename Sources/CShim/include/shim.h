@@ -12,6 +12,7 @@
 #include <seccomp.h>
 #include <sys/capability.h>
 #include "sr_protocol.h"
+#include "sr_fdpass.h"
 #include "sr_netlink.h"
 
 /* What the clone child needs; everything is prepared by the parent because the
@@ -69,13 +70,10 @@ int sr_seccomp_rule(scmp_filter_ctx ctx, uint32_t action, int syscall,
 int sr_attach_device_filter(int cgroup_fd, const void *insns, size_t len, char *log, size_t log_len);
 /* Reads exactly len bytes of one report; an fd sent with it (SCM_RIGHTS) lands in *fd (else -1).
  * Returns len, 0 on EOF before any byte, or -errno. */
-ssize_t sr_recv_report(int sock, void *buf, size_t len, int *fd);
 int sr_winsize_get(int fd, unsigned short *rows, unsigned short *cols);
 int sr_winsize_set(int fd, unsigned short rows, unsigned short cols);
 int sr_tty_raw(int fd);
 void sr_tty_restore(void);
-ssize_t sr_send_fd_msg(int sock, const void *data, size_t len, int fd);
-ssize_t sr_recv_some(int sock, void *buf, size_t len, int *fd);
 int sr_release_and_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms, const struct iovec *scratch, int nscratch);
 long long sr_fs_type(const char *path);
 
