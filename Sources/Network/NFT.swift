@@ -10,15 +10,25 @@ enum NFT {
         ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { access($0, X_OK) == 0 }
     }
 
-    static func apply(_ script: String) throws {
+    /// Runs `script` as one transaction; with `inNetns`, in that network namespace (a
+    /// container's, through nsenter).
+    static func apply(_ script: String, inNetns nsPath: String? = nil) throws {
         guard let nft = path else {
-            throw NetworkError("nft not found: published ports and outbound NAT need nftables (apt-get install nftables; `make deps` does it)")
+            throw NetworkError("nft not found: published ports, outbound NAT and names on user networks need nftables (apt-get install nftables; `make deps` does it)")
         }
-        let r = try Subprocess.run(nft, args: [nft, "-f", "-"], env: [], input: Array(script.utf8), timeoutSeconds: 20,
-                                   captureOutput: true)
+        var argv = [nft, "-f", "-"]
+        if let ns = nsPath {
+            let candidates: [String] = ["/usr/bin/nsenter", "/bin/nsenter"]
+            guard let nsenter = candidates.first(where: { access($0, X_OK) == 0 }) else {
+                throw NetworkError("nsenter not found: names on user networks need it (apt-get install util-linux)")
+            }
+            argv = [nsenter, "--net=" + ns, "--"] + argv
+        }
+        let r = try Subprocess.run(argv[0], args: argv, env: [], input: Array(script.utf8), timeoutSeconds: 20, captureOutput: true)
         guard r.status == 0 else {
             let msg = String(decoding: r.output, as: UTF8.self).trimmed()
-            throw NetworkError("nft -f - failed (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(msg)")
+            let place = nsPath.map { " in \($0)" } ?? ""
+            throw NetworkError("nft -f -\(place) failed (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(msg)")
         }
     }
 
@@ -26,21 +36,6 @@ enum NFT {
     /// which has no `destroy`).
     static func replaceTable(_ name: String, _ body: String) throws {
         try apply("add table ip \(name)\ndelete table ip \(name)\ntable ip \(name) {\n\(body)}\n")
-    }
-
-    /// A script applied inside another network namespace (a container's), through nsenter.
-    static func apply(_ script: String, inNetns nsPath: String) throws {
-        guard let nft = path else { throw NetworkError("nft not found (apt-get install nftables; `make deps` does it)") }
-        let candidates: [String] = ["/usr/bin/nsenter", "/bin/nsenter"]
-        guard let nsenter = candidates.first(where: { access($0, X_OK) == 0 }) else {
-            throw NetworkError("nsenter not found (util-linux)")
-        }
-        let r = try Subprocess.run(nsenter, args: [nsenter, "--net=" + nsPath, "--", nft, "-f", "-"], env: [],
-                                   input: Array(script.utf8), timeoutSeconds: 20, captureOutput: true)
-        guard r.status == 0 else {
-            let msg = String(decoding: r.output, as: UTF8.self).trimmed()
-            throw NetworkError("nft -f - in \(nsPath) failed (exit \(r.status)\(r.timedOut ? ", timed out" : "")): \(msg)")
-        }
     }
 
     static func deleteTable(_ name: String) throws {

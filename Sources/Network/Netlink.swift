@@ -43,11 +43,11 @@ struct Netlink {
         try check(sr_nl_link_set(fd.raw, i, 1, master), "RTM_NEWLINK up" + (master > 0 ? " master \(master)" : ""), name)
     }
 
-    /// Returns false when there was no such link.
-    @discardableResult
     /// A device known by its index (quiet: it may be gone already).
     func delete(index: Int32) { _ = sr_nl_link_del(fd.raw, index) }
 
+    /// Returns false when there was no such link.
+    @discardableResult
     func delete(_ name: String) throws -> Bool {
         guard let i = index(name) else { return false }
         let rc = sr_nl_link_del(fd.raw, i)
