@@ -8,6 +8,22 @@ final class NamespaceTests: XCTestCase {
         try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(type)")
     }
 
+    /// A running container (`sleep 61`) whose namespaces a test joins by path, and its
+    /// init's pid; with `userHostID`, in a user namespace of its own mapped there. The
+    /// caller cleans it up.
+    func runningHolder(userHostID: UInt32? = nil) throws -> (TestBundle, Int32) {
+        let holder = try TestBundle(args: ["sleep", "61"])
+        if let h = userHostID { holder.enterUserNamespace(.init(type: "user"), hostID: h) }
+        do {
+            XCTAssertEqual(try holder.create().code, 0)
+            XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
+            return (holder, try XCTUnwrap(holder.state()?.pid))
+        } catch {
+            holder.cleanup()
+            throw error
+        }
+    }
+
     func testNewNamespaces() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
@@ -27,10 +43,8 @@ final class NamespaceTests: XCTestCase {
     }
 
     func testJoinNamespaceByPath() throws {
-        let holder = try TestBundle(args: ["sleep", "60"])
+        let (holder, pid) = try runningHolder()
         defer { holder.cleanup() }
-        XCTAssertEqual(try holder.create().code, 0)
-        let pid = try XCTUnwrap(holder.state()?.pid)
         let b = try TestBundle()
         defer { b.cleanup() }
         b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
@@ -45,7 +59,7 @@ final class NamespaceTests: XCTestCase {
     func testUserNamespaceMappings() throws {
         let b = try TestBundle()
         defer { b.cleanup() }
-        inUserNamespace(b, .init(type: "user"), hostID: 100000)
+        b.enterUserNamespace(.init(type: "user"), hostID: 100000)
         let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %t:%T /dev/null"])
         XCTAssertEqual(r.code, 0, r.err)
         let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
@@ -56,11 +70,8 @@ final class NamespaceTests: XCTestCase {
 extension NamespaceTests {
     /// Joining a pid namespace by path: the init forks into it (setns applies to children).
     func testJoinPidNamespaceByPath() throws {
-        let holder = try TestBundle(args: ["sleep", "61"])
+        let (holder, pid) = try runningHolder()
         defer { holder.cleanup() }
-        XCTAssertEqual(try holder.create().code, 0)
-        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
-        let pid = try XCTUnwrap(holder.state()?.pid)
         let b = try TestBundle()
         defer { b.cleanup() }
         b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
@@ -91,14 +102,11 @@ extension NamespaceTests {
     /// only from the host's user namespace may it be entered, so the init joins first and
     /// unshares the user namespace after, its maps written by the runtime. Then exec in it.
     func testNewUserNamespaceJoiningANetworkNamespace() throws {
-        let holder = try TestBundle(args: ["sleep", "61"])
+        let (holder, pid) = try runningHolder()
         defer { holder.cleanup() }
-        XCTAssertEqual(try holder.create().code, 0)
-        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
-        let pid = try XCTUnwrap(holder.state()?.pid)
         let b = try TestBundle(args: ["sleep", "60"])
         defer { b.cleanup() }
-        inUserNamespace(b, .init(type: "user"), hostID: 100000)
+        b.enterUserNamespace(.init(type: "user"), hostID: 100000)
         b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map {
             $0.type == "network" ? .init(type: "network", path: "/proc/\(pid)/ns/net") : $0
         }
@@ -121,16 +129,12 @@ extension NamespaceTests {
     /// Joining a user namespace by path: the container's new namespaces belong to it, and
     /// root inside is the holder's root (its map, not ours).
     func testJoinUserNamespaceByPath() throws {
-        let holder = try TestBundle(args: ["sleep", "61"])
+        let (holder, pid) = try runningHolder(userHostID: 200000)
         defer { holder.cleanup() }
-        inUserNamespace(holder, .init(type: "user"), hostID: 200000)
-        XCTAssertEqual(try holder.create().code, 0)
-        XCTAssertEqual(try holder.runc(["start", holder.id]).code, 0)
-        let pid = try XCTUnwrap(holder.state()?.pid)
 
         let b = try TestBundle()
         defer { b.cleanup() }
-        inUserNamespace(b, .init(type: "user", path: "/proc/\(pid)/ns/user"), hostID: nil)
+        b.enterUserNamespace(.init(type: "user", path: "/proc/\(pid)/ns/user"), hostID: nil)
         let r = try b.run(["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; readlink /proc/self/ns/user"])
         XCTAssertEqual(r.code, 0, r.err)
         let out = lines(r.out).map { $0.split(separator: " ").joined(separator: " ") }
@@ -143,9 +147,5 @@ extension NamespaceTests {
         let bad = try b.run(["true"])
         XCTAssertNotEqual(bad.code, 0)
         XCTAssertTrue(bad.err.contains("has its own"), bad.err)
-    }
-
-    func inUserNamespace(_ b: TestBundle, _ ns: Spec.Namespace, hostID: UInt32?) {
-        b.enterUserNamespace(ns, hostID: hostID)
     }
 }

@@ -142,7 +142,7 @@ final class NetworkTests: EngineTestCase {
         let fdsBefore = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sup)/fd").count) ?? -1
         XCTAssertEqual(try sh("for i in $(seq 20); do curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:\(port)/index.html & done; wait").out
                         .split(separator: "\n").filter { $0 == "200" }.count, 20)
-        try waitUntil(5, "the relay to close what it opened") {
+        waitUntil(5, "the relay to close what it opened") {
             (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sup)/fd").count) == fdsBefore
         }
         XCTAssertEqual(try swiftrun(["port", "iso"]).out, "8080/tcp -> 127.0.0.1:\(port)\n")
