@@ -45,6 +45,11 @@ $(RELEASE_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-init: $(INIT_SRC) .build/musl
 	@mkdir -p $(dir $@)
 	$(INIT_CC) $(INIT_CFLAGS) -o $@ Sources/CInit/init.c
 
+# swiftrun-idle: where an idle supervisor waits (Engine/Supervisor.swift's handOver).
+$(RELEASE_BIN)/swiftrun-idle $(DEBUG_BIN)/swiftrun-idle: Sources/CIdle/idle.c
+	@mkdir -p $(dir $@)
+	$(INIT_CC) $(INIT_CFLAGS) -o $@ Sources/CIdle/idle.c
+
 .build/musl-kernel-headers/asm:
 	@mkdir -p $(dir $@)
 	ln -sfn /usr/include/linux .build/musl-kernel-headers/linux
@@ -53,11 +58,11 @@ $(RELEASE_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-init: $(INIT_SRC) .build/musl
 
 build: deps
 	$(SWIFT) build -c release --static-swift-stdlib
-	$(MAKE) --no-print-directory $(RELEASE_BIN)/swiftrun-init
+	$(MAKE) --no-print-directory $(RELEASE_BIN)/swiftrun-init $(RELEASE_BIN)/swiftrun-idle
 
 debug: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory $(DEBUG_BIN)/swiftrun-init
+	$(MAKE) --no-print-directory $(DEBUG_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-idle
 
 sysroot: deps Sysroot/out/.rootfs-busybox.stamp
 
@@ -114,6 +119,7 @@ install: build
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun $(DESTDIR)$(PREFIX)/bin/swiftrun
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-runc $(DESTDIR)$(PREFIX)/bin/swiftrun-runc
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-init $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-init
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun-idle $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-idle
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-supervise $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-supervise
 
 clean:

@@ -2,7 +2,8 @@
 # Engine and health-check benchmarks (issues 4 and 5), side by side where a peer exists:
 #  - `swiftrun run --rm --network none IMAGE true` end to end, against runc on a prepared
 #    bundle (a new, unconfigured netns, like none), and the same on the default bridge;
-#  - supervisor memory per idle container (RSS and PSS; conmon measured 2.2-2.5 MB RSS here);
+#  - supervisor memory per idle container (RSS and PSS; conmon measured 2.2-2.5 MB RSS here),
+#    in swiftrun-idle and, without it, idling in place; its CPU per probe wake, both ways;
 #  - `ps -a` with 100 containers; `logs --tail 10` of a 1 MiB and a 1 GiB log;
 #  - log throughput: 1 GiB through the supervisor vs the same process writing to a file;
 #  - health probes: per-probe cost against `nsenter -a true`, scheduling drift at 100 ms.
@@ -45,12 +46,20 @@ $S rm -f $st keep >/dev/null
 command -v podman >/dev/null || echo "podman: not installed here (FACTS.md measured podman run --rm at 470-650 ms)"
 
 echo; echo "### supervisor memory, 10 idle containers"
-# A supervisor gives back what it touched a second after its last event; the image's
-# health check (every 2 s after a 5 s start period with probes every 0.5 s) wakes it.
-# The probe (wget of httpd's /health) fails under `sleep`: unhealthy, probing all the same.
+# A supervisor execs swiftrun-idle a second after its last event (without it: gives back
+# what it touched and waits in place); the image's health check (every 2 s after a 5 s
+# start period with probes every 0.5 s) wakes it. The probe (wget of httpd's /health)
+# fails under `sleep`: unhealthy, probing all the same.
 probed=$(for i in $(seq 10); do $S run -d $st --entrypoint sleep $img 1000; done)
 idle=$(for i in $(seq 10); do $S run -d $st --no-healthcheck --entrypoint sleep $img 1000; done)
+inplace=$(for i in $(seq 10); do SWIFTRUN_IDLE=/nonexistent $S run -d $st --no-healthcheck --entrypoint sleep $img 1000; done)
+probedInPlace=$(for i in $(seq 10); do SWIFTRUN_IDLE=/nonexistent $S run -d $st --entrypoint sleep $img 1000; done)
 sleep 8 # past the start period
+sup() { jq .SupervisorPid "$work/store/containers/$1/state.json"; }
+oncpu() { # IDS...: their supervisors' CPU time so far, ns (schedstat: they are single-threaded)
+    local t=0 id; for id in "$@"; do t=$((t + $(cut -d' ' -f1 /proc/$(sup $id)/schedstat))); done; echo $t
+}
+cpu0=$(oncpu $probed); cpuInPlace0=$(oncpu $probedInPlace); t0=$(date +%s%N)
 mem() { # LABEL IDS...: RSS, PSS, private of their supervisors, mean of 8 samples 0.5 s apart
     local label=$1 rss=0 pss=0 priv=0 n=0 id p r q d k; shift
     for k in $(seq 8); do
@@ -66,8 +75,16 @@ mem() { # LABEL IDS...: RSS, PSS, private of their supervisors, mean of 8 sample
 }
 echo "| per supervisor | RSS | PSS | private |"; echo "|:---|---:|---:|---:|"
 mem "swiftrun, --no-healthcheck" $idle
-mem "swiftrun, probed every 2 s (released half the time)" $probed
+mem "swiftrun, --no-healthcheck, idling in place (no swiftrun-idle)" $inplace
+mem "swiftrun, probed every 2 s (in swiftrun-idle half the time)" $probed
+mem "swiftrun, probed every 2 s, idling in place" $probedInPlace
 echo "| conmon (FACTS.md) | 2200-2500 kB | 400 kB | |"
+sleep 4
+cpu1=$(oncpu $probed); cpuInPlace1=$(oncpu $probedInPlace); t1=$(date +%s%N)
+probes=$(( (t1 - t0) / 2000000000 * 10 )) # one per 2 s per container
+echo; echo "| supervisor CPU per probe (the wake, the probe's start and end, the return to idle) | CPU |"; echo "|:---|---:|"
+echo "| with swiftrun-idle (an exec each way) | $(( (cpu1 - cpu0) / probes / 1000 )) µs |"
+echo "| idling in place | $(( (cpuInPlace1 - cpuInPlace0) / probes / 1000 )) µs |"
 for id in $($S ps -q --no-trunc $st); do $S rm -f $st $id >/dev/null; done
 
 echo; echo "### ps -a with 100 containers"

@@ -213,6 +213,17 @@ int sr_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode); }
 int sr_errno(void) { return errno; }
 int sr_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int sr_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int sr_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+/* Before 6.8 an exec through an fd names the process after the fd's number. */
+int sr_set_comm(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int sr_open_path(const char *path, int cloexec) { return open(path, O_PATH | (cloexec ? O_CLOEXEC : 0)); }
+
+int sr_exec_fd(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
 int sr_kill(pid_t pid, int sig) { return kill(pid, sig); }
 
 int sr_sealed_copy(const char *path, const char *name) {

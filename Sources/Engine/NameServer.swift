@@ -31,6 +31,12 @@ final class NameServer {
         try DNS.redirect(port: port, netnsPath: "/proc/\(getpid())/fd/\(netns.raw)")
     }
 
+    /// The socket of a supervisor before its idle exec (Handover): bound, redirected to.
+    init(sock: FD, hostsPath: String) {
+        self.sock = sock
+        self.hostsPath = hostsPath
+    }
+
     /// Answers what has come in.
     func handle() {
         var buf = [UInt8](repeating: 0, count: 1500)

@@ -61,6 +61,10 @@ public final class Supervisor {
     /// A probe a pause interrupted: its end is not a result.
     var dropProbeResult = false
     var ttyPending: [UInt8] = []
+    /// swiftrun-idle (O_PATH), where it waits while idle (Handover.swift); -1: in place.
+    var idleExe: Int32 = -1
+    /// Back from swiftrun-idle: the run to go on with.
+    var resumedRun: ResumedRun?
 
     struct Probe {
         var pid: Int32
@@ -85,15 +89,32 @@ public final class Supervisor {
         log = try JSONLogWriter(path: engine.logPath(id), maxSize: opts.maxSize, maxFile: opts.maxFile)
     }
 
-    /// `swiftrun-supervise ROOT ID`: never returns.
-    public static func main(engine: Engine, id: String, attached: Bool) -> Never {
+    /// `swiftrun-supervise ROOT ID [attach]`, or `ROOT ID resume FD` from swiftrun-idle
+    /// (FD: the Handover's memfd): never returns.
+    public static func main(engine: Engine, id: String, attached: Bool, resume: Int32? = nil) -> Never {
         signal(SIGPIPE, SIG_IGN) // a foreground CLI that went away must not take us with it
+        // CVE-2019-5736: a container process that sees us (one in the host's pid namespace)
+        // must not open our binary through /proc/PID/exe or the fd swiftrun-idle holds:
+        // non-dumpable, those need CAP_SYS_PTRACE. (Each exec makes us dumpable again.)
+        _ = sr_set_nondumpable()
         let sup: Supervisor
         do { sup = try Supervisor(engine: engine, id: id) } catch {
-            writeLine(3, "error 125 \(error)")
+            writeLine(resume == nil ? 3 : 2, "error 125 \(error)")
             exit(125)
         }
-        if attached { sup.attachOut = 4; sup.attachErr = 5 }
+        if let fd = resume {
+            do {
+                let json = try FD(fd).readToEnd()
+                sup.resumedRun = sup.adopt(try JSON.decode(Handover.self, from: json, what: "idle handover"))
+            } catch {
+                // Its container dies with it (parent-death signal); `ps` says so.
+                sup.say("resume from swiftrun-idle: \(error)")
+                exit(125)
+            }
+        } else if attached {
+            sup.attachOut = 4
+            sup.attachErr = 5
+        }
         exit(sup.run())
     }
 
@@ -114,72 +135,82 @@ public final class Supervisor {
     var stopRequested: Bool { Files.exists(engine.dir(id) + "/stop") }
 
     func run() -> Int32 {
-        // One supervisor per container: a concurrent `start` loses here.
-        lockFD = sr_open_cloexec(engine.dir(id) + "/supervisor.lock", O_RDWR | O_CREAT, 0o600)
-        guard lockFD >= 0, sr_flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            Self.writeLine(report, "error 125 container \(id) is already running (another supervisor holds it)")
-            return 125
-        }
         devnull = sr_open_cloexec("/dev/null", O_RDWR, 0)
         // Probes are our grandchildren (the exec init forks after setns): adopt them.
         _ = sr_set_subreaper()
-        state.SupervisorPid = getpid()
-        state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
-        state.Error = ""
-        // Whatever a dead predecessor left: runtime state and cgroup. Its mount, or the one
-        // create left, is the container's own overlay: kept.
-        try? rt.delete(id, force: true)
-        if !engine.rootfsMounted(id) {
-            engine.unmountRootfs(id)
-            do { try engine.mountRootfs(id) } catch {
-                return failFirstStart(RuntimeError("\(error)", exitCode: 125))
+        if resumedRun == nil {
+            // One supervisor per container: a concurrent `start` loses here. (A resumed one
+            // holds the lock still: flock belongs to the open file, which exec keeps.)
+            lockFD = sr_open_cloexec(engine.dir(id) + "/supervisor.lock", O_RDWR | O_CREAT, 0o600)
+            guard lockFD >= 0, sr_flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+                Self.writeLine(report, "error 125 container \(id) is already running (another supervisor holds it)")
+                return 125
+            }
+            openIdle()
+            state.SupervisorPid = getpid()
+            state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
+            state.Error = ""
+            // Whatever a dead predecessor left: runtime state and cgroup. Its mount, or the one
+            // create left, is the container's own overlay: kept.
+            try? rt.delete(id, force: true)
+            if !engine.rootfsMounted(id) {
+                engine.unmountRootfs(id)
+                do { try engine.mountRootfs(id) } catch {
+                    return failFirstStart(RuntimeError("\(error)", exitCode: 125))
+                }
             }
         }
 
-        var first = true
+        var first = resumedRun == nil
         var code: Int32 = 0
         while true {
             let startedNs: Int64
-            let created: Runtime.Created
-            let pipes: (out: FD, err: FD)
-            do {
-                (created, pipes) = try startContainer()
-                startedNs = Time.nowNanos()
-            } catch {
-                if first { return failFirstStart(error) }
-                state.Error = "\(error)"
-                code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
-                state.ExitCode = code
-                finishState(code: code)
-                if shouldRestart(code: code, ranNs: 0) { continue }
-                break
-            }
-            state.Status = "running"
-            state.Running = true
-            state.Restarting = false
-            state.Pid = created.pid
-            state.ExitCode = 0
-            state.StartedAt = Time.rfc3339Nano(startedNs)
-            state.StartedNs = startedNs
-            state.StopRequested = false
-            state.OOMKilled = false
-            state.NetworkSettings = netSettings
-            if let hc = container.Config.Healthcheck {
-                if monitor == nil {
-                    monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
+            if let r = resumedRun {
+                resumedRun = nil
+                startedNs = state.StartedNs
+                code = loop(r.created, r.pipes, open: r.open, resumed: true)
+            } else {
+                let created: Runtime.Created
+                let pipes: (out: FD, err: FD)
+                do {
+                    (created, pipes) = try startContainer()
+                    startedNs = Time.nowNanos()
+                } catch {
+                    if first { return failFirstStart(error) }
+                    state.Error = "\(error)"
+                    code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
+                    state.ExitCode = code
+                    finishState(code: code)
+                    if shouldRestart(code: code, ranNs: 0) { continue }
+                    break
                 }
-                monitor!.restarted(atNs: startedNs)
-                state.Health = monitor!.state
-                nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
-                prepared = nil
+                state.Status = "running"
+                state.Running = true
+                state.Restarting = false
+                state.Pid = created.pid
+                state.ExitCode = 0
+                state.StartedAt = Time.rfc3339Nano(startedNs)
+                state.StartedNs = startedNs
+                state.StopRequested = false
+                state.OOMKilled = false
+                state.NetworkSettings = netSettings
+                if let hc = container.Config.Healthcheck {
+                    if monitor == nil {
+                        monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
+                    }
+                    monitor!.restarted(atNs: startedNs)
+                    state.Health = monitor!.state
+                    nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
+                    prepared = nil
+                }
+                save()
+                Events.emit(engine, "start", container)
+                if first {
+                    Self.writeLine(report, "started \(created.pid)")
+                    first = false
+                }
+                code = loop(created, pipes)
             }
-            save()
-            Events.emit(engine, "start", container)
-            if first {
-                Self.writeLine(report, "started \(created.pid)")
-                first = false
-            }
-            code = loop(created, pipes)
             cleanupRun()
             finishState(code: code)
             if shouldRestart(code: code, ranNs: Time.nowNanos() - startedNs) { continue }
@@ -281,16 +312,20 @@ public final class Supervisor {
 
     // MARK: the loop
 
-    func loop(_ c: Runtime.Created, _ pipes: (out: FD, err: FD)) -> Int32 {
-        var outOpen = true, errOpen = true
+    /// `resumed`: back from swiftrun-idle, where the last event was seen.
+    func loop(_ c: Runtime.Created, _ pipes: (out: FD, err: FD), open: (out: Bool, err: Bool) = (true, true), resumed: Bool = false) -> Int32 {
+        var outOpen = open.out, errOpen = open.err
         // Scratch: its pages go back with the rest when idle (sr_release_and_poll).
         var buf = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
         var exited = false
         var drainUntil: Int64 = 0
-        // A second after the last event, what the burst touched goes back to the kernel
-        // (sr_release_and_poll): the supervisor idles for most of the container's life.
+        // A second after the last event the supervisor goes idle: it execs swiftrun-idle
+        // (handOver), or gives back what the burst touched (sr_release_and_poll). It idles
+        // for most of the container's life. A probe's end is not waited out: nothing else
+        // is due before the next timer.
         let quietNs: Int64 = 1_000_000_000
         var releaseAtNs = Time.monotonicNanos() + quietNs
+        var lastEventNs: Int64 = resumed ? 0 : Time.monotonicNanos()
         var releaseNow = false
         while true {
             var fds: [pollfd] = []
@@ -315,6 +350,11 @@ public final class Supervisor {
             if releaseAtNs > 0 { wake = min(wake, releaseAtNs) }
             let timeout: Int32 = wake == Int64.max ? -1 : Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
             let n: Int32
+            // An exec each way costs ~4.5 ms of CPU (docs/benchmarks.md): only for a wait
+            // of half a second or more; a probe due sooner is awaited in place.
+            if releaseNow && wake - now >= 500_000_000 && canHandOver(exited: exited) {
+                handOver(fds, wakeNs: wake, c, pipes, open: (outOpen, errOpen)) // returns if it failed
+            }
             if releaseNow {
                 releaseNow = false
                 n = buf.withUnsafeMutableBytes { b in
@@ -359,9 +399,15 @@ public final class Supervisor {
             }
             let probing = !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs
             if probing { startProbe() }
-            if n > 0 || probing {
+            let event = n > 0 && fds.indices.contains { $0 != 3 && $0 != 4 && fds[$0].revents != 0 }
+            if event { lastEventNs = t }
+            if event || probing {
                 releaseAtNs = t + quietNs
-            } else if releaseAtNs > 0 && t >= releaseAtNs {
+            } else if n > 0 {
+                // Only the probe's fds: its output, or its end.
+                releaseAtNs = probe == nil ? max(lastEventNs + quietNs, t) : t + quietNs
+            }
+            if releaseAtNs > 0 && t >= releaseAtNs {
                 releaseAtNs = 0
                 releaseNow = true // in the next wait, so that no code runs between the two
             }

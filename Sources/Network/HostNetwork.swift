@@ -322,7 +322,7 @@ public enum HostNetwork {
         return going
     }
 
-    public struct GoingVeth {
+    public struct GoingVeth: Codable {
         let name: String
         let index: Int32
     }

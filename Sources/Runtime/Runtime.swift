@@ -92,6 +92,13 @@ public final class Runtime {
         public var console: FD? = nil
         /// What create wrote to state.json: `run` goes on with it instead of reading it back.
         public var record: ContainerRecord? = nil
+
+        public init(pid: Int32, pidfd: FD, console: FD? = nil, record: ContainerRecord? = nil) {
+            self.pid = pid
+            self.pidfd = pidfd
+            self.console = console
+            self.record = record
+        }
     }
 
     func dir(_ id: String) -> String { root + "/" + id }

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 // `swiftrun-supervise ROOT ID [attach]`: one per running container, started by `swiftrun
-// run/start` (never by users). A binary of its own, with the engine and the store's core
+// run/start` (never by users); `ROOT ID resume FD` when it comes back from swiftrun-idle. A binary of its own, with the engine and the store's core
 // only: no argument parser, no Foundation, no libarchive in a process that lives as long
 // as its container.
 let args = CommandLine.arguments
@@ -14,4 +14,5 @@ guard args.count >= 3, let store = try? ImageStore(root: args[1]) else {
     _ = msg.withCString { write(2, $0, strlen($0)) }
     exit(125)
 }
-Supervisor.main(engine: Engine(store: store), id: args[2], attached: args.count > 3 && args[3] == "attach")
+Supervisor.main(engine: Engine(store: store), id: args[2], attached: args.count > 3 && args[3] == "attach",
+                resume: args.count > 4 && args[3] == "resume" ? Int32(args[4]) ?? -1 : nil)

@@ -119,26 +119,6 @@ final class ContainerTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["rm", "victim"]).code, 0)
     }
 
-    /// A second after its last event the supervisor gives back what the burst touched
-    /// (code, tables, heap, stack: sr_release_and_poll) and still does its work after.
-    func testIdleSupervisorGivesItsMemoryBack() throws {
-        let id = try runDetached(["--no-healthcheck", "--entrypoint", "sh", image, "-c",
-                                  "mkfifo /tmp/go; echo one; read x < /tmp/go; echo two; sleep 1000"])
-        let sup = (try state(id))["SupervisorPid"] as! Int
-        func rssKB() -> Int {
-            let text = (try? String(contentsOfFile: "/proc/\(sup)/smaps_rollup", encoding: .utf8)) ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix("Rss:") } ?? ""
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
-        }
-        // conmon's idle RSS here is 2.2-2.5 MB (FACTS.md); a supervisor that has just started a
-        // container has touched 8-16 MB.
-        waitUntil(10, "the idle supervisor's RSS under 2.5 MB") { (0..<2500).contains(rssKB()) }
-        XCTAssertEqual(try swiftrun(["exec", id, "sh", "-c", "echo go > /tmp/go"]).code, 0)
-        try waitUntil(10, "output after the release") { try swiftrun(["logs", id]).out == "one\ntwo\n" }
-        XCTAssertEqual(try swiftrun(["stop", "-t", "1", id]).code, 0)
-        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.State.Status}}", id]).out, "exited\n")
-    }
-
     /// Exit codes filled in by concurrent runs (one lock; the tests' threads only).
     final class Codes: @unchecked Sendable {
         private let lock = NSLock()

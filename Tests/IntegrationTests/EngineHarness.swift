@@ -110,6 +110,29 @@ class EngineTestCase: XCTestCase {
         return false
     }
 
+    /// The supervisor's pid (`ref`: an ID or a name).
+    func supervisor(_ ref: String) throws -> Int32 {
+        let id = ref.count == 64 ? ref : try swiftrun(["inspect", "-f", "{{.Id}}", ref]).out.trimmingCharacters(in: .newlines)
+        return Int32(try state(id)["SupervisorPid"] as! Int)
+    }
+
+    func comm(_ pid: Int32) -> String {
+        ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+    }
+
+    /// smaps_rollup's field, in kB (-1 if gone).
+    func smapsKB(_ pid: Int32, _ field: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+
+    /// Until the supervisor has handed over to swiftrun-idle (IdleTests).
+    func waitIdle(_ id: String, _ seconds: Double = 15, file: StaticString = #filePath, line: UInt = #line) throws {
+        let sup = try supervisor(id)
+        waitUntil(seconds, "the supervisor to hand over to swiftrun-idle", file: file, line: line) { comm(sup) == "swiftrun-idle" }
+    }
+
     /// The events the store recorded for a container, as (action, timeNano).
     func events(_ id: String) throws -> [(String, Int64)] {
         let text = (try? String(contentsOfFile: root + "/events.log", encoding: .utf8)) ?? ""

@@ -81,7 +81,7 @@ final class HealthTests: EngineTestCase {
 
     func testOutputTruncatedAndLogKeepsFive() throws {
         let id = try runDetached(["--health-cmd", "head -c 10000 /dev/zero | tr '\\0' a", "--health-interval", "100ms"] + sleeper + [image, "100"])
-        try waitUntil(10, "7 probes") { self.probeCount(id) >= 7 }
+        waitUntil(10, "7 probes") { self.probeCount(id) >= 7 }
         let entries = log(try health(id))
         XCTAssertEqual(entries.count, 5)
         let out = entries[0]["Output"] as! String

@@ -175,7 +175,7 @@ final class NetworkTests: EngineTestCase {
         sa.sin_port = UInt16(port).bigEndian
         sa.sin_addr.s_addr = inet_addr("127.0.0.1")
         var got = ""
-        try waitUntil(10, "the datagram echoed through the published port") {
+        waitUntil(10, "the datagram echoed through the published port") {
             let msg = "ping"
             _ = withUnsafePointer(to: &sa) { p in
                 p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, msg, msg.utf8.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -267,6 +267,7 @@ final class NetworkTests: EngineTestCase {
         // the first nameserver; a name it does not know is REFUSED, for the next server.
         // (Asked of 127.0.0.11 alone: no query leaves the host.)
         XCTAssertEqual(lines(try swiftrun(["exec", "api", "cat", "/etc/resolv.conf"]).out).first, "nameserver 127.0.0.11")
+        try waitIdle("api") // its name server's socket is polled by swiftrun-idle
         let dbAddress = try ipOf("db", network: "appnet")
         for name in ["postgres", "DB"] {
             let ns = try swiftrun(["exec", "api", "nslookup", name, "127.0.0.11"])

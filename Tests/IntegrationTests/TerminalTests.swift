@@ -19,6 +19,8 @@ final class TerminalTests: EngineTestCase {
     func testRunInteractiveTerminal() throws {
         let (screen, code) = try atTerminal(40, 100, [
             ["wait", "# "], ["send", "stty size; tty; echo $TERM\r"], ["wait", "xterm"],
+            // A user who stops typing: the supervisor idles in swiftrun-idle, and comes back.
+            ["sleep", 1.8], ["send", "echo $((40+2))\r"], ["wait", "42"],
             ["resize", 50, 120], ["sleep", 0.3], ["send", "stty size\r"], ["wait", "50 120"],
             ["send", "sleep 100\r"], ["sleep", 0.5], ["send", "\u{3}"], ["send", "echo rc=$?\r"], ["wait", "rc="],
             ["send", "exit 3\r"],
