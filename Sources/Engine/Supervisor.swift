@@ -184,27 +184,7 @@ public final class Supervisor {
                     if shouldRestart(code: code, ranNs: 0) { continue }
                     break
                 }
-                state.Status = "running"
-                state.Running = true
-                state.Restarting = false
-                state.Pid = created.pid
-                state.ExitCode = 0
-                state.StartedAt = Time.rfc3339Nano(startedNs)
-                state.StartedNs = startedNs
-                state.StopRequested = false
-                state.OOMKilled = false
-                state.NetworkSettings = netSettings
-                if let hc = container.Config.Healthcheck {
-                    if monitor == nil {
-                        monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
-                    }
-                    monitor!.restarted(atNs: startedNs)
-                    state.Health = monitor!.state
-                    nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
-                    prepared = nil
-                }
-                save()
-                Events.emit(engine, "start", container)
+                markRunning(pid: created.pid, startedNs: startedNs)
                 if first {
                     Self.writeLine(report, "started \(created.pid)")
                     first = false
@@ -225,6 +205,31 @@ public final class Supervisor {
         HostNetwork.awaitGone(goingVeths)
         HostNetwork.teardownUnused()
         return 0
+    }
+
+    /// A run has begun: recorded, health from "starting", the `start` event.
+    func markRunning(pid: Int32, startedNs: Int64) {
+        state.Status = "running"
+        state.Running = true
+        state.Restarting = false
+        state.Pid = pid
+        state.ExitCode = 0
+        state.StartedAt = Time.rfc3339Nano(startedNs)
+        state.StartedNs = startedNs
+        state.StopRequested = false
+        state.OOMKilled = false
+        state.NetworkSettings = netSettings
+        if let hc = container.Config.Healthcheck {
+            if monitor == nil {
+                monitor = HealthMonitor(timing: Health.Timing(hc), state: state.Health ?? HealthState(), startedNs: startedNs)
+            }
+            monitor!.restarted(atNs: startedNs)
+            state.Health = monitor!.state
+            nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
+            prepared = nil
+        }
+        save()
+        Events.emit(engine, "start", container)
     }
 
     func failFirstStart(_ error: Error) -> Int32 {
