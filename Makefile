@@ -18,6 +18,10 @@ INIT_SRC := Sources/CInit/init.c Sources/CShim/include/sr_protocol.h Sources/CSh
 INIT_CC := musl-gcc
 INIT_CFLAGS := -Os -Wall -Wextra -static -ISources/CShim/include -isystem .build/musl-kernel-headers \
   -ffunction-sections -fdata-sections -Wl,--gc-sections -s
+# swiftrun-supervise linked static-pie (Package.swift says why), which glibc only starts
+# without a RUNPATH: every swift command here passes SPM_FLAGS.
+export SWIFTRUN_STATIC_SUPERVISOR := 1
+SPM_FLAGS := --disable-local-rpath
 # SwiftPM leaves a TemporaryDirectory.* behind per run: keep them out of /tmp.
 export TMPDIR := $(CURDIR)/.build/tmp
 $(shell mkdir -p $(CURDIR)/.build/tmp)
@@ -57,11 +61,11 @@ $(RELEASE_BIN)/swiftrun-idle $(DEBUG_BIN)/swiftrun-idle: Sources/CIdle/idle.c
 	ln -sfn /usr/include/$$(gcc -dumpmachine)/asm $@
 
 build: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build $(SPM_FLAGS) -c release --static-swift-stdlib
 	$(MAKE) --no-print-directory $(RELEASE_BIN)/swiftrun-init $(RELEASE_BIN)/swiftrun-idle
 
 debug: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SPM_FLAGS)
 	$(MAKE) --no-print-directory $(DEBUG_BIN)/swiftrun-init $(DEBUG_BIN)/swiftrun-idle
 
 sysroot: deps Sysroot/out/.rootfs-busybox.stamp
@@ -75,7 +79,7 @@ Sysroot/out/.rootfs-busybox.stamp: Sysroot/busybox-rootfs.sh
 # Then the tests that need cgroup v2 controllers (this host's are in v1) run again in the VM.
 test: debug sysroot images vm
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
-	  $(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; host=$${PIPESTATUS[0]}; \
+	  $(SWIFT) test $(SPM_FLAGS) --disable-swift-testing 2>&1 | tee .build/test.log; host=$${PIPESTATUS[0]}; \
 	$(MAKE) --no-print-directory vmtest; vm=$$?; \
 	echo "make test: host suite exit $$host, cgroup-v2 VM suite exit $$vm"; exit $$(( host ? host : vm ))
 
@@ -89,16 +93,16 @@ $(VM_OUT)/initramfs.cpio: Sysroot/vm/build.py Sysroot/vm/init
 # CgroupV2LimitTests in the VM, on the debug build (`make test` builds it).
 VM_TESTS ?= IntegrationTests.CgroupV2LimitTests
 vmtest: vm
-	@test -x $(DEBUG_BIN)/swiftrunPackageTests.xctest || $(SWIFT) build --build-tests
+	@test -x $(DEBUG_BIN)/swiftrunPackageTests.xctest || $(SWIFT) build $(SPM_FLAGS) --build-tests
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \
 	  Sysroot/vm/run -t 1500 -e SWIFTRUN_BIN_DIR -e SWIFTRUN_TEST_ROOTFS -- $(DEBUG_BIN)/swiftrunPackageTests.xctest $(VM_TESTS) 2>&1 | tee .build/vmtest.log; \
 	  exit $${PIPESTATUS[0]}
 
 unit: debug
-	$(SWIFT) test --filter UnitTests
+	$(SWIFT) test $(SPM_FLAGS) --filter UnitTests
 
 integration: debug sysroot
-	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) $(SWIFT) test --filter IntegrationTests
+	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) $(SWIFT) test $(SPM_FLAGS) --filter IntegrationTests
 
 demo: build sysroot images
 	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out

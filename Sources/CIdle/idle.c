@@ -1,6 +1,6 @@
 // swiftrun-idle: where a container's supervisor waits while nothing happens.
 //
-// However little it does, the Swift supervisor keeps ~0.75 MB of private pages (the
+// However little it does, the Swift supervisor keeps ~0.65 MB of private pages (the
 // runtime's data, the relocated tables of a PIE, its heap): conmon's idle cost is 0.4 MB.
 // So a quiet second after its last event the supervisor execs this program (same pid,
 // same children, the fds it needs kept open, the rest closed by O_CLOEXEC), which waits

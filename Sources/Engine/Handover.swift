@@ -10,9 +10,9 @@ import Glibc
 /// What a supervisor carries through swiftrun-idle and back: its descriptors (by number:
 /// they stay open across both execs) and what state.json does not hold.
 ///
-/// Idle, the Swift supervisor keeps ~0.75 MB of private pages whatever it gives back (the
-/// runtime's data and metadata caches, a PIE's relocated tables, its heap; measured in
-/// session 9, docs/benchmarks.md); conmon's idle PSS is 0.4 MB. So a quiet second after its
+/// Idle, the Swift supervisor keeps ~0.65 MB of private pages whatever it gives back (the
+/// runtime's data and metadata caches, a PIE's relocated tables, its heap:
+/// docs/benchmarks.md); conmon's idle PSS is 0.4 MB. So a quiet second after its
 /// last event it execs swiftrun-idle (Sources/CIdle/idle.c: ~50 KB RSS), which polls the
 /// same fds until one is ready or the next timer is due and execs the supervisor back with
 /// this: same pid, same children, same locks.
@@ -58,9 +58,9 @@ extension Supervisor {
         do {
             let path = try Runtime.helperPath("swiftrun-idle", env: "SWIFTRUN_IDLE")
             idleExe = sr_open_path(path, 1)
-            if idleExe < 0 { say("open \(path): \(SysError("open")): idling in place (0.75 MB instead of 0.05)") }
+            if idleExe < 0 { say("open \(path): \(SysError("open")): idling in place (0.65 MB instead of 0.05)") }
         } catch {
-            say("\(error): idling in place (0.75 MB instead of 0.05)")
+            say("\(error): idling in place (0.65 MB instead of 0.05)")
         }
     }
 
