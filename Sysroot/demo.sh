@@ -31,6 +31,10 @@ $S port --root "$work/store" web
 $S exec --root "$work/store" web sh -c 'echo "in the container: $(ip -4 -o addr show eth0 | awk "{print \$4}"), $(grep -c nameserver /etc/resolv.conf) nameserver(s)"'
 
 $S inspect --root "$work/store" -f '{{json .State.Health}}' web | jq -c '{Status, FailingStreak, last: .Log[-1]}'
+say "its supervisor between probes: swiftrun-idle (conmon: 2.2-2.5 MB RSS)"
+sup=$(jq .SupervisorPid "$work/store/containers/$($S inspect --root "$work/store" -f '{{.Id}}' web)/state.json")
+for _ in $(seq 50); do [ "$(cat /proc/$sup/comm)" = swiftrun-idle ] && break; sleep 0.1; done
+echo "pid $sup: $(cat /proc/$sup/comm), $(awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r " kB RSS, " p " kB PSS"}' /proc/$sup/smaps_rollup)"
 $S logs --root "$work/store" --tail 2 web
 $S stop --root "$work/store" -t 1 web
 $S ps -a --root "$work/store"
