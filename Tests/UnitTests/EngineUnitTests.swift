@@ -3,6 +3,7 @@ import XCTest
 @testable import Engine
 import OCI
 import OS
+import Network
 
 final class HealthUnitTests: XCTestCase {
     let ms: Int64 = 1_000_000, s: Int64 = 1_000_000_000
@@ -238,5 +239,28 @@ final class UlimitTests: XCTestCase {
         XCTAssertThrowsError(try Ulimit.rlimits([try Ulimit.parse("nofile=10:900")], ceiling: capped)) {
             XCTAssertTrue("\($0)".contains("cannot raise without CAP_SYS_RESOURCE"), "\($0)")
         }
+    }
+}
+
+/// What an idle supervisor carries through swiftrun-idle comes back as it went.
+final class HandoverUnitTests: XCTestCase {
+    func testRoundTripsThroughJSON() throws {
+        let veths = try JSON.decode([HostNetwork.GoingVeth].self, from: Array(#"[{"name":"sr0123456789","index":7}]"#.utf8), what: "test")
+        let every = (0...255).map { UInt8($0) }
+        let h = Handover(pid: 4242, pidfd: 17, console: -1, out: 8, err: 10, outOpen: true, errOpen: false, ttyIn: -1,
+                         attachOut: 4, attachErr: 5, lock: 6, idle: 7, memoryEvents: 12, cgroupEvents: 13,
+                         oomKills: UInt64.max, oomKilled: true, paused: false, nameServer: 14, reservations: [15, 16],
+                         ports: [PortBinding(hostIP: "127.0.0.1", hostPort: 8000, containerPort: 8080, proto: "tcp"),
+                                 PortBinding(hostIP: "", hostPort: 5353, containerPort: 53, proto: "udp")],
+                         relay: true, relayNetns: 18, nextProbeNs: Int64.max - 1, backoffNs: 60_000_000_000,
+                         probeCgroupMade: true, goingVeths: veths, pendingOut: every, pendingErr: Array("thr".utf8))
+        let bytes = try JSON.encode(h)
+        let back = try JSON.decode(Handover.self, from: bytes, what: "test")
+        XCTAssertEqual(try JSON.encode(back), bytes)
+        XCTAssertEqual(back.pendingOut, every, "any byte a container wrote")
+        XCTAssertEqual(back.oomKills, UInt64.max)
+        XCTAssertEqual(back.nextProbeNs, Int64.max - 1)
+        XCTAssertEqual(back.ports, h.ports)
+        XCTAssertEqual(back.fds, [17, 8, 10, 6, 7, 12, 13, 14, 18, 15, 16], "every fd it carries, console (-1) left out")
     }
 }
