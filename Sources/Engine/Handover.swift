@@ -58,7 +58,9 @@ extension Supervisor {
         do {
             let path = try Runtime.helperPath("swiftrun-idle", env: "SWIFTRUN_IDLE")
             idleExe = sr_open_path(path, 1)
-            if idleExe < 0 { say("open \(path): \(SysError("open")): idling in place (0.65 MB instead of 0.05)") }
+            if idleExe < 0 {
+                say("open \(path): \(SysError("open")): idling in place (0.65 MB instead of 0.05; `make build` puts swiftrun-idle beside swiftrun-supervise)")
+            }
         } catch {
             say("\(error): idling in place (0.65 MB instead of 0.05)")
         }
@@ -149,7 +151,7 @@ extension Supervisor {
                 relay = PortRelay(listeners: try r.listen())
                 relay!.netns = h.relayNetns >= 0 ? FD(h.relayNetns) : nil
             } catch {
-                say("resume the port relay: \(error)")
+                say("resume the port relay: \(error): connections to its published ports are refused until `swiftrun restart \(id)`")
             }
         }
         if h.nameServer >= 0 { nameServer = NameServer(sock: FD(h.nameServer), hostsPath: engine.hostsPath(id)) }

@@ -93,8 +93,20 @@ final class IdleTests: EngineTestCase {
 
     /// The foreground run's stdout/stderr and exit code come through a handover.
     func testForegroundRunAcrossIdle() throws {
-        let r = try swiftrun(["run", "--rm", "--no-healthcheck", "--entrypoint", "sh", image, "-c",
-                              "echo early; sleep 2.5; echo late; echo err >&2; exit 3"])
+        final class Box: @unchecked Sendable { var r: TestBundle.Result? }
+        let box = Box(), done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            box.r = try? self.swiftrun(["run", "--rm", "--name", "fg", "--no-healthcheck", "--entrypoint", "sh", self.image, "-c",
+                                        "mkfifo /tmp/go; echo early; read x < /tmp/go; echo late; echo err >&2; exit 3"])
+            done.signal()
+        }
+        try waitUntil(10, "the foreground container running") {
+            try swiftrun(["inspect", "-f", "{{.State.Running}}", "fg"]).out == "true\n"
+        }
+        try waitIdle("fg") // the attached CLI's stdout and stderr are held by swiftrun-idle now
+        XCTAssertEqual(try swiftrun(["exec", "fg", "sh", "-c", "echo go > /tmp/go"]).code, 0)
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "the foreground run ended")
+        let r = try XCTUnwrap(box.r)
         XCTAssertEqual(r.code, 3, r.err)
         XCTAssertEqual(r.out, "early\nlate\n")
         XCTAssertEqual(r.err, "err\n")

@@ -58,9 +58,9 @@ int sr_fcntl_setfd(int fd, int flags);
 int sr_set_subreaper(void);
 int sr_set_comm(const char *name);
 int sr_set_nondumpable(void);
-/* execveat(fd, "", argv, envp, AT_EMPTY_PATH): returns only on failure (-1, errno). */
 /* open(path, O_PATH [| O_CLOEXEC]): O_PATH is hidden from Swift (_GNU_SOURCE). */
 int sr_open_path(const char *path, int cloexec);
+/* execveat(fd, "", argv, envp, AT_EMPTY_PATH): returns only on failure (-1, errno). */
 int sr_exec_fd(int fd, char *const argv[], char *const envp[]);
 /* Copies a file into a sealed memfd (CVE-2019-5736: the container never sees our files). */
 int sr_sealed_copy(const char *path, const char *name);
