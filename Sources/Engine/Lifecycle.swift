@@ -12,14 +12,20 @@ import Glibc
 /// supervisor is started with a report pipe, everything else reads state.json and sends
 /// signals, and a stop request is a file the supervisor reads when the container exits.
 extension Engine {
-    /// Where a foreground `run` wants the container's output (and, with -i, its input from).
+    /// Where a foreground `run` wants the container's output (and, with -i, its input from):
+    /// the ends of pipes the CLI relays (StdioRelay), never the user's own fds, which the
+    /// supervisor would hold past the command and could hand on.
     public struct Attach {
         public var stdin: Int32?
-        public var stdout: Int32 = 1
-        public var stderr: Int32 = 2
+        public var stdout: Int32
+        public var stderr: Int32
         /// -t: the user's terminal size, for the container's pty from its first byte.
         public var ttySize: (rows: UInt16, cols: UInt16)?
-        public init() {}
+        public init(stdin: Int32?, stdout: Int32, stderr: Int32) {
+            self.stdin = stdin
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// A started supervisor: its report pipe, and the container's first pid.
@@ -37,6 +43,10 @@ extension Engine {
             self.console = console
             self.buffer = buffer
         }
+
+        /// A line came with the start's (a container that was quick to exit): the report's
+        /// fd will not become readable for it.
+        public var lineWaiting: Bool { buffer.contains(0x0a) }
 
         /// Blocks until the supervisor reports the container's final exit code (nil: it died).
         public func waitExit() -> Int32? {

@@ -12,9 +12,13 @@ extension Runtime {
         public var pidFile: String?
         public var preserveFds: Int32 = 0
         public var consoleSocket: String?
-        /// process.terminal in process: called with the pty master after the start, before
-        /// the wait (the caller relays it); instead of consoleSocket.
-        public var onConsole: ((FD) -> Void)?
+        /// The process's stdin, stdout and stderr; nil: ours (runc's way: its caller, such
+        /// as containerd's shim, chooses them).
+        public var stdio: [Int32]?
+        /// Called once the process runs, before the wait: the engine's attached exec relays
+        /// its stdio there. With process.terminal it gets the pty master (instead of a
+        /// consoleSocket).
+        public var attach: ((Created) -> Void)?
         public init(process: Spec.Process) { self.process = process }
     }
 
@@ -180,7 +184,7 @@ extension Runtime {
     /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities
     /// and seccomp. Returns its exit code (128+signal), or 0 once started with `detach`.
     public func exec(_ id: String, _ options: ExecOptions) throws -> Int32 {
-        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket, keep: options.onConsole != nil)
+        try Self.checkConsole(terminal: options.process.terminal == true, socket: options.consoleSocket, keep: options.attach != nil)
         let rec = try load(id)
         let st = status(rec)
         guard st == .running else { throw RuntimeError("cannot exec in container \(id): it is \(st.rawValue), not running") }
@@ -188,13 +192,14 @@ extension Runtime {
         guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
         let prepared = try prepareExec(id, options.process, preserveFds: options.preserveFds)
         if !options.detach { SignalForwarder.blockSignals() }
-        let t = try spawnExec(prepared, consoleSocket: options.consoleSocket, keepConsole: options.onConsole != nil)
+        let t = try spawnExec(prepared, stdio: options.stdio, consoleSocket: options.consoleSocket,
+                              keepConsole: options.attach != nil)
         if let pf = options.pidFile { try Files.writeAtomic(Files.absolute(pf), Array("\(t.pid)".utf8)) }
         if options.detach { return 0 }
         let f = SignalForwarder(pidfd: t.pidfd.raw)
         f.resize = t.console?.raw ?? -1
         f.start()
-        if let m = t.console { options.onConsole?(m) }
+        options.attach?(t)
         var code: Int32 = 0, sig: Int32 = 0
         guard sr_pidfd_wait(t.pidfd.raw, &code, &sig, 0) == 0 else { throw SysError("waitid", "pid \(t.pid)") }
         return sig != 0 ? 128 + code : code

@@ -47,14 +47,33 @@ struct ExecContainer: ParsableCommand {
             }
             var o = Runtime.ExecOptions(process: p)
             o.detach = detach
+            // The process gets pipes or a pty of its own, never our fds (StdioRelay says why).
+            var relay: StdioRelay?
+            let devnull = try FD.open("/dev/null", O_RDWR)
+            if detach || tty {
+                // -t: the init puts the pty's slave there; until then, not ours either.
+                o.stdio = [devnull.raw, devnull.raw, devnull.raw]
+            }
             if tty && !detach {
                 if let s = Terminal.size() { p.consoleSize = .init(height: UInt(s.rows), width: UInt(s.cols)); o.process = p }
                 let input = interactive
-                o.onConsole = { master in Terminal.relay(master: master.raw, input: input) }
+                o.attach = { t in
+                    guard let m = t.console else { return }
+                    StdioRelay(terminal: m, input: input).run(until: t.pidfd.raw)
+                }
                 if interactive { Terminal.makeRaw() }
+            } else if !detach {
+                let r = try StdioRelay(input: interactive)
+                relay = r
+                o.stdio = r.containerStdio
+                o.attach = { t in
+                    r.handedOver()
+                    r.run(until: t.pidfd.raw)
+                }
             }
             defer { Terminal.restore() }
             code = try rt.exec(id, o)
+            withExtendedLifetime((relay, devnull)) {}
         }
         if code != 0 { throw ExitCode(code) }
     }

@@ -50,9 +50,7 @@ struct RunCommand: ParsableCommand {
                 }
                 return
             }
-            var a = Engine.Attach()
-            if flags.interactive { a.stdin = 0 }
-            code = try startAttached(engine, c.Id, a, tty: flags.tty, raw: flags.tty && flags.interactive)
+            code = try startAttached(engine, c.Id, input: flags.interactive, tty: flags.tty, raw: flags.tty && flags.interactive)
         }
         if code != 0 { throw ExitCode(code) }
     }
@@ -97,6 +95,7 @@ struct StartContainer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start stopped or created containers.")
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Attach: stream the output and exit with the container's code.") var attach = false
+    @Flag(name: [.short, .long], help: "With -a: the container's stdin from ours.") var interactive = false
     @Argument(help: "Containers (name or ID).") var containers: [String]
 
     func run() throws {
@@ -105,7 +104,7 @@ struct StartContainer: ParsableCommand {
             try s.eachContainer(containers) { engine, id, ref in
                 if attach {
                     let tty = (try? engine.load(id))?.Config.Tty ?? false
-                    code = try startAttached(engine, id, Engine.Attach(), tty: tty, raw: false)
+                    code = try startAttached(engine, id, input: interactive, tty: tty, raw: tty && interactive)
                 } else {
                     let v = try engine.view(id)
                     if Engine.supervisorAlive(v.state) { stdoutWrite(ref + "\n"); return } // Docker: no-op
@@ -120,20 +119,26 @@ struct StartContainer: ParsableCommand {
 
 /// Starts with the output copied to ours and waits for the exit code. Signals the user
 /// sends us go to the container (Docker's --sig-proxy).
-/// With -t the output is the container's pty (the supervisor copies it to us); with -it our
-/// terminal is raw while attached and its size follows into the pty.
-func startAttached(_ engine: Engine, _ id: String, _ a: Engine.Attach, tty: Bool = false, raw: Bool = false) throws -> Int32 {
-    var a = a
+/// The supervisor gets pipes that we relay (StdioRelay), not our fds. With -t the output is
+/// the container's pty, which the supervisor copies into them; with -it our terminal is raw
+/// while attached and its size follows into the pty.
+func startAttached(_ engine: Engine, _ id: String, input: Bool, tty: Bool = false, raw: Bool = false) throws -> Int32 {
+    let relay = try StdioRelay(input: input)
+    let ends = relay.containerStdio
+    var a = Engine.Attach(stdin: input ? ends[0] : nil, stdout: ends[1], stderr: ends[2])
     if tty { a.ttySize = Terminal.size() }
     SignalForwarder.blockSignals()
     if raw { Terminal.makeRaw() }
     defer { Terminal.restore() }
     let started = try engine.start(id, attach: a)
+    relay.handedOver()
     let pidfd = sr_pidfd_open(started.containerPid)
     if pidfd >= 0 {
         let f = SignalForwarder(pidfd: pidfd)
         f.resize = started.console?.raw ?? -1
         f.start()
     }
+    // The supervisor reports the exit after the last of the output: then we are done.
+    if started.lineWaiting { relay.drain() } else { relay.run(until: started.report.raw) }
     return started.waitExit() ?? ((try? engine.view(id).state.ExitCode) ?? 125)
 }
