@@ -200,10 +200,18 @@ extension Engine {
     /// log, state, cgroup and name.
     /// `volumes`: its anonymous volumes go too (`rm -v`, `--rm`); named ones always stay.
     public func remove(_ id: String, force: Bool, volumes: Bool = false) throws {
-        let v = try view(id)
+        var v = try view(id)
+        // Exited, with its supervisor still deciding (a restart, or letting go: it says so
+        // in state.json within milliseconds).
+        let deadline = Time.monotonicNanos() + 2_000_000_000
+        while Self.supervisorAlive(v.state) && !v.state.Running && !v.state.Restarting && Time.monotonicNanos() < deadline {
+            usleep(2_000)
+            v = try view(id)
+        }
         if Self.supervisorAlive(v.state) {
             guard force else {
-                throw Failure("cannot remove container \(v.container.Name): it is \(v.state.Status); stop it first or use rm -f")
+                let what = v.state.Restarting ? "restarting" : v.state.Paused ? "paused" : "running"
+                throw Failure("cannot remove container \"/\(v.container.Name)\": container is \(what): stop the container before removing or force remove")
             }
             try stop(id, timeout: 0, signal: SIGKILL)
         }

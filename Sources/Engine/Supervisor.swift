@@ -200,7 +200,13 @@ public final class Supervisor {
         if container.HostConfig.AutoRemove {
             try? engine.removeFiles(id, name: container.Name, networkTeardown: false, anonymousVolumes: true)
             Events.emit(engine, "destroy", container)
+        } else {
+            // Done with the container: what is left (the veths going, an unused bridge) is
+            // the host's. `rm`, `start` and `wait` need not wait for it.
+            state.SupervisorPid = 0
+            save()
         }
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
         Self.writeLine(report, "exited \(code)")
         HostNetwork.awaitGone(goingVeths)
         HostNetwork.teardownUnused()

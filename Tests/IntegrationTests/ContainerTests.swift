@@ -27,7 +27,7 @@ final class ContainerTests: EngineTestCase {
         XCTAssertTrue(dup.err.contains("The container name \"/bot\" is already in use by container \"\(id)\""), dup.err)
         let busy = try swiftrun(["rm", "bot"])
         XCTAssertNotEqual(busy.code, 0)
-        XCTAssertTrue(busy.err.contains("stop it first or use rm -f"), busy.err)
+        XCTAssertTrue(busy.err.contains("cannot remove container \"/bot\": container is running: stop the container before removing or force remove"), busy.err)
 
         XCTAssertEqual(try swiftrun(["stop", "bot"]).code, 0)
         let s = try inspect("bot")["State"] as! [String: Any]
@@ -70,6 +70,20 @@ final class ContainerTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "/etc/passwd", image]).code, 126)
         let stdin = try swiftrun(["run", "--rm", "-i", "--entrypoint", "cat", image])
         XCTAssertEqual(stdin.code, 0, "stdin is /dev/null in tests: cat sees EOF")
+    }
+
+    /// On the default bridge the supervisor waits for the kernel to delete the veth after the
+    /// exit; the container is done with all the same, and `rm` and `start` say so at once.
+    func testRmAndStartRightAfterAForegroundRun() throws {
+        for _ in 0..<5 {
+            let r = try swiftrun(["run", "--name", "rr", "--no-healthcheck", "--entrypoint", "true", image])
+            XCTAssertEqual(r.code, 0, r.err)
+            let rm = try swiftrun(["rm", "rr"])
+            XCTAssertEqual(rm.code, 0, rm.err)
+        }
+        XCTAssertEqual(try swiftrun(["run", "--name", "again", "--no-healthcheck", "--entrypoint", "echo", image, "hi"]).out, "hi\n")
+        let again = try swiftrun(["start", "-a", "again"])
+        XCTAssertEqual(again.out, "hi\n", again.err)
     }
 
     func testErrors() throws {
