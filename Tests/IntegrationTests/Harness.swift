@@ -45,11 +45,7 @@ final class TestBundle {
             throw XCTSkip("no rootfs")
         }
         spec = Self.defaultSpec(args: args)
-        Self.live += 1
     }
-
-    /// Bundles made and not cleaned up yet (XCTest runs one test at a time).
-    nonisolated(unsafe) static var live = 0
 
     /// runc's default spec with no terminal: read-only rootfs, 3 caps, NNP, masked paths.
     static func defaultSpec(args: [String]) -> Spec {
@@ -166,11 +162,8 @@ final class TestBundle {
             XCTAssertFalse(FileManager.default.fileExists(atPath: Self.cgroupRoot + "/swiftrun/" + id),
                            "cgroup left behind for \(id)", file: file, line: line)
         }
-        Self.live -= 1
-        if Self.live == 0 { // a test may hold two bundles: the shared parent goes with the last
-            XCTAssertFalse(FileManager.default.fileExists(atPath: Self.cgroupRoot + "/swiftrun"),
-                           "the shared /swiftrun cgroup outlived its last container", file: file, line: line)
-        }
+        // The shared /swiftrun parent is not ours to judge: another root's containers may be
+        // under it.
         _ = try? Self.exec("/bin/umount", [dir + "/rootfs"])
         try? FileManager.default.removeItem(atPath: dir)
     }
