@@ -113,7 +113,7 @@ static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolv
 }
 
 /* Normalises a tar path: drops leading "/" and "./", empty and "." components; refuses "..".
- * Returns 0, 1 for the layer root itself, or -1. */
+ * Returns 0, 1 for the layer root itself, -1 for "..", -2 for a path of PATH_MAX or more. */
 static int clean_path(const char *in, char out[PATH_MAX]) {
     size_t o = 0;
     const char *p = in;
@@ -124,7 +124,7 @@ static int clean_path(const char *in, char out[PATH_MAX]) {
         if (n == 0) break;
         if (n == 1 && p[0] == '.') { p += n; continue; }
         if (n == 2 && p[0] == '.' && p[1] == '.') return -1;
-        if (o + n + 2 >= PATH_MAX) return -1;
+        if (o + n + 2 >= PATH_MAX) return -2;
         if (o) out[o++] = '/';
         memcpy(out + o, p, n);
         o += n;
@@ -296,6 +296,7 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
         const char *name = A(archive_entry_pathname)(e);
         if (!name) { fail(r, EINVAL, "", "entry without a name"); goto out; }
         int c = clean_path(name, path);
+        if (c == -2) { fail(r, ENAMETOOLONG, name, "the path is longer than the kernel's PATH_MAX (4096 bytes): refused"); goto out; }
         if (c < 0) { fail(r, EPERM, name, "the path leaves the layer (\"..\"): refused"); goto out; }
         r->entries++;
         mode_t type = A(archive_entry_filetype)(e);
@@ -348,6 +349,7 @@ static int unpack_entries(struct archive *a, int dest, struct sr_unpack_result *
         const char *hard = A(archive_entry_hardlink)(e);
         if (hard) {
             int hc = clean_path(hard, target);
+            if (hc == -2) { fail(r, ENAMETOOLONG, name, "a hard link's target is longer than the kernel's PATH_MAX (4096 bytes): refused"); goto entry_out; }
             if (hc != 0) { fail(r, EPERM, name, "a hard link to a path outside the layer: refused"); goto entry_out; }
             const char *tleaf;
             int tp = open_parent(dest, target, &tleaf, r, name);

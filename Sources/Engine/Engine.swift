@@ -77,7 +77,7 @@ public final class Engine {
 
     /// Finds an image by name or ID prefix, with the hint a user needs when it is missing.
     public func findImage(_ ref: String) throws -> ImageStore.Image {
-        do { return try store.find(ref) } catch {
+        do { return try store.find(ref) } catch let e as InvalidReference { throw e } catch {
             throw Failure("unable to find image '\(ref)' locally: `swiftrun pull \(ref)` or `swiftrun load -i FILE`")
         }
     }

@@ -59,8 +59,10 @@ public enum Loader {
 
     static func loadDocker(_ read: (String) throws -> [UInt8], _ open: (String) throws -> FD, _ store: ImageStore) throws -> [Loaded] {
         let entries = try JSON.decode([DockerArchiveEntry].self, from: try read("manifest.json"), what: "manifest.json")
+        // Every name is checked before anything enters the store.
+        let names = try entries.map { e in try (e.RepoTags ?? []).map { try ImageStore.checkedName($0, what: "manifest.json RepoTags") } }
         var out: [Loaded] = []
-        for e in entries {
+        for (e, names) in zip(entries, names) {
             let configBytes = try read(e.Config)
             let config = try JSON.decode(ImageConfig.self, from: configBytes, what: e.Config)
             guard config.rootfs.diff_ids.count == e.Layers.count else {
@@ -78,7 +80,6 @@ public enum Loader {
                 refs.append(.init(blob: blob, diffID: diff, chainID: chains[i]))
             }
             for r in refs { try store.ensureLayer(r) }
-            let names = (e.RepoTags ?? []).map(normalizeName)
             try store.add(.init(id: id, names: names, layers: refs, created: config.created, size: size))
             out.append(Loaded(id: id, names: names))
         }
@@ -94,6 +95,15 @@ public enum Loader {
             try store.ingest(fd: try open(rel), expected: desc.digest, what: rel)
             return try store.readBlob(desc.digest)
         }
+        // A full name from containerd's annotation, else the OCI ref name when it is one (skopeo
+        // and umoci write a bare tag there: such an image is kept unnamed, as Docker does).
+        func name(_ d: Descriptor) throws -> String? {
+            let ann = d.annotations ?? [:]
+            if let n = ann["io.containerd.image.name"] { return try ImageStore.checkedName(n, what: "index.json io.containerd.image.name") }
+            guard let n = ann["org.opencontainers.image.ref.name"], n.contains("/") || n.contains(":") else { return nil }
+            return try ImageStore.checkedName(n, what: "index.json org.opencontainers.image.ref.name")
+        }
+        for top in index.manifests { _ = try name(top) }
         var out: [Loaded] = []
         for top in index.manifests {
             var desc = top
@@ -118,15 +128,11 @@ public enum Loader {
                 try store.ingest(fd: try open(rel), expected: l.digest, what: rel)
             }
             for r in refs { try store.ensureLayer(r) }
-            let ann = top.annotations ?? [:]
-            let name = ann["io.containerd.image.name"] ?? ann["org.opencontainers.image.ref.name"].flatMap { $0.contains("/") || $0.contains(":") ? $0 : nil }
-            let names = name.map { [normalizeName($0)] } ?? []
+            let names = try name(top).map { [$0] } ?? []
             try store.add(.init(id: manifest.config.digest, names: names, layers: refs, created: config.created, size: size,
                                 otherBlobs: manifestBlobs))
             out.append(Loaded(id: manifest.config.digest, names: names))
         }
         return out
     }
-
-    static func normalizeName(_ n: String) -> String { ImageStore.normalizeName(n) }
 }

@@ -6,8 +6,8 @@ import Glibc
 
 /// The image store under one root: content-addressed blobs, layers unpacked once per
 /// chain ID, and images.json naming the images. Writes are temp + rename; the index is
-/// changed under a file lock, so concurrent loads are safe and a crash leaves the store
-/// as it was (at worst an unreferenced blob or layer, which `rmi` frees).
+/// changed under a file lock, so concurrent loads are safe; what a crash leaves (blobs or
+/// layers no image names, temp files) the next holder of the lock removes.
 public final class ImageStore {
     public let root: String
     package var blobs: String { root + "/blobs/sha256" }
@@ -56,20 +56,29 @@ public final class ImageStore {
     package func track(_ path: String) { createdLock.locked { created.append(path) } }
 
     /// Runs a load under the store lock; on failure removes every blob and layer it added,
-    /// so a failed command leaves the store exactly as it was.
+    /// so a failed command leaves the store exactly as it was. A killed one leaves its
+    /// marker, and the next holder of the lock removes what the index does not name.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try withLock {
             created = []
             tracking = true
             defer { tracking = false; created = [] }
+            try Files.writeAtomic(transactionMarker, Array("\(getpid())\n".utf8), mode: 0o600)
             do {
-                return try body()
+                let result = try body()
+                unlink(transactionMarker)
+                return result
             } catch {
                 for p in created.reversed() { try? Files.removeTree(p) }
+                unlink(transactionMarker)
                 throw error
             }
         }
     }
+
+    /// Present while a transaction runs: found by the next holder of the lock, it means the
+    /// transaction's process died in it.
+    var transactionMarker: String { tmp + "/transaction" }
 
     public init(root: String) throws {
         self.root = root
@@ -122,24 +131,42 @@ public final class ImageStore {
         }
         defer { flock(fd.raw, LOCK_UN) }
         sweepDead()
+        if Files.exists(transactionMarker) { collectGarbage() }
         return try body()
     }
 
-    /// Removes what a load or pull killed half way left: temp files and partial layers
-    /// carry their writer's pid in their names ("download-PID-N", "<chain>.partial-PID"),
-    /// and only those of a pid that no longer exists are taken.
+    /// Removes what a load or pull killed half way left outside the store proper: temp
+    /// files and directories carry their writer's pid as their second field ("load-PID-N",
+    /// "blob-PID-N", "download-PID-N", "stdin-PID", "<chain>.partial-PID" in layers), and
+    /// only those of a pid that no longer exists are taken: a load unpacking its archive
+    /// before it takes the lock is left alone.
     func sweepDead() {
         func dead(_ pid: Substring) -> Bool {
-            guard let p = Int32(pid), p > 0 else { return false }
+            guard let p = Int32(pid.prefix { $0.isNumber }), p > 0 else { return false }
             return kill(p, 0) < 0 && errno == ESRCH
         }
-        for name in (try? Files.list(tmp)) ?? [] {
+        for name in (try? Files.list(tmp)) ?? [] where name != "transaction" {
             let parts = name.split(separator: "-")
-            if parts.count == 3, dead(parts[1]) { try? Files.removeTree(tmp + "/" + name) }
+            if parts.count >= 2, dead(parts[1]) { try? Files.removeTree(tmp + "/" + name) }
         }
         for name in (try? Files.list(layers)) ?? [] {
             if let r = name.firstRange(of: ".partial-"), dead(name[r.upperBound...]) { try? Files.removeTree(layers + "/" + name) }
         }
+        for name in (try? Files.list(root)) ?? [] {
+            if let r = name.firstRange(of: ".tmp."), dead(name[r.upperBound...]) { unlink(root + "/" + name) }
+        }
+    }
+
+    /// After a transaction whose process died in it (the lock is ours, so none is running):
+    /// every blob and layer the index does not name is what it left. An index that cannot be
+    /// read keeps everything.
+    func collectGarbage() {
+        guard let idx = try? readIndex() else { return }
+        let blobsKept = Set(idx.images.flatMap { [$0.id] + $0.layers.map(\.blob) + ($0.otherBlobs ?? []) }.map(Self.hex))
+        let layersKept = Set(idx.images.flatMap { $0.layers.map { Self.hex($0.chainID) } })
+        for name in (try? Files.list(blobs)) ?? [] where !blobsKept.contains(name) { unlink(blobs + "/" + name) }
+        for name in (try? Files.list(layers)) ?? [] where !layersKept.contains(name) { try? Files.removeTree(layers + "/" + name) }
+        unlink(transactionMarker)
     }
 
     package func readIndex() throws -> Index {
@@ -149,31 +176,52 @@ public final class ImageStore {
 
     public func images() throws -> [Image] { try readIndex().images }
 
-    /// Finds an image by name ("repo:tag", "repo" meaning "repo:latest") or by ID prefix.
+    /// Finds an image by name ("repo:tag", "repo" meaning "repo:latest", with or without
+    /// docker.io/library/) or by ID (prefix). A name that is not a reference is refused with
+    /// Docker's "invalid reference format".
     public func find(_ ref: String) throws -> Image {
         let all = try images()
-        let name = ref.split(separator: "/").last?.contains(":") == true || ref.contains("@") ? ref : ref + ":latest"
-        if let i = all.first(where: { $0.names.contains(name) }) { return i }
+        if Reference.isID(ref) {
+            let id = ref.hasPrefix("sha256:") ? ref : "sha256:" + ref
+            if let i = all.first(where: { $0.id == id }) { return i }
+            throw Failure("no such image: \(ref)")
+        }
+        let parsed = Result(catching: { try Reference.parse(ref) })
+        if case .success(let r) = parsed, let i = all.first(where: { $0.names.contains(r.familiar) }) { return i }
         let hex = Self.hex(ref)
-        if hex.count >= 4 {
+        if hex.count >= 4 && hex.utf8.allSatisfy(Reference.isLowerHex) {
             let matches = all.filter { Self.hex($0.id).hasPrefix(hex) }
             if matches.count == 1 { return matches[0] }
             if matches.count > 1 { throw Failure("image ID prefix \(ref) is ambiguous: give more of it") }
         }
+        if case .failure(let e) = parsed { throw e }
         throw Failure("no such image: \(ref)")
     }
 
     /// Adds a name to an image (moving it from any other image, as Docker's tags do).
     public func tag(_ ref: String, as name: String) throws {
+        let target: Reference
+        do { target = try Reference.parse(name) } catch {
+            throw Failure("Error parsing reference: \(JSONText.quote(name)) is not a valid repository/tag: \(error)")
+        }
+        guard target.digest == nil else { throw Failure("refusing to create a tag with a digest reference") }
         var image = try find(ref)
-        image.names = [Self.normalizeName(name)]
+        image.names = [target.familiar]
         try add(image)
     }
 
-    /// "busybox" → "busybox:latest"; a tag or digest is kept.
+    /// The name as the store keeps it (Docker's familiar form: "busybox" → "busybox:latest",
+    /// "docker.io/library/x:1" → "x:1"); a string that is no reference is returned as it is,
+    /// and matches nothing.
     public static func normalizeName(_ n: String) -> String {
-        let last = n.split(separator: "/").last ?? ""
-        return last.contains(":") || n.contains("@") ? n : n + ":latest"
+        (try? Reference.parse(n))?.familiar ?? n
+    }
+
+    /// A name an archive or registry gives an image, checked before it names anything.
+    public static func checkedName(_ n: String, what: String) throws -> String {
+        do { return try Reference.parse(n).familiar } catch {
+            throw Failure("\(what): image name \(JSONText.quote(n)): \(error)")
+        }
     }
 
     /// Removes a name; when an image has no name left (or is given by ID), the image goes,

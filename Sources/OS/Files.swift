@@ -66,34 +66,75 @@ public enum Files {
         return created
     }
 
-    /// rm -rf that never follows symlinks and stays on the directory's filesystem.
+    /// rm -rf that never follows symlinks and stays on the directory's filesystem. It works
+    /// on names as bytes, through fds: a layer's names need not be UTF-8 (a String would
+    /// not name them again), and its tree may be deeper than PATH_MAX. It holds two fds at a
+    /// time, whatever the depth: it goes back up by "..", remembering only names.
     public static func removeTree(_ path: String) throws {
         var st = stat()
         if lstat(path, &st) < 0 {
             if Glibc.errno == ENOENT { return }
             throw SysError("lstat", path)
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            try removeContents(path, device: st.st_dev)
-            if rmdir(path) < 0 && Glibc.errno != ENOENT { throw SysError("rmdir", path) }
-        } else if unlink(path) < 0 && Glibc.errno != ENOENT {
-            throw SysError("unlink", path)
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            if unlink(path) < 0 && Glibc.errno != ENOENT { throw SysError("unlink", path) }
+            return
         }
-    }
-
-    private static func removeContents(_ dir: String, device: dev_t) throws {
-        for name in try list(dir) {
-            let p = dir + "/" + name
-            var st = stat()
-            if lstat(p, &st) < 0 { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                if st.st_dev != device { throw SysError("remove (a mount is still inside)", p, errno: EBUSY) }
-                try removeContents(p, device: device)
-                if rmdir(p) < 0 && Glibc.errno != ENOENT { throw SysError("rmdir", p) }
-            } else if unlink(p) < 0 && Glibc.errno != ENOENT {
-                throw SysError("unlink", p)
+        var cur = sr_open_cloexec(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)
+        guard cur >= 0 else { throw SysError("open", path) }
+        var below: [[CChar]] = [] // the names from `path` down to `cur`
+        defer { if cur >= 0 { Glibc.close(cur) } }
+        func here() -> String {
+            path + below.map { "/" + String(decoding: $0.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) }.joined()
+        }
+        while true {
+            // Everything but directories goes; the first directory found is entered.
+            var sub: [CChar]?
+            let dupfd = fcntl(cur, F_DUPFD_CLOEXEC, 0)
+            guard dupfd >= 0, let d = fdopendir(dupfd) else {
+                if dupfd >= 0 { Glibc.close(dupfd) }
+                throw SysError("fdopendir", here())
+            }
+            while sub == nil, let ent = readdir(d) {
+                let name: [CChar] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                    Array(raw.bindMemory(to: CChar.self).prefix { $0 != 0 }) + [0]
+                }
+                if name == [46, 0] || name == [46, 46, 0] { continue }
+                var est = stat()
+                guard fstatat(cur, name, &est, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                if (est.st_mode & S_IFMT) == S_IFDIR {
+                    if est.st_dev != st.st_dev {
+                        closedir(d)
+                        throw SysError("remove (a mount is still inside)", here(), errno: EBUSY)
+                    }
+                    sub = name
+                } else if unlinkat(cur, name, 0) < 0 && Glibc.errno != ENOENT {
+                    closedir(d)
+                    throw SysError("unlink", here() + "/" + String(cString: name))
+                }
+            }
+            closedir(d)
+            if let name = sub {
+                let next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard next >= 0 else { throw SysError("open", here() + "/" + String(cString: name)) }
+                Glibc.close(cur)
+                cur = next
+                below.append(name)
+                continue
+            }
+            // Empty: up one level, and remove it there.
+            guard let name = below.popLast() else { break }
+            let parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard parent >= 0 else { throw SysError("open", here() + "/..") }
+            Glibc.close(cur)
+            cur = parent
+            if unlinkat(cur, name, AT_REMOVEDIR) < 0 && Glibc.errno != ENOENT {
+                throw SysError("rmdir", here() + "/" + String(cString: name))
             }
         }
+        Glibc.close(cur)
+        cur = -1
+        if rmdir(path) < 0 && Glibc.errno != ENOENT { throw SysError("rmdir", path) }
     }
 
     public static func list(_ dir: String) throws -> [String] {

@@ -180,7 +180,7 @@ final class PullTests: EngineTestCase {
         XCTAssertEqual(tag.code, 125)
         XCTAssertTrue(tag.err.contains("manifest unknown"), tag.err)
         let upper = try swiftrun(["pull", "localhost:\(port)/Test/BusyBox"])
-        XCTAssertTrue(upper.err.contains("repository name must be lowercase"), upper.err)
+        XCTAssertTrue(upper.err.contains("invalid reference format: repository name (Test/BusyBox) must be lowercase"), upper.err)
         let repo = try swiftrun(["pull", "localhost:\(port)/other/repo:v1"])
         XCTAssertEqual(repo.code, 125)
         XCTAssertTrue(repo.err.contains("not found"), repo.err)

@@ -90,3 +90,40 @@ final class StdioRelayTests: XCTestCase {
         close(userIn.r)
     }
 }
+
+final class RemoveTreeTests: XCTestCase {
+    /// Names no String round-trips (invalid UTF-8, a newline, 250 bytes), a tree deeper than
+    /// PATH_MAX, and a symlink out of the tree, which goes without its target.
+    func testRemovesWhatStringPathsCannotName() throws {
+        let base = NSTemporaryDirectory() + "removetree-" + UUID().uuidString
+        let outside = base + "-outside"
+        try FileManager.default.createDirectory(atPath: base + "/weird", withIntermediateDirectories: true)
+        try "keep".write(toFile: outside, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let weird = open(base + "/weird", O_RDONLY | O_DIRECTORY)
+        for name: [UInt8] in [Array("bad".utf8) + [0xff, 0xfe], Array("new\nline".utf8), [UInt8](repeating: 0x61, count: 250)] {
+            let fd = openat(weird, name.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            close(fd)
+        }
+        XCTAssertEqual(mkdirat(weird, [0x64, -1, 0], 0o755), 0)
+        close(weird)
+        XCTAssertEqual(symlink(outside, base + "/link"), 0)
+        // 2,100 levels of "d/": 4,200 bytes of path.
+        var cur = open(base, O_RDONLY | O_DIRECTORY)
+        for _ in 0..<2100 {
+            XCTAssertEqual(mkdirat(cur, "d", 0o755), 0)
+            let next = openat(cur, "d", O_RDONLY | O_DIRECTORY)
+            close(cur)
+            cur = next
+        }
+        let leaf = openat(cur, "f", O_CREAT | O_WRONLY, 0o644)
+        close(leaf)
+        close(cur)
+
+        try Files.removeTree(base)
+        XCTAssertFalse(Files.exists(base))
+        XCTAssertEqual(try String(contentsOfFile: outside, encoding: .utf8), "keep", "a symlink is removed, never followed")
+        try Files.removeTree(base) // gone already: nothing to do
+    }
+}

@@ -58,6 +58,7 @@ struct ContainerFlags: ParsableArguments {
     /// the progress on stderr (stdout is the container's).
     func pullIfNeeded(_ engine: Engine, _ image: String) throws {
         guard ["missing", "always", "never"].contains(pull) else { throw Failure("invalid --pull '\(pull)': use missing, always or never") }
+        if !Reference.isID(image) { _ = try Reference.parse(image) }
         if pull == "never" || (pull == "missing" && (try? engine.store.find(image)) != nil) { return }
         if pull == "missing" { stderrWrite("Unable to find image '\(image)' locally\n") }
         let ui = PullProgress(tty: isatty(2) == 1, quiet: false, fd: 2)
