@@ -65,7 +65,7 @@ extension Container.HostConfig {
                                availableCPUs: String? = nil) throws {
         func bytes(_ flag: String, _ v: String?) throws -> Int64? {
             guard let v else { return nil }
-            if v == "-1" { return -1 }
+            if v == "-1" && flag == "memory-swap" { return -1 } // unlimited swap; a size is never negative
             guard let b = ByteSize.parse(v) else { throw Failure("invalid argument \"\(v)\" for \"--\(flag)\" flag: invalid size: '\(v)' (use e.g. 512m, 1g)") }
             return b
         }
@@ -92,7 +92,8 @@ extension Container.HostConfig {
         }
 
         if let c = f.cpus {
-            guard let v = Double(c), v >= 0, c.allSatisfy({ $0.isNumber || $0 == "." }) else {
+            // A negative count parses, as a rational does in Docker: the range check names it.
+            guard let v = Double(c), c.drop(while: { $0 == "-" }).allSatisfy({ $0.isNumber || $0 == "." }) else {
                 throw Failure("invalid argument \"\(c)\" for \"--cpus\" flag: failed to parse \(c) as a rational number")
             }
             NanoCpus = Int64((v * 1e9).rounded())

@@ -86,6 +86,23 @@ final class ContainerTests: EngineTestCase {
         XCTAssertEqual(again.out, "hi\n", again.err)
     }
 
+    /// A value that starts with a dash is a value, as in Docker's flag parser, and is judged
+    /// with Docker's words.
+    func testNegativeValuesSayWhatDockerSays() throws {
+        for (flags, message) in [(["-m", "-5"], "invalid argument \"-5\" for \"--memory\" flag: invalid size: '-5'"),
+                                 (["--cpus", "-1"], "Range of CPUs is from 0.01 to"),
+                                 (["--health-interval", "-1s"], "--health-interval cannot be negative"),
+                                 (["--health-retries", "-2"], "--health-retries cannot be negative"),
+                                 (["--name", "-x"], "invalid container name \"-x\"")] {
+            let r = try swiftrun(["run", "--rm", "--network", "none", "--pull", "never"] + flags + [image])
+            XCTAssertEqual(r.code, 125, flags.joined(separator: " "))
+            XCTAssertTrue(r.err.contains(message), r.err)
+            XCTAssertFalse(r.err.contains("Missing value"), r.err)
+        }
+        let env = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-e", "-x=1", "--entrypoint", "env", image])
+        XCTAssertTrue(lines(env.out).contains("-x=1"), env.out + env.err)
+    }
+
     func testErrors() throws {
         let missing = try swiftrun(["run", "--pull", "never", "no/such:image"])
         XCTAssertEqual(missing.code, 125)

@@ -10,48 +10,48 @@ import Glibc
 
 /// The flags `run` and `create` share (Docker's names).
 struct ContainerFlags: ParsableArguments {
-    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE, or KEY to pass the caller's value.") var env: [String] = []
-    @Option(name: .customLong("env-file"), help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
-    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
-    @Option(name: [.short, .long], help: "name, uid, name:group or uid:gid (from the image's files).") var user: String?
-    @Option(help: "Replace the image's ENTRYPOINT (and its CMD).") var entrypoint: String?
-    @Option(help: "Container name (unique).") var name: String?
-    @Option(help: "Container hostname.") var hostname: String?
+    @Option(name: [.short, .customLong("env")], parsing: .unconditionalSingleValue, help: "KEY=VALUE, or KEY to pass the caller's value.") var env: [String] = []
+    @Option(name: .customLong("env-file"), parsing: .unconditionalSingleValue, help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
+    @Option(name: [.short, .customLong("workdir")], parsing: .unconditional, help: "Working directory inside the container.") var workdir: String?
+    @Option(name: [.short, .long], parsing: .unconditional, help: "name, uid, name:group or uid:gid (from the image's files).") var user: String?
+    @Option(parsing: .unconditional, help: "Replace the image's ENTRYPOINT (and its CMD).") var entrypoint: String?
+    @Option(parsing: .unconditional, help: "Container name (unique).") var name: String?
+    @Option(parsing: .unconditional, help: "Container hostname.") var hostname: String?
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(help: "Remove the container when it exits.") var rm = false
     @Flag(name: [.short, .long], help: "Keep stdin open (foreground run passes it through).") var interactive = false
     @Flag(name: [.short, .long], help: "A pseudo-terminal for the process (with -i: raw mode, window size follows yours, ^C reaches it).") var tty = false
-    @Option(help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String = "no"
-    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
-    @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL (default 10).") var stopTimeout: Int?
-    @Option(name: [.short, .customLong("label")], help: "KEY=VALUE metadata.") var label: [String] = []
-    @Option(name: .customLong("log-opt"), help: "json-file options: max-size=20m, max-file=5.") var logOpt: [String] = []
-    @Option(name: .customLong("health-cmd"), help: "Command to run to check health (shell form).") var healthCmd: String?
-    @Option(name: .customLong("health-interval"), help: "Time between checks (ms|s|m|h).") var healthInterval: String?
-    @Option(name: .customLong("health-timeout"), help: "Maximum time a check may run.") var healthTimeout: String?
-    @Option(name: .customLong("health-start-period"), help: "Start period: failures do not count until it ends.") var healthStartPeriod: String?
-    @Option(name: .customLong("health-start-interval"), help: "Time between checks during the start period.") var healthStartInterval: String?
-    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy.") var healthRetries: Int?
+    @Option(parsing: .unconditional, help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String = "no"
+    @Option(name: .customLong("stop-signal"), parsing: .unconditional, help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(name: .customLong("stop-timeout"), parsing: .unconditional, help: "Seconds to wait after the stop signal before SIGKILL (default 10).") var stopTimeout: Int?
+    @Option(name: [.short, .customLong("label")], parsing: .unconditionalSingleValue, help: "KEY=VALUE metadata.") var label: [String] = []
+    @Option(name: .customLong("log-opt"), parsing: .unconditionalSingleValue, help: "json-file options: max-size=20m, max-file=5.") var logOpt: [String] = []
+    @Option(name: .customLong("health-cmd"), parsing: .unconditional, help: "Command to run to check health (shell form).") var healthCmd: String?
+    @Option(name: .customLong("health-interval"), parsing: .unconditional, help: "Time between checks (ms|s|m|h).") var healthInterval: String?
+    @Option(name: .customLong("health-timeout"), parsing: .unconditional, help: "Maximum time a check may run.") var healthTimeout: String?
+    @Option(name: .customLong("health-start-period"), parsing: .unconditional, help: "Start period: failures do not count until it ends.") var healthStartPeriod: String?
+    @Option(name: .customLong("health-start-interval"), parsing: .unconditional, help: "Time between checks during the start period.") var healthStartInterval: String?
+    @Option(name: .customLong("health-retries"), parsing: .unconditional, help: "Consecutive failures needed to report unhealthy.") var healthRetries: Int?
     @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.") var noHealthcheck = false
-    @Option(name: .customLong("health-on-failure"), help: "none, kill, restart or stop, at the change to unhealthy.") var healthOnFailure = "none"
-    @Option(name: [.customLong("network"), .customLong("net")], help: "bridge (default), none, host, container:NAME or a network from `network create`.") var network: String?
-    @Option(name: [.short, .customLong("publish")], help: "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges allowed (HOSTPORT omitted: an ephemeral port).") var publish: [String] = []
+    @Option(name: .customLong("health-on-failure"), parsing: .unconditional, help: "none, kill, restart or stop, at the change to unhealthy.") var healthOnFailure = "none"
+    @Option(name: [.customLong("network"), .customLong("net")], parsing: .unconditional, help: "bridge (default), none, host, container:NAME or a network from `network create`.") var network: String?
+    @Option(name: [.short, .customLong("publish")], parsing: .unconditionalSingleValue, help: "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges allowed (HOSTPORT omitted: an ephemeral port).") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish the image's EXPOSEd ports on ephemeral host ports.") var publishAll = false
-    @Option(name: .customLong("dns"), help: "Nameserver for the container's resolv.conf.") var dns: [String] = []
-    @Option(name: .customLong("dns-search"), help: "Search domain for resolv.conf.") var dnsSearch: [String] = []
-    @Option(name: .customLong("dns-option"), help: "resolv.conf option.") var dnsOption: [String] = []
-    @Option(name: .customLong("add-host"), help: "HOST:IP line for /etc/hosts (IP may be host-gateway).") var addHost: [String] = []
-    @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Another name for the container on a user network.") var networkAlias: [String] = []
-    @Option(name: [.short, .customLong("volume")], help: "HOSTPATH:PATH[:ro], VOLUME:PATH[:ro] (made and seeded from the image if new), or PATH (an anonymous volume).") var volume: [String] = []
-    @Option(help: "type=bind|volume|tmpfs,source=...,target=...[,readonly][,volume-nocopy][,tmpfs-size=64m][,tmpfs-mode=1777]") var mount: [String] = []
-    @Option(help: "PATH[:size=64m,mode=1777,...]: a tmpfs (noexec, nosuid, nodev unless told).") var tmpfs: [String] = []
-    @Option(name: .customLong("cap-add"), help: "Add a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
-    @Option(name: .customLong("cap-drop"), help: "Drop a capability (ALL drops every one).") var capDrop: [String] = []
+    @Option(name: .customLong("dns"), parsing: .unconditionalSingleValue, help: "Nameserver for the container's resolv.conf.") var dns: [String] = []
+    @Option(name: .customLong("dns-search"), parsing: .unconditionalSingleValue, help: "Search domain for resolv.conf.") var dnsSearch: [String] = []
+    @Option(name: .customLong("dns-option"), parsing: .unconditionalSingleValue, help: "resolv.conf option.") var dnsOption: [String] = []
+    @Option(name: .customLong("add-host"), parsing: .unconditionalSingleValue, help: "HOST:IP line for /etc/hosts (IP may be host-gateway).") var addHost: [String] = []
+    @Option(name: [.customLong("network-alias"), .customLong("net-alias")], parsing: .unconditionalSingleValue, help: "Another name for the container on a user network.") var networkAlias: [String] = []
+    @Option(name: [.short, .customLong("volume")], parsing: .unconditionalSingleValue, help: "HOSTPATH:PATH[:ro], VOLUME:PATH[:ro] (made and seeded from the image if new), or PATH (an anonymous volume).") var volume: [String] = []
+    @Option(parsing: .unconditionalSingleValue, help: "type=bind|volume|tmpfs,source=...,target=...[,readonly][,volume-nocopy][,tmpfs-size=64m][,tmpfs-mode=1777]") var mount: [String] = []
+    @Option(parsing: .unconditionalSingleValue, help: "PATH[:size=64m,mode=1777,...]: a tmpfs (noexec, nosuid, nodev unless told).") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), parsing: .unconditionalSingleValue, help: "Add a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), parsing: .unconditionalSingleValue, help: "Drop a capability (ALL drops every one).") var capDrop: [String] = []
     @Flag(name: .customLong("init"), help: "Run an init as PID 1 that reaps zombies and forwards signals (as tini).") var initProcess = false
     @Flag(help: "Every capability and host device, no seccomp, no masked paths: the container is as strong as root on the host.") var privileged = false
-    @Option(name: .customLong("security-opt"), help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
-    @Option(help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
-    @Option(help: "TYPE=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 is unlimited). Default nofile=1024:524288.") var ulimit: [String] = []
+    @Option(name: .customLong("security-opt"), parsing: .unconditionalSingleValue, help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
+    @Option(parsing: .unconditional, help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
+    @Option(parsing: .unconditionalSingleValue, help: "TYPE=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 is unlimited). Default nofile=1024:524288.") var ulimit: [String] = []
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
 
     /// Docker's --pull: the image from its registry when it is missing (or always), with

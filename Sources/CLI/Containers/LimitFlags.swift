@@ -4,17 +4,17 @@ import OS
 
 /// Docker's resource flags, shared by run, create and update (cgroup v2).
 struct LimitFlags: ParsableArguments {
-    @Option(name: [.short, .customLong("memory")], help: "Memory limit (e.g. 512m, 1g; at least 6m).") var memory: String?
+    @Option(name: [.short, .customLong("memory")], parsing: .unconditional, help: "Memory limit (e.g. 512m, 1g; at least 6m).") var memory: String?
     @Option(name: .customLong("memory-swap"), parsing: .unconditional, help: "Memory plus swap (-1: unlimited swap; default: twice --memory).") var memorySwap: String?
-    @Option(name: .customLong("memory-reservation"), help: "Soft limit (memory.low).") var memoryReservation: String?
-    @Option(help: "Number of CPUs (e.g. 0.5, 1.5): a CFS quota per 100 ms.") var cpus: String?
-    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "Relative CPU weight (Docker's 1024 scale, as cpu.weight).") var cpuShares: Int64?
-    @Option(name: .customLong("cpu-period"), help: "CFS period in microseconds.") var cpuPeriod: Int64?
+    @Option(name: .customLong("memory-reservation"), parsing: .unconditional, help: "Soft limit (memory.low).") var memoryReservation: String?
+    @Option(parsing: .unconditional, help: "Number of CPUs (e.g. 0.5, 1.5): a CFS quota per 100 ms.") var cpus: String?
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], parsing: .unconditional, help: "Relative CPU weight (Docker's 1024 scale, as cpu.weight).") var cpuShares: Int64?
+    @Option(name: .customLong("cpu-period"), parsing: .unconditional, help: "CFS period in microseconds.") var cpuPeriod: Int64?
     @Option(name: .customLong("cpu-quota"), parsing: .unconditional, help: "CFS quota in microseconds.") var cpuQuota: Int64?
-    @Option(name: .customLong("cpuset-cpus"), help: "CPUs allowed (0-2,4).") var cpusetCpus: String?
-    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes allowed (0-1).") var cpusetMems: String?
+    @Option(name: .customLong("cpuset-cpus"), parsing: .unconditional, help: "CPUs allowed (0-2,4).") var cpusetCpus: String?
+    @Option(name: .customLong("cpuset-mems"), parsing: .unconditional, help: "Memory nodes allowed (0-1).") var cpusetMems: String?
     @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
-    @Option(name: .customLong("blkio-weight"), help: "Relative block I/O weight, 10 to 1000 (io.weight).") var blkioWeight: Int64?
+    @Option(name: .customLong("blkio-weight"), parsing: .unconditional, help: "Relative block I/O weight, 10 to 1000 (io.weight).") var blkioWeight: Int64?
 
     var flags: ResourceFlags {
         var f = ResourceFlags()
@@ -37,7 +37,7 @@ struct UpdateContainer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update", abstract: "Change the limits or restart policy of containers (running ones at once).")
     @OptionGroup var s: StoreOptions
     @OptionGroup var limits: LimitFlags
-    @Option(help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String?
+    @Option(parsing: .unconditional, help: "no, always, unless-stopped, on-failure[:max-retries]") var restart: String?
     @Argument(help: "Containers (name or ID).") var containers: [String]
 
     func run() throws {
