@@ -286,3 +286,69 @@ public enum JSONLogReader {
         return secs * 1_000_000_000 + frac
     }
 }
+
+/// `logs -f`: reads a json-file log as it grows, across rotation, by fd. A rotated file is
+/// complete (the writer closes it before the rename), so the follower reads the rest of the
+/// one it has open, then every generation that came after it (several rotations may pass
+/// between two reads), oldest first, then the new current file. Only a generation rotated
+/// out entirely (beyond max-file) before it was opened is lost, as it is to everyone.
+public final class JSONLogFollower {
+    let base: String
+    var current: FD
+    var offset: Int
+
+    /// `fd` is `base` as opened, read up to `offset` already.
+    public init(base: String, fd: FD, offset: Int) {
+        self.base = base
+        current = fd
+        self.offset = offset
+    }
+
+    /// Reads what is new through `copy(fd, from)`, which returns the offset after the last
+    /// whole line it read. True if anything moved.
+    public func poll(_ copy: (Int32, Int) -> Int) -> Bool {
+        let start = offset
+        offset = copy(current.raw, offset)
+        guard let (next, newer) = rotatedSince() else { return offset != start }
+        _ = copy(current.raw, offset) // what was written before the rotation
+        for fd in newer { _ = copy(fd.raw, 0) }
+        current = next
+        offset = copy(current.raw, 0)
+        return true
+    }
+
+    /// nil while `base` is still the file we read; else the new current file and the rotated
+    /// generations after ours, oldest first.
+    func rotatedSince() -> (FD, [FD])? {
+        let ours = Self.inode(current.raw)
+        guard let (cur, rotated) = Self.snapshot(base), Self.inode(cur.raw) != ours else { return nil }
+        // Ours among them: the ones before it are newer. Gone (rotated out): all are.
+        let k = rotated.firstIndex { Self.inode($0.raw) == ours } ?? rotated.count
+        return (cur, Array(rotated[..<k].reversed()))
+    }
+
+    /// Every file of the log, oldest first, the current one last: opened as one consistent
+    /// snapshot, so that a rotation while we look neither skips nor repeats a file.
+    public static func openAll(_ base: String) -> [FD] {
+        guard let (cur, rotated) = snapshot(base) else { return [] }
+        return rotated.reversed() + [cur]
+    }
+
+    /// The current file and the rotated ones (base.1, base.2, ...: newest first), taken again
+    /// if the writer rotated while we opened them (the current file then changed).
+    static func snapshot(_ base: String) -> (FD, [FD])? {
+        for _ in 0..<100 {
+            guard let cur = try? FD.open(base, O_RDONLY | O_CLOEXEC) else { return nil }
+            var rotated: [FD] = []
+            while let fd = try? FD.open("\(base).\(rotated.count + 1)", O_RDONLY | O_CLOEXEC) { rotated.append(fd) }
+            var st = stat()
+            if stat(base, &st) == 0 && UInt64(st.st_ino) == inode(cur.raw) { return (cur, rotated) }
+        }
+        return nil
+    }
+
+    static func inode(_ fd: Int32) -> UInt64 {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? UInt64(st.st_ino) : 0
+    }
+}

@@ -23,6 +23,11 @@ public enum Files {
         return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
+    public static func size(fd: Int32) -> Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

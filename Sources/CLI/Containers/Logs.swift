@@ -30,55 +30,34 @@ struct LogsCommand: ParsableCommand {
             let base = engine.logPath(id)
             var out = Output(timestamps: timestamps, since: sinceNs, until: untilNs)
             // Rotated files first (oldest first), then the current one; --tail reads backwards.
-            var files: [String] = [base]
-            var k = 1
-            while Files.exists("\(base).\(k)") { files.append("\(base).\(k)"); k += 1 }
-            var segments: [(String, Int)] = []
+            let files = JSONLogFollower.openAll(base)
+            var segments: [(fd: FD, offset: Int)] = []
             var remaining = n
-            for f in files {
-                guard remaining != 0 else { break }
-                let fd = FD(sr_open_cloexec(f, O_RDONLY, 0))
-                guard fd.raw >= 0 else { continue }
-                if remaining < 0 { segments.append((f, 0)); continue }
+            for fd in files.reversed() where remaining != 0 {
+                if remaining < 0 { segments.append((fd, 0)); continue }
                 let t = JSONLogReader.tailOffset(fd: fd.raw, lines: remaining)
-                segments.append((f, t.offset))
+                segments.append((fd, t.offset))
                 remaining -= min(remaining, t.found)
             }
-            var current: (fd: FD, offset: Int, inode: UInt)?
-            for (f, off) in segments.reversed() {
-                let fd = FD(sr_open_cloexec(f, O_RDONLY, 0))
-                guard fd.raw >= 0 else { continue }
+            var currentEnd = files.last.map { Files.size(fd: $0.raw) } ?? 0
+            for (fd, off) in segments.reversed() {
                 let end = out.copy(fd.raw, from: off)
-                if f == base { current = (fd, end, Self.inode(fd.raw)) }
+                if fd === files.last { currentEnd = end }
             }
             out.flush()
             guard follow else { return }
-            if current == nil, let fd = Optional(FD(sr_open_cloexec(base, O_RDONLY, 0))), fd.raw >= 0 {
-                current = (fd, 0, Self.inode(fd.raw))
-            }
-            // Follow: new bytes, across rotation, until the supervisor is gone.
+            guard let current = files.last ?? (try? FD.open(base, O_RDONLY | O_CLOEXEC)) else { return }
+            // Follow: new bytes, across rotation, until the supervisor is gone; no pause while
+            // there is more to read, so that a fast writer's rotations do not outrun us.
+            let follower = JSONLogFollower(base: base, fd: current, offset: currentEnd)
             while true {
                 let alive = Engine.supervisorAlive(engine.loadState(id))
-                if var c = current {
-                    c.offset = out.copy(c.fd.raw, from: c.offset)
-                    var st = stat()
-                    if stat(base, &st) == 0 && UInt(st.st_ino) != c.inode {
-                        let fd = FD(sr_open_cloexec(base, O_RDONLY, 0))
-                        if fd.raw >= 0 { c = (fd, 0, Self.inode(fd.raw)); c.offset = out.copy(fd.raw, from: 0) }
-                    }
-                    current = c
-                }
+                let moved = follower.poll { out.copy($0, from: $1) }
                 out.flush()
                 if !alive { break }
-                usleep(50_000)
+                if !moved { usleep(20_000) }
             }
         }
-    }
-
-    static func inode(_ fd: Int32) -> UInt {
-        var st = stat()
-        fstat(fd, &st)
-        return UInt(st.st_ino)
     }
 
     static func time(_ s: String, _ flag: String) throws -> Int64 {
