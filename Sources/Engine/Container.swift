@@ -120,10 +120,15 @@ public struct Container: Codable {
     }
 }
 
+/// Docker's container states; its words appear only when encoded.
+public enum ContainerStatus: String, Codable, Sendable {
+    case created, running, paused, restarting, removing, exited, dead
+}
+
 /// What the supervisor keeps current in containers/<id>/state.json (atomic renames):
 /// Docker's State plus what swiftrun needs to tell a live supervisor from a dead one.
 public struct ContainerState: Codable {
-    public var Status: String = "created"   // created, running, paused, restarting, exited, dead
+    public var Status: ContainerStatus = .created
     public var Running = false
     public var Paused = false
     public var Restarting = false

@@ -23,21 +23,21 @@ public enum DockerWords {
     /// The STATUS column: "Up 3 minutes (healthy)", "Exited (0) 5 seconds ago", "Created".
     public static func status(_ s: ContainerState, nowNs: Int64) -> String {
         switch s.Status {
-        case "running", "paused":
+        case .running, .paused:
             var out = "Up " + humanDuration(nowNs - s.StartedNs)
             // Docker shows (Paused) alone: the health of a frozen container says nothing new.
-            if s.Paused || s.Status == "paused" { return out + " (Paused)" }
+            if s.Paused || s.Status == .paused { return out + " (Paused)" }
             if let h = s.Health {
-                out += h.Status == "starting" ? " (health: starting)" : " (\(h.Status))"
+                out += h.Status == .starting ? " (health: starting)" : " (\(h.Status.rawValue))"
             }
             return out
-        case "restarting":
+        case .restarting:
             return "Restarting (\(s.ExitCode)) \(humanDuration(nowNs - s.FinishedNs)) ago"
-        case "exited":
+        case .exited:
             return "Exited (\(s.ExitCode)) \(humanDuration(nowNs - s.FinishedNs)) ago"
-        case "dead": return "Dead"
-        case "removing": return "Removal In Progress"
-        default: return "Created"
+        case .dead: return "Dead"
+        case .removing: return "Removal In Progress"
+        case .created: return "Created"
         }
     }
 

@@ -374,14 +374,14 @@ public final class Engine {
         let c = try load(id)
         var s = loadState(id)
         if (s.Running || s.Restarting) && !Self.supervisorAlive(s) {
-            s.Status = "exited"
+            s.Status = .exited
             s.Running = false
             s.Restarting = false
             s.Paused = false
             if s.Pid != 0 { s.ExitCode = 137 }
             s.Pid = 0
             if s.Error.isEmpty { s.Error = "the supervisor (pid \(s.SupervisorPid)) died; the container was killed with it" }
-            if s.Health != nil { s.Health!.Status = "unhealthy" }
+            if s.Health != nil { s.Health!.Status = .unhealthy }
             s.NetworkSettings = nil
             if s.FinishedNs == 0 {
                 // Died unrecorded: its last state write is the best time we have.

@@ -100,11 +100,16 @@ public enum Health {
 }
 
 /// `State.Health` as Docker's inspect shows it.
+/// Docker's health states; its words appear only when encoded.
+public enum HealthStatus: String, Codable, Sendable {
+    case starting, healthy, unhealthy
+}
+
 public struct HealthState: Codable, Equatable {
-    public var Status: String
+    public var Status: HealthStatus
     public var FailingStreak: Int
     public var Log: [HealthResult]
-    public init(Status: String = "starting", FailingStreak: Int = 0, Log: [HealthResult] = []) {
+    public init(Status: HealthStatus = .starting, FailingStreak: Int = 0, Log: [HealthResult] = []) {
         self.Status = Status
         self.FailingStreak = FailingStreak
         self.Log = Log
@@ -140,7 +145,7 @@ public struct HealthMonitor: Equatable {
     /// The wait before the next probe, counted from the end of the previous one (or from
     /// the start). The start interval applies only while starting inside a start period.
     public func nextWait(nowNs: Int64) -> Int64 {
-        if timing.startPeriod > 0 && state.Status == "starting" && nowNs - startedNs < timing.startPeriod {
+        if timing.startPeriod > 0 && state.Status == .starting && nowNs - startedNs < timing.startPeriod {
             return timing.startInterval
         }
         return timing.interval
@@ -148,24 +153,24 @@ public struct HealthMonitor: Equatable {
 
     /// Records a result; returns the new status if it changed.
     @discardableResult
-    public mutating func record(_ r: HealthResult, startNs: Int64) -> String? {
+    public mutating func record(_ r: HealthResult, startNs: Int64) -> HealthStatus? {
         let before = state.Status
         state.Log.append(r)
         if state.Log.count > Health.maxLogEntries { state.Log.removeFirst(state.Log.count - Health.maxLogEntries) }
         if r.ExitCode == 0 {
             state.FailingStreak = 0
-            state.Status = "healthy"
-        } else if !(state.Status == "starting" && startNs - startedNs < timing.startPeriod) {
+            state.Status = .healthy
+        } else if !(state.Status == .starting && startNs - startedNs < timing.startPeriod) {
             // A failure counts unless the container is still starting inside its start period.
             state.FailingStreak += 1
-            if state.FailingStreak >= timing.retries { state.Status = "unhealthy" }
+            if state.FailingStreak >= timing.retries { state.Status = .unhealthy }
         }
         return state.Status == before ? nil : state.Status
     }
 
     /// A (re)start: `starting` and streak 0; the log is kept.
     public mutating func restarted(atNs: Int64) {
-        state.Status = "starting"
+        state.Status = .starting
         state.FailingStreak = 0
         startedNs = atNs
     }

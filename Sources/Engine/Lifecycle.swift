@@ -273,7 +273,7 @@ public enum Events {
 extension Engine {
     /// `wait --condition healthy|unhealthy`: polls state.json (the supervisor rewrites it
     /// after every probe). Fails when the container stops, or goes the other way.
-    public func waitHealth(_ id: String, _ want: String, timeoutNs: Int64?) throws -> (ok: Bool, message: String) {
+    public func waitHealth(_ id: String, _ want: HealthStatus, timeoutNs: Int64?) throws -> (ok: Bool, message: String) {
         let deadline = timeoutNs.map { Time.monotonicNanos() + $0 }
         while true {
             let v = try view(id)
@@ -281,15 +281,15 @@ extension Engine {
                 throw Failure("container \(v.container.Name) has no health check: create it with --health-cmd, or from an image with a HEALTHCHECK")
             }
             let last = h.Log.last.map { " (last check: exit \($0.ExitCode): \($0.Output.trimmed()))" } ?? ""
-            if v.state.Running && h.Status == want { return (true, h.Status) }
+            if v.state.Running && h.Status == want { return (true, h.Status.rawValue) }
             if !v.state.Running && !v.state.Restarting {
-                return (false, "container \(v.container.Name) is \(v.state.Status) (exit code \(v.state.ExitCode))\(last)")
+                return (false, "container \(v.container.Name) is \(v.state.Status.rawValue) (exit code \(v.state.ExitCode))\(last)")
             }
-            if want == "healthy" && h.Status == "unhealthy" && v.container.HostConfig.HealthOnFailure != "restart" {
+            if want == .healthy && h.Status == .unhealthy && v.container.HostConfig.HealthOnFailure != "restart" {
                 return (false, "container \(v.container.Name) is unhealthy\(last)")
             }
             if let d = deadline, Time.monotonicNanos() >= d {
-                return (false, "timed out waiting for \(v.container.Name) to be \(want): it is \(h.Status)\(last)")
+                return (false, "timed out waiting for \(v.container.Name) to be \(want.rawValue): it is \(h.Status.rawValue)\(last)")
             }
             usleep(20_000)
         }

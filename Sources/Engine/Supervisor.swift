@@ -215,7 +215,7 @@ public final class Supervisor {
 
     /// A run has begun: recorded, health from "starting", the `start` event.
     func markRunning(pid: Int32, startedNs: Int64) {
-        state.Status = "running"
+        state.Status = .running
         state.Running = true
         state.Restarting = false
         state.Pid = pid
@@ -243,7 +243,7 @@ public final class Supervisor {
         try? rt.delete(id, force: true)
         HostNetwork.release(containerID: id, root: engine.store.root)
         engine.unmountRootfs(id)
-        state.Status = "created"
+        state.Status = .created
         state.Running = false
         state.ExitCode = code
         state.Error = "\(error)"
@@ -503,7 +503,7 @@ public final class Supervisor {
         guard frozen != paused else { return }
         paused = frozen
         state.Paused = frozen
-        state.Status = frozen ? "paused" : "running"
+        state.Status = frozen ? .paused : .running
         if monitor != nil {
             if frozen {
                 // Killed without waiting (a frozen tree dies in its own time; blocking here
@@ -514,9 +514,9 @@ public final class Supervisor {
                     dropProbeResult = true
                 }
                 let was = monitor!.state.Status
-                monitor!.state.Status = "unhealthy"
+                monitor!.state.Status = .unhealthy
                 state.Health = monitor!.state
-                if was != "unhealthy" { Events.emit(engine, "health_status: unhealthy", container) }
+                if was != .unhealthy { Events.emit(engine, "health_status: unhealthy", container) }
             } else {
                 nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
             }
@@ -640,7 +640,7 @@ public final class Supervisor {
         state.Running = false
         state.Paused = false
         state.Pid = 0
-        state.Status = "exited"
+        state.Status = .exited
         state.ExitCode = code
         state.FinishedAt = Time.rfc3339Nano(now)
         state.FinishedNs = now
@@ -649,7 +649,7 @@ public final class Supervisor {
         state.OOMKilled = oomKilled
         if monitor != nil {
             // Docker: a stopped container is unhealthy until it runs again.
-            monitor!.state.Status = "unhealthy"
+            monitor!.state.Status = .unhealthy
             state.Health = monitor!.state
         }
         save()
@@ -676,14 +676,14 @@ public final class Supervisor {
         if ranNs >= 10_000_000_000 { backoffNs = 0 }
         backoffNs = forced ? 0 : backoffNs == 0 ? 100_000_000 : min(backoffNs * 2, 60_000_000_000)
         state.RestartCount += 1
-        state.Status = "restarting"
+        state.Status = .restarting
         state.Restarting = true
         save()
         // Wait out the backoff; a stop request ends it.
         let until = Time.monotonicNanos() + backoffNs
         while Time.monotonicNanos() < until {
             if stopRequested {
-                state.Status = "exited"
+                state.Status = .exited
                 state.Restarting = false
                 save()
                 return false
@@ -788,8 +788,8 @@ public final class Supervisor {
         nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
         save()
         if let s = changed {
-            Events.emit(engine, "health_status: \(s)", container)
-            if s == "unhealthy" { onUnhealthy() }
+            Events.emit(engine, "health_status: \(s.rawValue)", container)
+            if s == .unhealthy { onUnhealthy() }
         }
     }
 

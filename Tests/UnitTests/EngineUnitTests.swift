@@ -55,18 +55,18 @@ final class HealthUnitTests: XCTestCase {
         XCTAssertNil(m.record(result(1, 1 * s), startNs: 1 * s))
         XCTAssertEqual(m.state.FailingStreak, 0)
         // A success counts at once, even inside the start period.
-        XCTAssertEqual(m.record(result(0, 4 * s), startNs: 4 * s), "healthy")
+        XCTAssertEqual(m.record(result(0, 4 * s), startNs: 4 * s), .healthy)
         XCTAssertEqual(m.nextWait(nowNs: 5 * s), s, "healthy: the interval, start period or not")
         XCTAssertNil(m.record(result(1, 5 * s), startNs: 5 * s))
         XCTAssertNil(m.record(result(2, 6 * s), startNs: 6 * s))
-        XCTAssertEqual(m.record(result(-1, 7 * s), startNs: 7 * s), "unhealthy")
+        XCTAssertEqual(m.record(result(-1, 7 * s), startNs: 7 * s), .unhealthy)
         XCTAssertEqual(m.state.FailingStreak, 3)
         XCTAssertNil(m.record(result(1, 8 * s), startNs: 8 * s))
         XCTAssertEqual(m.state.Log.count, 5)
-        XCTAssertEqual(m.record(result(0, 9 * s), startNs: 9 * s), "healthy")
+        XCTAssertEqual(m.record(result(0, 9 * s), startNs: 9 * s), .healthy)
         XCTAssertEqual(m.state.FailingStreak, 0)
         m.restarted(atNs: 20 * s)
-        XCTAssertEqual(m.state.Status, "starting")
+        XCTAssertEqual(m.state.Status, .starting)
         XCTAssertEqual(m.state.Log.count, 5, "a restart keeps the log")
         XCTAssertEqual(m.state.Log.map(\.ExitCode), [1, 2, -1, 1, 0], "the last 5, oldest first")
     }
@@ -117,12 +117,12 @@ final class DockerWordsTests: XCTestCase {
     func testStatus() {
         var st = ContainerState()
         XCTAssertEqual(DockerWords.status(st, nowNs: 0), "Created")
-        st.Status = "running"; st.Running = true; st.StartedNs = 0
-        st.Health = HealthState(Status: "starting")
+        st.Status = .running; st.Running = true; st.StartedNs = 0
+        st.Health = HealthState(Status: .starting)
         XCTAssertEqual(DockerWords.status(st, nowNs: 12 * s), "Up 12 seconds (health: starting)")
-        st.Health!.Status = "healthy"
+        st.Health!.Status = .healthy
         XCTAssertEqual(DockerWords.status(st, nowNs: 40 * s), "Up 40 seconds (healthy)")
-        st.Status = "exited"; st.ExitCode = 137; st.FinishedNs = 0
+        st.Status = .exited; st.ExitCode = 137; st.FinishedNs = 0
         XCTAssertEqual(DockerWords.status(st, nowNs: 5 * s), "Exited (137) 5 seconds ago")
         XCTAssertEqual(DockerWords.command("uvicorn", ["app:app", "--host", "0.0.0.0"], truncate: true), "\"uvicorn app:app --h…\"")
         XCTAssertEqual(DockerWords.command("sh", ["-c", "echo hi"], truncate: false), "\"sh -c 'echo hi'\"")

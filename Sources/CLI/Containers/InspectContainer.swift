@@ -10,7 +10,7 @@ struct InspectContainer: ParsableCommand {
     @Argument(help: "Containers (name or ID).") var containers: [String]
 
     struct StateOut: Encodable {
-        var Status: String, Running: Bool, Paused: Bool, Restarting: Bool, OOMKilled: Bool, Dead: Bool
+        var Status: ContainerStatus, Running: Bool, Paused: Bool, Restarting: Bool, OOMKilled: Bool, Dead: Bool
         var Pid: Int32, ExitCode: Int32, Error: String, StartedAt: String, FinishedAt: String
         var Health: HealthState?
     }

@@ -30,13 +30,14 @@ struct PsCommand: ParsableCommand {
                 case "name": views = views.filter { $0.container.Name.contains(value) }
                 case "id": views = views.filter { $0.container.Id.hasPrefix(value) }
                 case "status":
-                    let ok = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
-                    guard ok.contains(value) else { throw Failure("invalid filter 'status=\(value)': use one of \(ok.joined(separator: ", "))") }
-                    views = views.filter { $0.state.Status == value }
+                    guard let want = ContainerStatus(rawValue: value) else {
+                        throw Failure("invalid filter 'status=\(value)': use one of created, restarting, running, removing, paused, exited, dead")
+                    }
+                    views = views.filter { $0.state.Status == want }
                 case "health":
                     let ok = ["starting", "healthy", "unhealthy", "none"]
                     guard ok.contains(value) else { throw Failure("invalid filter 'health=\(value)': use one of \(ok.joined(separator: ", "))") }
-                    views = views.filter { ($0.state.Running ? $0.state.Health?.Status : nil) ?? "none" == value }
+                    views = views.filter { ($0.state.Running ? $0.state.Health?.Status.rawValue : nil) ?? "none" == value }
                 case "label":
                     let l = value.split(separator: "=", maxSplits: 1).map(String.init)
                     views = views.filter { v in
@@ -84,7 +85,7 @@ struct PsCommand: ParsableCommand {
             ("Networks", .string(c.networkMode.hasPrefix("container:") ? "" : c.networkMode)),
             ("Ports", .string(v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : "")),
             ("RunningFor", .string(DockerWords.humanDuration(now - c.CreatedNs) + " ago")),
-            ("State", .string(v.state.Status)),
+            ("State", .string(v.state.Status.rawValue)),
             ("Status", .string(DockerWords.status(v.state, nowNs: now))),
         ])
     }

@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
                         guard let d = GoDuration.parse(t) else { throw Failure("invalid --wait-healthy timeout \"\(t)\" (use e.g. 30s, 2m)") }
                         limit = d
                     }
-                    let r = try engine.waitHealth(c.Id, "healthy", timeoutNs: limit)
+                    let r = try engine.waitHealth(c.Id, .healthy, timeoutNs: limit)
                     if !r.ok {
                         stderrWrite("swiftrun: \(r.message)\n")
                         code = 1

@@ -91,7 +91,7 @@ struct WaitContainer: ParsableCommand {
                         guard let d = GoDuration.parse(t) else { throw Failure("invalid --timeout \(t): use a duration such as 30s or 1m") }
                         return d
                     }
-                    let r = try engine.waitHealth(id, condition, timeoutNs: limit)
+                    let r = try engine.waitHealth(id, HealthStatus(rawValue: condition)!, timeoutNs: limit)
                     stdoutWrite(r.message + "\n")
                     if !r.ok { code = 1 }
                 default:
