@@ -149,31 +149,21 @@ public final class Engine {
         // and no live maker is what a killed `create` left, and the next one takes it back.
         guard mkdir(dir, 0o700) == 0 else { throw SysError("mkdir", dir) }
         try Files.writeAtomic(dir + "/creator", Array("\(getpid()) \(Proc.stat(getpid())?.startTime ?? 0)".utf8), mode: 0o600)
+        let held = ContainerResources(engine: self, id: id)
         var ok = false
-        var named = false
         defer {
-            if !ok {
-                unmountRootfs(id)
-                try? Files.removeTree(dir)
-                if named { unlink(namesDir + "/" + name) }
-                for m in userMounts where m.Anonymous == true && !m.Source.isEmpty { try? removeVolume(m.Source, force: true) }
-            }
+            if !ok { _ = try? held.release(upTo: .container, volumes: userMounts.filter { $0.Anonymous == true }.map(\.Source)) }
         }
         try reserve(name: name, id: id)
-        named = true
         for d in ["work", "rootfs", "bundle"] { try Files.mkdirAll(dir + "/" + d, mode: 0o700) }
         // The merged root takes the upper dir's mode: 0755, or no user but root gets in.
         try Files.mkdirAll(dir + "/upper", mode: 0o755)
 
         // The image's /etc/passwd and /etc/group decide USER: read them through the merged
         // layers, resolved inside that root.
-        try mountRootfs(id, layers: image.layers.map { $0.chainID })
+        try held.mountRootfs(layers: image.layers.map { $0.chainID })
         let passwd = Self.readInRoot(dir + "/rootfs", "/etc/passwd"), group = Self.readInRoot(dir + "/rootfs", "/etc/group")
-        let volumeMounts: [Spec.Mount]
-        do { volumeMounts = try prepareMounts(&userMounts, rootfs: dir + "/rootfs") } catch {
-            unmountRootfs(id)
-            throw error
-        }
+        let volumeMounts = try prepareMounts(&userMounts, rootfs: dir + "/rootfs")
         // The root stays mounted for the first start (the supervisor reuses it): one mount
         // and one unmount fewer on the way to `run`. `rm` and a failed create unmount it.
         if !userMounts.isEmpty { hostConfig.Mounts = userMounts }
@@ -258,8 +248,7 @@ public final class Engine {
     /// `container prune`: every directory a killed `create` left (no record, maker gone).
     public func sweepHalfMade() {
         for id in allIDs() where !Files.exists(dir(id) + "/config.json") && makerAlive(id) != true {
-            unmountRootfs(id)
-            try? Files.removeTree(dir(id))
+            _ = try? ContainerResources(engine: self, id: id).release(upTo: .container)
         }
         for n in (try? Files.list(namesDir)) ?? [] {
             if let id = try? Files.readlink(namesDir + "/" + n), !Files.exists(dir(id)) { unlink(namesDir + "/" + n) }
@@ -284,8 +273,7 @@ public final class Engine {
         case nil where Files.exists(d): return false // being made this instant (the creator file follows the mkdir)
         default: break
         }
-        unmountRootfs(id)
-        try? Files.removeTree(d)
+        _ = try? ContainerResources(engine: self, id: id).release(upTo: .container)
         return unlink(namesDir + "/" + name) == 0 || errno == ENOENT
     }
 
@@ -298,32 +286,6 @@ public final class Engine {
     }
 
     // MARK: rootfs
-
-    /// overlayfs: the image's layers, top first, under the container's own upper dir;
-    /// mounted through the new mount API onto an fd of the target.
-    public func mountRootfs(_ id: String, layers: [String]? = nil) throws {
-        let dir = self.dir(id)
-        let chain = try layers ?? (try Files.readString(dir + "/layers")).split(separator: "\n").map(String.init)
-        let lower = chain.reversed().map { strdup(store.layerPath($0)) }
-        defer { lower.forEach { free($0) } }
-        let target = try FD.open(dir + "/rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        var step: UnsafePointer<CChar>?
-        let rc = lower.map { UnsafePointer($0) }.withUnsafeBufferPointer {
-            sr_mount_overlay($0.baseAddress, Int32($0.count), dir + "/upper", dir + "/work", target.raw, &step)
-        }
-        guard rc == 0 else {
-            throw SysError("mount overlay (\(step.map { String(cString: $0) } ?? "?"))", dir + "/rootfs", errno: -rc)
-        }
-    }
-
-    /// Is the container's overlay mounted (by create, or a supervisor that went away)?
-    func rootfsMounted(_ id: String) -> Bool {
-        sr_fs_type(dir(id) + "/rootfs") == 0x794c_7630 // OVERLAYFS_SUPER_MAGIC
-    }
-
-    public func unmountRootfs(_ id: String) {
-        while umount2(dir(id) + "/rootfs", Int32(MNT_DETACH)) == 0 {}
-    }
 
     /// Reads a file of the image by a path resolved inside its rootfs (a symlinked
     /// /etc/passwd in a hostile image cannot make us read the host's).

@@ -215,23 +215,10 @@ extension Engine {
             }
             try stop(id, timeout: 0, signal: SIGKILL)
         }
-        // Leftovers of a supervisor that was killed: the runtime's state and cgroup, the mount.
-        let rt = runtime
-        rt.warn = { _ in }
-        try? rt.delete(id, force: true)
-        try removeFiles(id, name: v.container.Name, anonymousVolumes: volumes)
+        // With what a supervisor that was killed left: the runtime's state and cgroup, the
+        // mount, the network.
+        try ContainerResources(engine: self, id: id).release(upTo: .container, anonymousVolumes: volumes)
         Events.emit(self, "destroy", v.container)
-    }
-
-    func removeFiles(_ id: String, name: String, networkTeardown: Bool = true, anonymousVolumes: Bool = false) throws {
-        unmountRootfs(id)
-        let anonymous = anonymousVolumes ? ((try? load(id))?.HostConfig.Mounts ?? []).filter { $0.Anonymous == true } : []
-        // A supervisor killed by SIGKILL left its lease and its published ports.
-        HostNetwork.release(containerID: id, root: store.root, teardown: networkTeardown)
-        // The name goes first: once the directory is gone nothing else refers to it.
-        if (try? Files.readlink(namesDir + "/" + name)) == id { unlink(namesDir + "/" + name) }
-        try Files.removeTree(dir(id))
-        for m in anonymous { try? removeVolume(m.Source) }
     }
 
     /// Blocks until the container is not running; returns its exit code.

@@ -65,6 +65,8 @@ public final class Supervisor {
     var idleExe: Int32 = -1
     /// Back from swiftrun-idle: the run to go on with.
     var resumedRun: ResumedRun?
+    /// What the container holds on the host; released there and nowhere else.
+    let held: ContainerResources
 
     struct Probe {
         var pid: Int32
@@ -85,6 +87,7 @@ public final class Supervisor {
         rt = engine.runtime
         container = try engine.load(id)
         state = engine.loadState(id)
+        held = ContainerResources(engine: engine, id: id)
         let opts = try JSONLogWriter.options(container.HostConfig.LogConfig.Config)
         log = try JSONLogWriter(path: engine.logPath(id), maxSize: opts.maxSize, maxFile: opts.maxFile)
     }
@@ -150,14 +153,11 @@ public final class Supervisor {
             state.SupervisorPid = getpid()
             state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
             state.Error = ""
-            // Whatever a dead predecessor left: runtime state and cgroup. Its mount, or the one
-            // create left, is the container's own overlay: kept.
-            try? rt.delete(id, force: true)
-            if !engine.rootfsMounted(id) {
-                engine.unmountRootfs(id)
-                do { try engine.mountRootfs(id) } catch {
-                    return failFirstStart(RuntimeError("\(error)", exitCode: 125))
-                }
+            // Whatever a dead predecessor left: runtime state, cgroup, network. Its mount, or
+            // the one create left, is the container's own overlay: kept.
+            _ = try? held.release(upTo: .run, network: .init(keepBridge: true))
+            do { try held.mountRootfs() } catch {
+                return failFirstStart(RuntimeError("\(error)", exitCode: 125))
             }
         }
 
@@ -196,11 +196,11 @@ public final class Supervisor {
             if shouldRestart(code: code, ranNs: Time.nowNanos() - startedNs) { continue }
             break
         }
-        engine.unmountRootfs(id)
         if container.HostConfig.AutoRemove {
-            try? engine.removeFiles(id, name: container.Name, networkTeardown: false, anonymousVolumes: true)
+            _ = try? held.release(upTo: .container, network: .init(keepBridge: true), anonymousVolumes: true)
             Events.emit(engine, "destroy", container)
         } else {
+            _ = try? held.release(upTo: .rootfs)
             // Done with the container: what is left (the veths going, an unused bridge) is
             // the host's. `rm`, `start` and `wait` need not wait for it.
             state.SupervisorPid = 0
@@ -240,16 +240,14 @@ public final class Supervisor {
 
     func failFirstStart(_ error: Error) -> Int32 {
         let code = (error as? RuntimeError).map { $0.exitCode == 1 ? 125 : $0.exitCode } ?? 125
-        try? rt.delete(id, force: true)
-        HostNetwork.release(containerID: id, root: engine.store.root)
-        engine.unmountRootfs(id)
+        _ = try? held.release(upTo: .rootfs)
         state.Status = .created
         state.Running = false
         state.ExitCode = code
         state.Error = "\(error)"
         state.SupervisorPid = 0
         save()
-        if container.HostConfig.AutoRemove { try? engine.removeFiles(id, name: container.Name, anonymousVolumes: true) }
+        if container.HostConfig.AutoRemove { _ = try? held.release(upTo: .container, anonymousVolumes: true) }
         Self.writeLine(report, "error \(code) \(error)")
         return code
     }
@@ -261,7 +259,7 @@ public final class Supervisor {
     }
 
     func startContainer() throws -> (Runtime.Created, (out: FD, err: FD)) {
-        try? rt.delete(id, force: true)
+        held.acquiredRun()
         let leases = try prepareNetwork()
         let out = try pipe(), err = try pipe()
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
@@ -282,7 +280,7 @@ public final class Supervisor {
         let created: Runtime.Created
         do { created = try rt.create(id: id, options: o) } catch {
             joinedNetns = nil
-            HostNetwork.release(containerID: id, root: engine.store.root)
+            _ = try? held.release(upTo: .run)
             throw error
         }
         joinedNetns = nil // joined by now (create returns after the init's namespace setup)
@@ -311,8 +309,7 @@ public final class Supervisor {
             }
             try rt.start(id)
         } catch {
-            try? rt.delete(id, force: true)
-            HostNetwork.release(containerID: id, root: engine.store.root)
+            _ = try? held.release(upTo: .run)
             throw error
         }
         let stdoutSource = created.console ?? out.r
@@ -464,13 +461,13 @@ public final class Supervisor {
         }
         rmdir(probeCg.dir)
         probeCgroupMade = false
-        do { try rt.delete(id, force: true) } catch { say("delete: \(error)") }
         // Our last holds on the netns go first: with its processes gone the kernel then
-        // deletes it and its veths by itself. Lease and ports go back now; the veths are
-        // awaited, and an unused bridge goes, after the exit is reported (run()).
+        // deletes it and its veths by itself. Runtime state, cgroup, lease and ports go back
+        // now; the veths are awaited, and an unused bridge goes, after the exit is reported
+        // (run()).
         relay?.reset()
         nameServer = nil
-        goingVeths += HostNetwork.release(containerID: id, root: engine.store.root, teardown: false, netnsGone: true)
+        goingVeths += (try? held.release(upTo: .run, network: .init(netnsGone: true, keepBridge: true))) ?? []
         netSettings = nil
     }
 
@@ -557,7 +554,6 @@ public final class Supervisor {
             if reservations == nil {
                 reservations = try PortReservations.reserve(container.HostConfig.Publish ?? [], holders: HostNetwork.publisher)
             }
-            HostNetwork.release(containerID: id, root: engine.store.root, teardown: false)
             let nets = [Container.ConnectedNetwork(Name: name, Aliases: container.HostConfig.NetworkAliases ?? [])]
                 + (container.HostConfig.ConnectedNetworks ?? [])
             var leases: [Lease] = []
@@ -567,7 +563,7 @@ public final class Supervisor {
                                                    interface: "eth\(i)", supervisor: (getpid(), state.SupervisorStart)))
                 }
             } catch {
-                HostNetwork.release(containerID: id, root: engine.store.root)
+                _ = try? held.release(upTo: .run)
                 throw error
             }
             return leases

@@ -1,0 +1,110 @@
+import CShim
+import Network
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything one container holds on the host, and the one place it is let go: the overlay
+/// root, the runtime's state and cgroup, its network (addresses, published ports, veths)
+/// and, at the end, its directory, name and anonymous volumes. Every exit path calls
+/// `release`: a run's end, a failed start, `rm` and `rm -f`, what a dead supervisor or a
+/// killed `create` left. What this instance released already is skipped, and each step
+/// tolerates what another process let go before it, so a release may be repeated.
+/// Nothing else in the engine mounts, unmounts or releases these.
+public final class ContainerResources {
+    let engine: Engine
+    public let id: String
+    private var released: Set<Part> = []
+
+    public enum Part: Int, Comparable {
+        /// The runtime's state and cgroup, and the network of one run.
+        case run
+        /// The overlay root (kept between runs: a restart reuses it).
+        case rootfs
+        /// The directory, the name, anonymous volumes: the container itself.
+        case container
+
+        public static func < (a: Part, b: Part) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// How the network goes. `netnsGone`: the container's processes are gone, so the kernel
+    /// deletes its veths with its netns; they are returned to be awaited (deleting them
+    /// blocks 20-28 ms). `keepBridge`: an unused bridge is left for the caller to take down
+    /// after it has reported the exit.
+    public struct NetworkRelease {
+        public var netnsGone = false
+        public var keepBridge = false
+        public init(netnsGone: Bool = false, keepBridge: Bool = false) {
+            self.netnsGone = netnsGone
+            self.keepBridge = keepBridge
+        }
+    }
+
+    public init(engine: Engine, id: String) {
+        self.engine = engine
+        self.id = id
+    }
+
+    var dir: String { engine.dir(id) }
+
+    // MARK: acquire
+
+    /// overlayfs: the image's layers, top first, under the container's own upper dir;
+    /// mounted through the new mount API onto an fd of the target. A root already mounted
+    /// (by create, or a supervisor that went away) is kept.
+    public func mountRootfs(layers: [String]? = nil) throws {
+        released.remove(.rootfs)
+        if rootfsMounted { return }
+        while umount2(dir + "/rootfs", Int32(MNT_DETACH)) == 0 {} // something else on top
+        let chain = try layers ?? (try Files.readString(dir + "/layers")).split(separator: "\n").map(String.init)
+        let lower = chain.reversed().map { strdup(engine.store.layerPath($0)) }
+        defer { lower.forEach { free($0) } }
+        let target = try FD.open(dir + "/rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        var step: UnsafePointer<CChar>?
+        let rc = lower.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+            sr_mount_overlay($0.baseAddress, Int32($0.count), dir + "/upper", dir + "/work", target.raw, &step)
+        }
+        guard rc == 0 else {
+            throw SysError("mount overlay (\(step.map { String(cString: $0) } ?? "?"))", dir + "/rootfs", errno: -rc)
+        }
+    }
+
+    var rootfsMounted: Bool { sr_fs_type(dir + "/rootfs") == 0x794c_7630 } // OVERLAYFS_SUPER_MAGIC
+
+    /// A run begins: what it holds is not released yet.
+    public func acquiredRun() { released.remove(.run) }
+
+    // MARK: release
+
+    /// Lets go of `upTo` and everything below it. `anonymousVolumes`: with the container,
+    /// the volumes only it used (`rm -v`, `--rm`); `volumes` names them when no record does
+    /// (a create that failed). Throws only if the container's directory cannot be removed.
+    @discardableResult
+    public func release(upTo: Part, network: NetworkRelease = NetworkRelease(), anonymousVolumes: Bool = false,
+                        volumes: [String]? = nil) throws -> [HostNetwork.GoingVeth] {
+        var going: [HostNetwork.GoingVeth] = []
+        if !released.contains(.run) {
+            let rt = engine.runtime
+            rt.warn = { _ in }
+            try? rt.delete(id, force: true)
+            going = HostNetwork.release(containerID: id, root: engine.store.root, teardown: !network.keepBridge,
+                                        netnsGone: network.netnsGone)
+            released.insert(.run)
+        }
+        if upTo >= .rootfs && !released.contains(.rootfs) {
+            while umount2(dir + "/rootfs", Int32(MNT_DETACH)) == 0 {}
+            released.insert(.rootfs)
+        }
+        if upTo >= .container && !released.contains(.container) {
+            let recorded = anonymousVolumes ? ((try? engine.load(id))?.HostConfig.Mounts ?? []).filter { $0.Anonymous == true }.map(\.Source) : []
+            // The name goes first: once the directory is gone nothing else refers to it.
+            let names = engine.namesDir
+            for n in (try? Files.list(names)) ?? [] where (try? Files.readlink(names + "/" + n)) == id { unlink(names + "/" + n) }
+            try Files.removeTree(dir)
+            released.insert(.container)
+            for v in volumes ?? recorded where !v.isEmpty { try? engine.removeVolume(v, force: volumes != nil) }
+        }
+        return going
+    }
+}
