@@ -3,7 +3,8 @@ import PackageDescription
 
 // One module per concern, each using only the ones above it in this list:
 //   CShim (C: clone3, syscalls Glibc lacks, libseccomp, libcap)
-//   OCI (Codable runtime-spec types, no I/O) · OS (Swift wrappers over syscalls)
+//   OCI (Codable runtime-spec types and the JSON coder, no I/O) · OS (Swift wrappers over syscalls)
+//   Template (Go's text/template over OCI's JSON tree, for --format)
 //   CArchive (C: layer unpacking with libarchive, by fd) · ImageStore (the store's layout and index)
 //   ImageImport (blobs hashed in, layers unpacked, load, save)
 //   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
@@ -47,6 +48,8 @@ let package = Package(
         .target(name: "CArchive"), // libarchive by dlopen on first use
         .target(name: "CHTTP"), // libcurl by dlopen on first use
         .target(name: "OCI", swiftSettings: v5),
+        // Go's text/template over a JSON tree: no Swift library speaks its syntax.
+        .target(name: "Template", dependencies: ["OCI", "OS"], swiftSettings: v5),
         .target(name: "OS", dependencies: ["CShim"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         // runc's command line over the runtime alone: swiftrun-runc links nothing else.
@@ -61,7 +64,7 @@ let package = Package(
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry",
+            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
@@ -69,7 +72,7 @@ let package = Package(
         // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
         .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim"], swiftSettings: v5),
     ]
 )

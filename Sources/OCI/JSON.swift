@@ -1,3 +1,80 @@
+/// A JSON document as a tree: what the coder below parses into and encodes from, and what
+/// `--format` templates walk. Numbers keep their text, so 64-bit integers stay exact; an
+/// object keeps its keys' order for those who build one (it is written with sorted keys).
+public indirect enum JSONValue: Equatable, Encodable {
+    case null, bool(Bool), number(String), string(String), array([JSONValue])
+    case object([String: JSONValue], order: [String])
+
+    var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    /// An object from pairs, in their order.
+    public static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
+        .object(Dictionary(pairs, uniquingKeysWith: { _, b in b }), order: pairs.map(\.0))
+    }
+
+    /// A number written as Go writes it: whole numbers without a fraction.
+    public static func number(_ d: Double) -> JSONValue {
+        .number(d == d.rounded() && abs(d) < 9e15 ? String(Int64(d)) : String(d))
+    }
+
+    public var double: Double? {
+        if case .number(let t) = self { return Double(t) }
+        return nil
+    }
+
+    /// An object's members in order (its builder's, else sorted).
+    public var members: [(String, JSONValue)]? {
+        guard case .object(let d, let order) = self else { return nil }
+        let keys = order.count == d.count ? order : d.keys.sorted()
+        return keys.map { ($0, d[$0]!) }
+    }
+
+    public subscript(_ key: String) -> JSONValue? {
+        guard case .object(let d, _) = self else { return nil }
+        return d[key]
+    }
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x), .number(let y)): return x == y || (Double(x) != nil && Double(x) == Double(y))
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x, _), .object(let y, _)): return x == y
+        default: return false
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        if let t = encoder as? JSON.TreeEncoder {
+            t.box.content = .value(self)
+            return
+        }
+        switch self {
+        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+        case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
+        case .number(let t): var c = encoder.singleValueContainer(); try c.encode(Double(t) ?? 0) // exact only in ours
+        case .string(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .array(let a):
+            var c = encoder.unkeyedContainer()
+            for v in a { try c.encode(v) }
+        case .object:
+            var c = encoder.container(keyedBy: JSON.AnyKey.self)
+            for (k, v) in members ?? [] { try c.encode(v, forKey: JSON.AnyKey(stringValue: k)) }
+        }
+    }
+}
+
 /// A JSON document that does not decode, with the field path that is wrong.
 public struct JSONError: Error, CustomStringConvertible {
     public var description: String
@@ -9,7 +86,7 @@ public struct JSONError: Error, CustomStringConvertible {
 /// an Encoder into a tree that is written with sorted keys.
 public enum JSON {
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
-        let tree: Node
+        let tree: JSONValue
         do { tree = try Parser.parse(bytes) } catch let e as JSONError { throw JSONError(description: "\(what): \(e.description)") }
         do {
             return try T(from: TreeDecoder(tree, path: []))
@@ -31,6 +108,18 @@ public enum JSON {
         String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
     }
 
+    /// The tree of a document, for what walks JSON rather than decoding a type (templates).
+    public static func parse(_ bytes: [UInt8], what: String) throws -> JSONValue {
+        do { return try Parser.parse(bytes) } catch let e as JSONError { throw JSONError(description: "\(what): \(e.description)") }
+    }
+
+    /// The tree an Encodable value encodes to.
+    public static func tree<T: Encodable>(_ value: T) throws -> JSONValue {
+        let box = Box()
+        try value.encode(to: TreeEncoder(box, path: []))
+        return box.node
+    }
+
     static func describe(_ e: DecodingError) -> String {
         func path(_ c: DecodingError.Context) -> String {
             let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
@@ -48,26 +137,9 @@ public enum JSON {
         }
     }
 
-    /// A parsed document. Numbers keep their text so 64-bit integers stay exact.
-    indirect enum Node {
-        case null, bool(Bool), number(String), string(String), array([Node])
-        case object([String: Node], order: [String])
-
-        var kind: String {
-            switch self {
-            case .null: return "null"
-            case .bool: return "a boolean"
-            case .number: return "a number"
-            case .string: return "a string"
-            case .array: return "an array"
-            case .object: return "an object"
-            }
-        }
-    }
-
     // MARK: writing
 
-    static func write(_ n: Node, into out: inout [UInt8], pretty: Bool, indent: Int) throws {
+    static func write(_ n: JSONValue, into out: inout [UInt8], pretty: Bool, indent: Int) throws {
         func newline(_ level: Int) {
             guard pretty else { return }
             out.append(0x0a)
@@ -118,7 +190,7 @@ extension JSON {
         var i = 0
         var depth = 0
 
-        static func parse(_ bytes: [UInt8]) throws -> Node {
+        static func parse(_ bytes: [UInt8]) throws -> JSONValue {
             var p = Parser(b: bytes)
             p.skipSpace()
             let n = try p.value()
@@ -135,14 +207,14 @@ extension JSON {
             while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 }
         }
 
-        mutating func literal(_ word: String, _ n: Node) throws -> Node {
+        mutating func literal(_ word: String, _ n: JSONValue) throws -> JSONValue {
             let w = Array(word.utf8)
             guard i + w.count <= b.count, Array(b[i..<i + w.count]) == w else { throw fail("invalid literal") }
             i += w.count
             return n
         }
 
-        mutating func value() throws -> Node {
+        mutating func value() throws -> JSONValue {
             guard i < b.count else { throw fail("unexpected end of data") }
             switch b[i] {
             case 0x7b: return try object()
@@ -161,10 +233,10 @@ extension JSON {
             if depth > 512 { throw fail("nested too deeply") }
         }
 
-        mutating func object() throws -> Node {
+        mutating func object() throws -> JSONValue {
             try nest()
             i += 1
-            var dict: [String: Node] = [:], order: [String] = []
+            var dict: [String: JSONValue] = [:], order: [String] = []
             skipSpace()
             if i < b.count, b[i] == 0x7d { i += 1; depth -= 1; return .object(dict, order: order) }
             while true {
@@ -187,10 +259,10 @@ extension JSON {
             }
         }
 
-        mutating func array() throws -> Node {
+        mutating func array() throws -> JSONValue {
             try nest()
             i += 1
-            var out: [Node] = []
+            var out: [JSONValue] = []
             skipSpace()
             if i < b.count, b[i] == 0x5d { i += 1; depth -= 1; return .array(out) }
             while true {
@@ -206,7 +278,7 @@ extension JSON {
             }
         }
 
-        mutating func number() throws -> Node {
+        mutating func number() throws -> JSONValue {
             let start = i
             if b[i] == 0x2d { i += 1 }
             func digits() -> Int {
@@ -267,11 +339,11 @@ extension JSON {
     }
 
     struct TreeDecoder: Decoder {
-        let node: Node
+        let node: JSONValue
         let codingPath: [CodingKey]
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-        init(_ node: Node, path: [CodingKey]) {
+        init(_ node: JSONValue, path: [CodingKey]) {
             self.node = node
             codingPath = path
         }
@@ -300,7 +372,7 @@ extension JSON {
     }
 
     /// Scalars, shared by the three container kinds.
-    static func scalar<T: Decodable>(_ node: Node, _ type: T.Type, path: [CodingKey]) throws -> T {
+    static func scalar<T: Decodable>(_ node: JSONValue, _ type: T.Type, path: [CodingKey]) throws -> T {
         func mismatch() -> DecodingError {
             if case .null = node { return .valueNotFound(T.self, .init(codingPath: path, debugDescription: "null")) }
             return .typeMismatch(T.self, .init(codingPath: path, debugDescription: "found \(node.kind)"))
@@ -337,14 +409,14 @@ extension JSON {
     }
 
     struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let dict: [String: Node]
+        let dict: [String: JSONValue]
         let order: [String]
         let codingPath: [CodingKey]
 
         var allKeys: [Key] { order.compactMap { Key(stringValue: $0) } }
         func contains(_ key: Key) -> Bool { dict[key.stringValue] != nil }
 
-        func node(_ key: Key) throws -> Node {
+        func node(_ key: Key) throws -> JSONValue {
             guard let n = dict[key.stringValue] else {
                 throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
             }
@@ -378,14 +450,14 @@ extension JSON {
     }
 
     struct Unkeyed: UnkeyedDecodingContainer {
-        let items: [Node]
+        let items: [JSONValue]
         let codingPath: [CodingKey]
         var currentIndex = 0
 
         var count: Int? { items.count }
         var isAtEnd: Bool { currentIndex >= items.count }
 
-        mutating func next(_ t: Any.Type) throws -> (Node, [CodingKey]) {
+        mutating func next(_ t: Any.Type) throws -> (JSONValue, [CodingKey]) {
             let path = codingPath + [AnyKey(intValue: currentIndex)]
             guard !isAtEnd else {
                 throw DecodingError.valueNotFound(t, .init(codingPath: path, debugDescription: "the array has no more elements"))
@@ -441,10 +513,10 @@ extension JSON {
 extension JSON {
     /// A node under construction: containers hand out boxes that are filled later.
     final class Box {
-        enum Content { case empty, value(Node), object([String: Box]), array([Box]) }
+        enum Content { case empty, value(JSONValue), object([String: Box]), array([Box]) }
         var content: Content = .empty
 
-        var node: Node {
+        var node: JSONValue {
             switch content {
             case .empty: return .object([:], order: [])
             case .value(let n): return n
@@ -472,8 +544,8 @@ extension JSON {
         }
     }
 
-    static func scalarNode<T: Encodable>(_ v: T, path: [CodingKey]) throws -> Node? {
-        func float(_ d: Double) throws -> Node {
+    static func scalarNode<T: Encodable>(_ v: T, path: [CodingKey]) throws -> JSONValue? {
+        func float(_ d: Double) throws -> JSONValue {
             guard d.isFinite else {
                 throw EncodingError.invalidValue(d, .init(codingPath: path, debugDescription: "\(d) is not a JSON number"))
             }

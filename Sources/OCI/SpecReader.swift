@@ -17,10 +17,10 @@ struct SpecReadError: Error {}
 
 /// One JSON object; absent and null read as nil, anything else of the wrong kind throws.
 struct SpecObject {
-    let d: [String: JSON.Node]
-    init(_ d: [String: JSON.Node]) { self.d = d }
+    let d: [String: JSONValue]
+    init(_ d: [String: JSONValue]) { self.d = d }
 
-    private func node(_ k: String) -> JSON.Node? {
+    private func node(_ k: String) -> JSONValue? {
         guard let n = d[k] else { return nil }
         if case .null = n { return nil }
         return n
@@ -44,7 +44,7 @@ struct SpecObject {
         guard let n = node(k) else { return nil }
         return try Self.int(n)
     }
-    static func int<I: FixedWidthInteger>(_ n: JSON.Node) throws -> I {
+    static func int<I: FixedWidthInteger>(_ n: JSONValue) throws -> I {
         guard case .number(let s) = n else { throw SpecReadError() }
         if let v = I(s) { return v }
         if let x = Double(s), x == x.rounded(), let v = I(exactly: x) { return v }
@@ -78,7 +78,7 @@ struct SpecObject {
             return try make(SpecObject(o))
         }
     }
-    private func array<T>(_ k: String, _ each: (JSON.Node) throws -> T) throws -> [T]? {
+    private func array<T>(_ k: String, _ each: (JSONValue) throws -> T) throws -> [T]? {
         guard let n = node(k) else { return nil }
         guard case .array(let a) = n else { throw SpecReadError() }
         return try a.map(each)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import OCI
 import OS
+import Template
 
 struct InspectContainer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show containers as Docker-shaped JSON (or images, with `image inspect`).")
@@ -44,7 +45,7 @@ struct InspectContainer: ParsableCommand {
                               Name: "/" + c.Name, RestartCount: st.RestartCount, Driver: "overlay", Platform: "linux",
                               MountLabel: "", ProcessLabel: "", AppArmorProfile: "", HostConfig: c.HostConfig, Mounts: engine.mountViews(c),
                               Config: c.Config, NetworkSettings: engine.networkSettings(v))
-                values.append(try JSONValue.from(out))
+                values.append(try JSON.tree(out))
             }
             if let t {
                 for v in values { stdoutWrite(try t.render(v) + "\n") }

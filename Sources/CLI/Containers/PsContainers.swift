@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
+import OCI
 import OS
+import Template
 import RuncCLI
 
 struct PsCommand: ParsableCommand {

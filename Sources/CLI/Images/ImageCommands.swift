@@ -3,6 +3,7 @@ import ImageImport
 import ImageStore
 import OCI
 import OS
+import Template
 
 /// `swiftrun image inspect|tag|rm|ls`, and the top-level `tag` and `rmi`.
 struct ImageGroup: ParsableCommand {
@@ -45,7 +46,7 @@ struct ImageInspect: ParsableCommand {
             }
             if let f = format {
                 let t = try Template(f)
-                for i in out { stdoutWrite(try t.render(try JSONValue.from(i)) + "\n") }
+                for i in out { stdoutWrite(try t.render(try JSON.tree(i)) + "\n") }
             } else {
                 stdoutWrite(try JSON.string(out, pretty: true) + "\n")
             }

@@ -3,6 +3,7 @@ import Engine
 import Network
 import OCI
 import OS
+import Template
 import RuncCLI
 
 struct NetworkGroup: ParsableCommand {
@@ -79,7 +80,7 @@ struct NetworkInspect: ParsableCommand {
                 for l in HostNetwork.endpoints(bridge: n.Bridge) where l.Root == engine.store.root {
                     eps[l.ContainerID] = Endpoint(Name: l.Name, IPv4Address: "\(l.IP)/\(l.PrefixLen)", Interface: l.Interface)
                 }
-                values.append(try JSONValue.from(Out(Name: n.Name, Id: n.Id, Created: n.Created, Driver: n.Driver,
+                values.append(try JSON.tree(Out(Name: n.Name, Id: n.Id, Created: n.Created, Driver: n.Driver,
                                                      IPAM: IPAM(Config: [IPAMConfig(Subnet: n.Subnet, Gateway: n.Gateway)]),
                                                      Internal: n.Internal, Containers: eps,
                                                      Options: ["com.docker.network.bridge.name": n.Bridge], Labels: n.Labels)))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import OCI
 import OS
+import Template
 import RuncCLI
 
 struct VolumeGroup: ParsableCommand {
@@ -53,7 +54,7 @@ struct VolumeInspect: ParsableCommand {
     func run() throws {
         try containerCommand {
             let e = try s.engine()
-            let values = try volumes.map { try JSONValue.from(try e.volume($0)) }
+            let values = try volumes.map { try JSON.tree(try e.volume($0)) }
             if let f = format {
                 let t = try Template(f)
                 for v in values { stdoutWrite(try t.render(v) + "\n") }

@@ -1,3 +1,4 @@
+import OCI
 import OS
 
 /// The part of Go's text/template that `docker ... --format` users write: fields
@@ -61,7 +62,7 @@ public struct Template {
                 var items: [(JSONValue, JSONValue)] = []
                 switch v {
                 case .array(let a)?: items = a.enumerated().map { (.number(Double($0.offset)), $0.element) }
-                case .object(let o)?: items = o.sorted { $0.0 < $1.0 }.map { (.string($0.0), $0.1) }
+                case .object(let o, _)?: items = o.keys.sorted().map { (.string($0), o[$0]!) }
                 case nil, .null?: break
                 default: throw TemplateError(description: "template: range can't iterate over \(Self.show(v))")
                 }
@@ -109,7 +110,7 @@ public struct Template {
         var cur = start
         for k in path {
             switch cur {
-            case .object(let o)?: cur = o.first { $0.0 == k }?.1
+            case .object(let o, _)?: cur = o[k]
             case nil, .null?: return nil
             default: throw TemplateError(description: "template: can't evaluate field \(k) in type \(typeName(cur))")
             }
@@ -147,17 +148,17 @@ public struct Template {
         }
         func str(_ v: JSONValue?) -> String { show(v) }
         func num(_ v: JSONValue?) throws -> Double {
-            if case .number(let n)? = v { return n }
+            if let n = v?.double { return n }
             if case .string(let s)? = v, let n = Double(s) { return n }
             throw TemplateError(description: "template: \(name): \(show(v)) is not a number")
         }
         switch name {
-        case "json": try need(1); return .string(a[0]?.json ?? "null")
+        case "json": try need(1); return .string(a[0].map(Self.json) ?? "null")
         case "len":
             try need(1)
             switch a[0] {
             case .array(let x)?: return .number(Double(x.count))
-            case .object(let x)?: return .number(Double(x.count))
+            case .object(let x, _)?: return .number(Double(x.count))
             case .string(let s)?: return .number(Double(s.utf8.count))
             default: throw TemplateError(description: "template: len of \(show(a[0]))")
             }
@@ -166,9 +167,9 @@ public struct Template {
             var cur = a[0]
             for k in a.dropFirst() {
                 switch (cur, k) {
-                case (.object(let o)?, .string(let s)?): cur = o.first { $0.0 == s }?.1
-                case (.array(let x)?, .number(let n)?):
-                    let i = Int(n)
+                case (.object(let o, _)?, .string(let s)?): cur = o[s]
+                case (.array(let x)?, .number?):
+                    let i = Int(k?.double ?? -1)
                     guard i >= 0 && i < x.count else { throw TemplateError(description: "template: index out of range: \(i)") }
                     cur = x[i]
                 case (nil, _), (.null?, _): return nil
@@ -217,7 +218,7 @@ public struct Template {
             let a = args[i]
             i += 1
             switch v {
-            case "q": out += a.map { $0.json } ?? "\"\""
+            case "q": out += a.map(Self.json) ?? "\"\""
             default: out += show(a)
             }
         }
@@ -228,14 +229,15 @@ public struct Template {
         switch v {
         case nil, .null?: return false
         case .bool(let b)?: return b
-        case .number(let n)?: return n != 0
+        case .number?: return v?.double != 0
         case .string(let s)?: return !s.isEmpty
         case .array(let a)?: return !a.isEmpty
-        case .object(let o)?: return !o.isEmpty
+        case .object(let o, _)?: return !o.isEmpty
         }
     }
 
     static func show(_ v: JSONValue?) -> String { v?.text ?? "<no value>" }
+    static func json(_ v: JSONValue) -> String { v.json }
 
     /// The header row of a `table` template: each action's last field name (Docker's
     /// column names where it has them), the text between as it is.
@@ -497,4 +499,21 @@ public struct Template {
             throw error("unexpected \"\(c)\"")
         }
     }
+}
+
+extension JSONValue {
+    /// Go template's default printing: strings bare, numbers as written, maps as map[...].
+    public var text: String {
+        switch self {
+        case .null: return "<nil>"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let t): return t
+        case .string(let s): return s
+        case .array(let a): return "[" + a.map(\.text).joined(separator: " ") + "]"
+        case .object: return "map[" + (members ?? []).sorted { $0.0 < $1.0 }.map { "\($0.0):\($0.1.text)" }.joined(separator: " ") + "]"
+        }
+    }
+
+    /// One line of JSON, keys sorted (Docker's --format json).
+    public var json: String { (try? JSON.string(self)) ?? "null" }
 }
