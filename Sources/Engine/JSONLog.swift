@@ -131,9 +131,6 @@ public final class JSONLogWriter {
         if size + out.count > maxSize && size > 0 { flush(rotateFirst: true) }
     }
 
-    /// A JSON string literal for `s`, quotes included.
-    public static func quote(_ s: String) -> String { JSONText.quote(s) }
-
     func flush(rotateFirst: Bool = false) {
         if rotateFirst {
             // Everything but the entry just added goes to the current file, then rotate.

@@ -237,24 +237,38 @@ extension Engine {
 /// `swiftrun events`: one JSON line per event in <root>/events.log (O_APPEND writes of
 /// one line are atomic), Docker's shape.
 public enum Events {
+    public struct Event: Codable {
+        public var status: String
+        public var id: String
+        public var from: String
+        public var `Type` = "container"
+        public var Action: String
+        public var Actor: Actor
+        public var scope = "local"
+        public var time: Int64
+        public var timeNano: Int64
+        public struct Actor: Codable {
+            public var ID: String
+            public var Attributes: [String: String]
+        }
+    }
+
     public static func path(_ e: Engine) -> String { e.store.root + "/events.log" }
 
     public static func emit(_ e: Engine, _ action: String, _ c: Container, _ extra: [String: String] = [:]) {
         let now = Time.nowNanos()
         var attrs = ["name": c.Name, "image": c.Image]
         for (k, v) in extra { attrs[k] = v }
-        let attrJSON = attrs.keys.sorted().map { "\(JSONLogWriter.quote($0)):\(JSONLogWriter.quote(attrs[$0]!))" }.joined(separator: ",")
-        let line = "{\"status\":\(JSONLogWriter.quote(action)),\"id\":\"\(c.Id)\",\"from\":\(JSONLogWriter.quote(c.Image)),\"Type\":\"container\","
-            + "\"Action\":\(JSONLogWriter.quote(action)),\"Actor\":{\"ID\":\"\(c.Id)\",\"Attributes\":{\(attrJSON)}},"
-            + "\"scope\":\"local\",\"time\":\(now / 1_000_000_000),\"timeNano\":\(now)}\n"
+        let event = Event(status: action, id: c.Id, from: c.Image, Action: action, Actor: .init(ID: c.Id, Attributes: attrs),
+                          time: now / 1_000_000_000, timeNano: now)
+        guard let line = try? JSON.encode(event) + [0x0a] else { return }
         let p = path(e)
         if Files.size(p) > 8 << 20 { rename(p, p + ".1") }
         let fd = sr_open_cloexec(p, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         guard fd >= 0 else { return }
-        _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+        _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
-
 }
 
 extension Engine {

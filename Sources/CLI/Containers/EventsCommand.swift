@@ -48,7 +48,7 @@ struct EventsCommand: ParsableCommand {
                 while let nl = pending.firstIndex(of: 0x0a) {
                     let line = String(decoding: pending[..<nl], as: UTF8.self)
                     pending.removeFirst(nl + 1)
-                    guard let e = try? JSON.decode(Event.self, from: Array(line.utf8), what: "event") else { continue }
+                    guard let e = try? JSON.decode(Events.Event.self, from: Array(line.utf8), what: "event") else { continue }
                     if e.timeNano < sinceNs { continue }
                     if let u = untilNs, e.timeNano >= u { return }
                     let name = e.Actor.Attributes["name"] ?? ""
@@ -62,13 +62,5 @@ struct EventsCommand: ParsableCommand {
                 usleep(50_000)
             }
         }
-    }
-
-    struct Event: Decodable {
-        var id: String
-        var Action: String
-        var Actor: ActorT
-        var timeNano: Int64
-        struct ActorT: Decodable { var Attributes: [String: String] }
     }
 }
