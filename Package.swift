@@ -73,6 +73,8 @@ let package = Package(
         .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
         .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template"], swiftSettings: v5),
-        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim"], swiftSettings: v5),
+        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim", "SeccompAgent"], swiftSettings: v5),
+        // The seccomp notify agent the tests run at a listenerPath.
+        .target(name: "SeccompAgent", path: "Tests/Fixtures/SeccompAgent"),
     ]
 )

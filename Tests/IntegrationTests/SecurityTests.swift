@@ -1,4 +1,5 @@
 import CShim
+import SeccompAgent
 import OCI
 import Foundation
 import XCTest

@@ -88,7 +88,6 @@ long long sr_fs_type(const char *path);
 int sr_open_in_dir(int dirfd, const char *path);
 /* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
 int sr_send_fd_to(const char *socket_path, int fd, const char *name);
-int sr_seccomp_answer(int listener, int err, int *nr);
 int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t attr_clr,
                      const char *uidmap, const char *gidmap, const char **call);
 /* lgetxattr (the Glibc module lacks sys/xattr.h). */
