@@ -11,6 +11,7 @@ import PackageDescription
 //   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
 //   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
+// CShim is reached only through OS, Runtime and Network: the engine and the CLI import none of it.
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
 // Metadata accessors instead of mangled names for concrete generic types: the runtime
 // otherwise demangles each one on first use (and looks up its conformances by scanning
@@ -58,7 +59,7 @@ let package = Package(
         // Filling the store (hashing, unpacking) apart from reading it: the supervisor links
         // only the latter, so neither swift-crypto (and the Foundation it brings) nor libarchive.
         .target(name: "ImageImport", dependencies: [
-            "ImageStore", "OCI", "OS", "CShim", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+            "ImageStore", "OCI", "OS", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: v5),
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),

@@ -1,4 +1,3 @@
-import CShim
 import Network
 import OS
 #if canImport(Glibc)
@@ -56,21 +55,14 @@ public final class ContainerResources {
     public func mountRootfs(layers: [String]? = nil) throws {
         released.remove(.rootfs)
         if rootfsMounted { return }
-        while umount2(dir + "/rootfs", Int32(MNT_DETACH)) == 0 {} // something else on top
+        Mounts.unmountAll(dir + "/rootfs") // something else on top
         let chain = try layers ?? (try Files.readString(dir + "/layers")).split(separator: "\n").map(String.init)
-        let lower = chain.reversed().map { strdup(engine.store.layerPath($0)) }
-        defer { lower.forEach { free($0) } }
         let target = try FD.open(dir + "/rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        var step: UnsafePointer<CChar>?
-        let rc = lower.map { UnsafePointer($0) }.withUnsafeBufferPointer {
-            sr_mount_overlay($0.baseAddress, Int32($0.count), dir + "/upper", dir + "/work", target.raw, &step)
-        }
-        guard rc == 0 else {
-            throw SysError("mount overlay (\(step.map { String(cString: $0) } ?? "?"))", dir + "/rootfs", errno: -rc)
-        }
+        try Mounts.overlay(lower: chain.reversed().map { engine.store.layerPath($0) }, upper: dir + "/upper", work: dir + "/work",
+                           onto: target, at: dir + "/rootfs")
     }
 
-    var rootfsMounted: Bool { sr_fs_type(dir + "/rootfs") == 0x794c_7630 } // OVERLAYFS_SUPER_MAGIC
+    var rootfsMounted: Bool { Mounts.isOverlay(dir + "/rootfs") }
 
     /// A run begins: what it holds is not released yet.
     public func acquiredRun() { released.remove(.run) }
@@ -93,7 +85,7 @@ public final class ContainerResources {
             released.insert(.run)
         }
         if upTo >= .rootfs && !released.contains(.rootfs) {
-            while umount2(dir + "/rootfs", Int32(MNT_DETACH)) == 0 {}
+            Mounts.unmountAll(dir + "/rootfs")
             released.insert(.rootfs)
         }
         if upTo >= .container && !released.contains(.container) {

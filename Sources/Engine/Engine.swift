@@ -1,4 +1,3 @@
-import CShim
 import ImageStore
 import Network
 import OCI
@@ -290,10 +289,8 @@ public final class Engine {
     /// Reads a file of the image by a path resolved inside its rootfs (a symlinked
     /// /etc/passwd in a hostile image cannot make us read the host's).
     static func readInRoot(_ rootfs: String, _ path: String) -> String? {
-        guard let d = try? FD.open(rootfs, O_RDONLY | O_DIRECTORY) else { return nil }
-        let fd = sr_open_in_dir(d.raw, path)
-        guard fd >= 0 else { return nil }
-        return (try? FD(fd).readToEnd()).map { String(decoding: $0, as: UTF8.self) }
+        guard let d = try? FD.open(rootfs, O_RDONLY | O_DIRECTORY), let fd = d.openInside(path) else { return nil }
+        return (try? fd.readToEnd()).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The runtime spec for a Docker-style container; `applySecurity` then sets the

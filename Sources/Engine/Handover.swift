@@ -1,4 +1,3 @@
-import CShim
 import Network
 import OCI
 import OS
@@ -53,13 +52,12 @@ struct ResumedRun {
 
 extension Supervisor {
     /// swiftrun-idle beside us (or in libexec), held from the first start: without it the
-    /// supervisor idles in place, as before (sr_release_and_poll), and says so once.
+    /// supervisor idles in place, as before (Idle.releaseAndPoll), and says so once.
     func openIdle() {
         do {
             let path = try Runtime.helperPath("swiftrun-idle", env: "SWIFTRUN_IDLE")
-            idleExe = sr_open_path(path, 1)
-            if idleExe < 0 {
-                say("open \(path): \(SysError("open")): idling in place (0.65 MB instead of 0.05; `make build` puts swiftrun-idle beside swiftrun-supervise)")
+            do { idleExe = try FD.openPath(path).release() } catch {
+                say("\(error): idling in place (0.65 MB instead of 0.05; `make build` puts swiftrun-idle beside swiftrun-supervise)")
             }
         } catch {
             say("\(error): idling in place (0.65 MB instead of 0.05)")
@@ -86,9 +84,9 @@ extension Supervisor {
             probeCgroupMade: probeCgroupMade, goingVeths: goingVeths, pendingOut: log.pendingOut, pendingErr: log.pendingErr)
         // In a memfd, not in argv: /proc/PID/cmdline is world-readable, and a pending line
         // is the container's output.
-        let memfd = FD(sr_memfd_create("swiftrun-handover", 0))
+        let memfd: FD
         do {
-            guard memfd.raw >= 0 else { throw SysError("memfd_create") }
+            memfd = try FD.memfd("swiftrun-handover", cloexec: false)
             try memfd.writeAll(try JSON.encode(h))
             guard lseek(memfd.raw, 0, SEEK_SET) == 0 else { throw SysError("lseek", "memfd") }
         } catch {
@@ -97,8 +95,7 @@ extension Supervisor {
         }
         // Our own binary, by fd: what resumes is what runs now, whatever is on disk by then.
         // Not O_CLOEXEC: swiftrun-idle gets it (and closes it on the way back).
-        let exe = FD(sr_open_path("/proc/self/exe", 0))
-        guard exe.raw >= 0 else {
+        guard let exe = try? FD.openPath("/proc/self/exe", cloexec: false) else {
             say("idle handover: \(SysError("open", "/proc/self/exe"))")
             return
         }
@@ -107,10 +104,7 @@ extension Supervisor {
                     CommandLine.arguments[0], engine.store.root, id, "resume", "\(memfd.raw)"]
         let carried = h.fds
         for fd in carried { _ = fcntl(fd, F_SETFD, 0) }
-        let argv = args.map { strdup($0) } + [nil]
-        _ = sr_exec_fd(idleExe, argv, environ)
-        let err = errno
-        argv.forEach { free($0) }
+        let err = ProcessControl.exec(fd: idleExe, args: args, env: environ)
         for fd in carried { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         say("idle handover: \(SysError("execveat", "swiftrun-idle", errno: err)): idling in place")
         if err == ENOENT || err == EACCES || err == ENOEXEC { idleExe = -1 }
@@ -119,7 +113,7 @@ extension Supervisor {
     /// Back from swiftrun-idle: the same container, mid-run.
     func adopt(_ h: Handover) -> ResumedRun {
         for fd in h.fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        _ = sr_set_comm("swiftrun-superv")
+        ProcessControl.setName("swiftrun-superv")
         lockFD = h.lock
         idleExe = h.idle
         attachOut = h.attachOut

@@ -1,4 +1,3 @@
-import CShim
 import OCI
 import OS
 #if canImport(Glibc)
@@ -32,8 +31,7 @@ public final class JSONLogWriter {
     deinit { if fd >= 0 { close(fd) } }
 
     func open() throws {
-        fd = sr_open_cloexec(path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        guard fd >= 0 else { throw SysError("open", path) }
+        fd = try FD.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o640).release()
         size = Files.size(path)
     }
 
@@ -172,7 +170,7 @@ public final class JSONLogWriter {
         } else {
             unlink(path)
         }
-        fd = sr_open_cloexec(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o640)
+        fd = (try? FD.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, mode: 0o640).release()) ?? -1
         size = 0
     }
 }

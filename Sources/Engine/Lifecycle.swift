@@ -1,4 +1,3 @@
-import CShim
 import ImageStore
 import Network
 import OCI
@@ -67,9 +66,8 @@ extension Engine {
                 buffer.removeFirst(nl + 1)
                 return line
             }
-            var got: Int32 = -1
-            let n = chunk.withUnsafeMutableBytes { sr_recv_once(fd.raw, $0.baseAddress, $0.count, &got) }
-            if got >= 0 { passed = FD(got) }
+            let (n, fd) = fd.receive(into: &chunk)
+            if let fd { passed = fd }
             if n <= 0 { return nil }
             buffer.append(contentsOf: chunk[0..<n])
         }
@@ -85,22 +83,15 @@ extension Engine {
         unlink(dir(id) + "/stop")
         let exe = try Runtime.helperPath("swiftrun-supervise", env: "SWIFTRUN_SUPERVISE")
         // A socket, not a pipe: with -t the pty master comes over it.
-        var fds: [Int32] = [-1, -1]
-        guard sr_socketpair_cloexec(&fds) == 0 else { throw SysError("socketpair") }
-        let reportR = FD(fds[0]), reportW = FD(fds[1])
+        let (reportR, reportW) = try FD.socketPair()
         let devnull = try FD.open("/dev/null", O_RDWR)
         let logFD = try FD.open(dir(id) + "/supervisor.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
         var childFds = [attach?.stdin ?? devnull.raw, devnull.raw, logFD.raw, reportW.raw]
         if let a = attach { childFds += [a.stdout, a.stderr] }
-        let args = [exe, store.root, id] + (attach != nil ? ["attach"] : [])
-        let argv = args.map { strdup($0) } + [nil]
         var env = Environment.current().filter { !$0.hasPrefix("SWIFTRUN_TTY_SIZE=") }
         if let s = attach?.ttySize { env.append("SWIFTRUN_TTY_SIZE=\(s.rows),\(s.cols)") }
-        let envp = env.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = childFds.withUnsafeBufferPointer { sr_posix_spawn(exe, argv, envp, $0.baseAddress, Int32($0.count), 1, &pid) }
-        guard rc == 0 else { throw SysError("posix_spawn", exe, errno: rc) }
+        let pid = try ProcessControl.spawn(exe, args: [exe, store.root, id] + (attach != nil ? ["attach"] : []), env: env,
+                                           fds: childFds, newSession: true)
         reportW.close()
         var buffer: [UInt8] = []
         var console: FD?
@@ -128,7 +119,7 @@ extension Engine {
     public func stop(_ id: String, timeout: Int? = nil, signal: Int32? = nil) throws {
         let v = try view(id)
         guard Self.supervisorAlive(v.state) else { return }
-        let sup = FD(sr_pidfd_open(v.state.SupervisorPid))
+        let sup = FD.pidfd(v.state.SupervisorPid)
         _ = try FD.open(dir(id) + "/stop", O_WRONLY | O_CREAT, mode: 0o600)
         Events.emit(self, "stop", v.container)
         if v.state.Running {
@@ -140,13 +131,12 @@ extension Engine {
             // Frozen, it cannot act on the signal: thaw it once the signal is pending (moby's order).
             if v.state.Paused { try? rt.pause(id, false) }
             if sent, t > 0 {
-                let initFD = FD(sr_pidfd_open(v.state.Pid))
-                if initFD.raw >= 0 { _ = Self.waitReadable(initFD.raw, ms: t * 1000) }
+                if let initFD = FD.pidfd(v.state.Pid) { _ = Self.waitReadable(initFD.raw, ms: t * 1000) }
             }
             // A PID 1 without a handler ignores SIGTERM: escalate, to the whole cgroup.
             try? rt.kill(id, signal: SIGKILL, all: true)
         }
-        if sup.raw >= 0 && !Self.waitReadable(sup.raw, ms: 30_000) {
+        if let sup, !Self.waitReadable(sup.raw, ms: 30_000) {
             throw Failure("the supervisor of \(v.container.Name) (pid \(v.state.SupervisorPid)) did not finish within 30 s")
         }
     }
@@ -225,8 +215,7 @@ extension Engine {
     public func wait(_ id: String) throws -> Int32 {
         var v = try view(id)
         if Self.supervisorAlive(v.state) {
-            let sup = FD(sr_pidfd_open(v.state.SupervisorPid))
-            if sup.raw >= 0 { _ = Self.waitReadable(sup.raw, ms: Int(Int32.max)) }
+            if let sup = FD.pidfd(v.state.SupervisorPid) { _ = Self.waitReadable(sup.raw, ms: Int(Int32.max)) }
             guard Files.exists(dir(id)) else { return v.state.ExitCode } // --rm removed it
             v = try view(id)
         }
@@ -264,10 +253,7 @@ public enum Events {
         guard let line = try? JSON.encode(event) + [0x0a] else { return }
         let p = path(e)
         if Files.size(p) > 8 << 20 { rename(p, p + ".1") }
-        let fd = sr_open_cloexec(p, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        guard fd >= 0 else { return }
-        _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        try? FD.open(p, O_WRONLY | O_CREAT | O_APPEND, mode: 0o600).writeAll(line)
     }
 }
 

@@ -1,4 +1,3 @@
-import CShim
 import Network
 import OS
 #if canImport(Glibc)
@@ -16,9 +15,11 @@ final class NameServer {
 
     init(netns: FD, hostsPath: String) throws {
         self.hostsPath = hostsPath
-        let s = sr_socket_in(netns.raw, AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
-        guard s >= 0 else { throw SysError("socket in the container's netns (name server)") }
-        sock = FD(s)
+        guard let sock = FD.socket(inNetns: netns, domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue)) else {
+            throw SysError("socket in the container's netns (name server)")
+        }
+        self.sock = sock
+        let s = sock.raw
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_addr.s_addr = UInt32(0x7f00_000b).bigEndian // 127.0.0.11

@@ -1,4 +1,3 @@
-import CShim
 import Network
 import OCI
 import OS

@@ -1,4 +1,3 @@
-import CShim
 import OS
 import Runtime
 #if canImport(Glibc)
@@ -19,12 +18,10 @@ extension Engine {
             throw Failure("container \(v.container.Name) is not running: start it with `swiftrun start \(v.container.Name)`")
         }
         // The probe is a grandchild (the exec init forks after setns): adopt it to wait for it.
-        guard sr_set_subreaper() == 0 else { throw SysError("prctl PR_SET_CHILD_SUBREAPER") }
+        try ProcessControl.becomeSubreaper()
         let rt = runtime
         let prepared = try rt.prepareExec(id, nil, args: Health.probeArgs(test, shell: v.container.Config.Shell))
-        var ends: [Int32] = [-1, -1]
-        guard sr_pipe_cloexec(&ends) == 0 else { throw SysError("pipe2") }
-        let r = FD(ends[0]), w = FD(ends[1])
+        let (r, w) = try FD.pipe()
         let devnull = try FD.open("/dev/null", O_RDWR)
         // Its own cgroup, as the supervisor's probes: a timeout kills the whole tree. Fresh
         // each time (a killed cgroup kills what is later cloned into it, see Supervisor).
@@ -56,11 +53,10 @@ extension Engine {
             if n > room { truncated = true }
         }
         if timedOut { try? cg.killAll() }
-        var code: Int32 = 0, sig: Int32 = 0
-        _ = sr_pidfd_wait(child.pidfd.raw, &code, &sig, 0)
+        let code = child.pidfd.waitExit() ?? -1
         let text = Health.output(output, truncated: truncated)
         return HealthResult(Start: Time.rfc3339Nano(start), End: Time.rfc3339Nano(),
-                            ExitCode: timedOut ? -1 : Int(sig != 0 ? 128 + code : code),
+                            ExitCode: timedOut ? -1 : Int(code),
                             Output: timedOut ? Health.timeoutOutput(timeout, partial: text) : text)
     }
 }

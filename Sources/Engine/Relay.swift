@@ -1,4 +1,3 @@
-import CShim
 import OS
 #if canImport(Glibc)
 import Glibc
@@ -185,9 +184,8 @@ final class PortRelay {
                 // Each flow holds a socket: a flood from many (spoofable) addresses must not
                 // take every fd the supervisor has.
                 guard flows.count < Self.maxFlows else { continue }
-                let s = sr_socket_in(ns.raw, AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
-                guard s >= 0 else { continue }
-                let inside = FD(s)
+                guard let inside = FD.socket(inNetns: ns, domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue)) else { continue }
+                let s = inside.raw
                 var to = sockaddr_in()
                 to.sin_family = sa_family_t(AF_INET)
                 to.sin_port = UInt16(listeners[i].containerPort).bigEndian
@@ -217,12 +215,10 @@ final class PortRelay {
     func accept(_ l: Listener) {
         guard let ns = netns else { return }
         while true {
-            let a = sr_accept_nb(l.fd)
-            if a < 0 { return }
-            let client = FD(a)
-            let b = sr_socket_in(ns.raw, AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
-            guard b >= 0 else { continue } // the client sees its connection closed
-            let inside = FD(b)
+            guard let client = FD.acceptNonBlocking(l.fd) else { return }
+            // Without a socket inside, the client sees its connection closed.
+            guard let inside = FD.socket(inNetns: ns, domain: AF_INET, type: Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue)) else { continue }
+            let b = inside.raw
             // The container's listener may complete a handshake it then never accepts (its
             // queue full: busybox httpd listens with a backlog of 9). This side then thinks
             // it is connected, and the request or FIN it sends is retransmitted for ~15

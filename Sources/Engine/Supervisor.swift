@@ -1,4 +1,3 @@
-import CShim
 import Network
 import OCI
 import OS
@@ -99,7 +98,7 @@ public final class Supervisor {
         // CVE-2019-5736: a container process that sees us (one in the host's pid namespace)
         // must not open our binary through /proc/PID/exe or the fd swiftrun-idle holds:
         // non-dumpable, those need CAP_SYS_PTRACE. (Each exec makes us dumpable again.)
-        _ = sr_set_nondumpable()
+        ProcessControl.makeNonDumpable()
         let sup: Supervisor
         do { sup = try Supervisor(engine: engine, id: id) } catch {
             writeLine(resume == nil ? 3 : 2, "error 125 \(error)")
@@ -138,17 +137,18 @@ public final class Supervisor {
     var stopRequested: Bool { Files.exists(engine.dir(id) + "/stop") }
 
     func run() -> Int32 {
-        devnull = sr_open_cloexec("/dev/null", O_RDWR, 0)
+        devnull = (try? FD.open("/dev/null", O_RDWR).release()) ?? -1
         // Probes are our grandchildren (the exec init forks after setns): adopt them.
-        _ = sr_set_subreaper()
+        try? ProcessControl.becomeSubreaper()
         if resumedRun == nil {
             // One supervisor per container: a concurrent `start` loses here. (A resumed one
             // holds the lock still: flock belongs to the open file, which exec keeps.)
-            lockFD = sr_open_cloexec(engine.dir(id) + "/supervisor.lock", O_RDWR | O_CREAT, 0o600)
-            guard lockFD >= 0, sr_flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            guard let lock = try? FD.open(engine.dir(id) + "/supervisor.lock", O_RDWR | O_CREAT, mode: 0o600),
+                  lock.lock(LOCK_EX | LOCK_NB) else {
                 Self.writeLine(report, "error 125 container \(id) is already running (another supervisor holds it)")
                 return 125
             }
+            lockFD = lock.release()
             openIdle()
             state.SupervisorPid = getpid()
             state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
@@ -252,16 +252,10 @@ public final class Supervisor {
         return code
     }
 
-    func pipe() throws -> (r: FD, w: FD) {
-        var fds: [Int32] = [-1, -1]
-        guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
-        return (FD(fds[0]), FD(fds[1]))
-    }
-
     func startContainer() throws -> (Runtime.Created, (out: FD, err: FD)) {
         held.acquiredRun()
         let leases = try prepareNetwork()
-        let out = try pipe(), err = try pipe()
+        let out = try FD.pipe(), err = try FD.pipe()
         var o = Runtime.CreateOptions(bundle: engine.dir(id) + "/bundle")
         let tty = container.Config.Tty
         // With -t the container's stdio is its pty; we hold the master and copy our stdin in.
@@ -305,7 +299,7 @@ public final class Supervisor {
             }
             if let m = created.console, attachOut >= 0 {
                 // The attached CLI resizes the pty as its terminal changes.
-                _ = "console\n".withCString { sr_send_with_fd(report, $0, 8, m.raw) }
+                FD.send(Array("console\n".utf8), on: report, passing: m.raw)
             }
             try rt.start(id)
         } catch {
@@ -323,12 +317,12 @@ public final class Supervisor {
     /// `resumed`: back from swiftrun-idle, where the last event was seen.
     func loop(_ c: Runtime.Created, _ pipes: (out: FD, err: FD), open: (out: Bool, err: Bool) = (true, true), resumed: Bool = false) -> Int32 {
         var outOpen = open.out, errOpen = open.err
-        // Scratch: its pages go back with the rest when idle (sr_release_and_poll).
+        // Scratch: its pages go back with the rest when idle (Idle.releaseAndPoll).
         var buf = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
         var exited = false
         var drainUntil: Int64 = 0
         // A second after the last event the supervisor goes idle: it execs swiftrun-idle
-        // (handOver), or gives back what the burst touched (sr_release_and_poll). It idles
+        // (handOver), or gives back what the burst touched (Idle.releaseAndPoll). It idles
         // for most of the container's life. A probe's end is not waited out: nothing else
         // is due before the next timer.
         let quietNs: Int64 = 1_000_000_000
@@ -368,7 +362,7 @@ public final class Supervisor {
                 n = buf.withUnsafeMutableBytes { b in
                     var scratch = [iovec(iov_base: b.baseAddress, iov_len: b.count)]
                     if let r = relay { scratch.append(r.scratchRegion) }
-                    return sr_release_and_poll(&fds, UInt(fds.count), timeout, scratch, Int32(scratch.count))
+                    return Idle.releaseAndPoll(&fds, timeoutMs: timeout, scratch: scratch)
                 }
             } else {
                 n = poll(&fds, nfds_t(fds.count), timeout)
@@ -433,9 +427,7 @@ public final class Supervisor {
         memoryEvents = nil
         cgroupEvents = nil
         paused = false
-        var code: Int32 = 0, sig: Int32 = 0
-        _ = sr_pidfd_wait(c.pidfd.raw, &code, &sig, 0)
-        return sig != 0 ? 128 + code : code
+        return c.pidfd.waitExit() ?? 0
     }
 
     func writeAll(_ fd: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
@@ -455,8 +447,7 @@ public final class Supervisor {
     func cleanupRun() {
         if let p = probe {
             try? probeCg.killAll()
-            var c: Int32 = 0, s: Int32 = 0
-            _ = sr_pidfd_wait(p.pidfd.raw, &c, &s, 0)
+            p.pidfd.waitExit()
             probe = nil
         }
         rmdir(probeCg.dir)
@@ -507,7 +498,7 @@ public final class Supervisor {
                 // would keep this state from being saved): finishProbe drops the result.
                 if let p = probe {
                     try? probeCg.killAll()
-                    _ = sr_pidfd_send_signal(p.pidfd.raw, SIGKILL)
+                    p.pidfd.sendSignal(SIGKILL)
                     dropProbeResult = true
                 }
                 let was = monitor!.state.Status
@@ -577,12 +568,11 @@ public final class Supervisor {
             // /proc/PID/ns/net would be opened later by the init, and a PID reused in between
             // would join whatever process then has it.
             let rec = try rt.load(ov.container.Id)
-            let pidfd = FD(sr_pidfd_open(rec.pid))
-            guard pidfd.raw >= 0, Proc.isAlive(rec.pid, startTime: rec.startTime) else {
+            guard let pidfd = FD.pidfd(rec.pid), Proc.isAlive(rec.pid, startTime: rec.startTime) else {
                 throw Failure("cannot join the network namespace of container \(ov.container.Name): its process is gone (start it again: `swiftrun start \(ov.container.Name)`)")
             }
             let netns = try FD.open("/proc/\(rec.pid)/ns/net", O_RDONLY | O_CLOEXEC)
-            guard sr_pidfd_send_signal(pidfd.raw, 0) == 0 else {
+            guard pidfd.sendSignal(0) else {
                 throw Failure("cannot join the network namespace of container \(ov.container.Name): its process exited while joining")
             }
             joinedNetns = netns
@@ -707,7 +697,7 @@ public final class Supervisor {
                 if mkdir(probeCg.dir, 0o755) != 0 && errno != EEXIST { throw SysError("mkdir", probeCg.dir) }
                 probeCgroupMade = true
             }
-            let out = try pipe()
+            let out = try FD.pipe()
             let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCg.dir,
                                          interrupted: { [unowned self] in self.frozenNow() })
             out.w.close()
@@ -742,7 +732,7 @@ public final class Supervisor {
     func killProbe() {
         guard probe != nil else { return }
         try? probeCg.killAll()
-        _ = sr_pidfd_send_signal(probe!.pidfd.raw, SIGKILL)
+        probe!.pidfd.sendSignal(SIGKILL)
         finishProbe(timedOut: true)
         // Measured on 6.18: once killed, a cgroup SIGKILLs every process later cloned into
         // it with CLONE_INTO_CGROUP (the fork's kill sequence is the parent cgroup's). The
@@ -754,8 +744,7 @@ public final class Supervisor {
 
     func finishProbe(timedOut: Bool) {
         guard let p = probe else { return }
-        var code: Int32 = 0, sig: Int32 = 0
-        _ = sr_pidfd_wait(p.pidfd.raw, &code, &sig, 0)
+        let exit = p.pidfd.waitExit() ?? 0
         readProbeOutput()
         let out = probe!
         probe = nil
@@ -767,7 +756,6 @@ public final class Supervisor {
             probeCgroupMade = false
             return
         }
-        let exit = sig != 0 ? 128 + code : code
         var result = HealthResult(Start: Time.rfc3339Nano(out.startNs), End: Time.rfc3339Nano(), ExitCode: Int(exit),
                                   Output: Health.output(out.output, truncated: out.truncated))
         if timedOut {
@@ -797,7 +785,7 @@ public final class Supervisor {
         case "kill":
             try? rt.kill(id, signal: SIGKILL, all: true)
         case "stop":
-            _ = FD(sr_open_cloexec(engine.dir(id) + "/stop", O_WRONLY | O_CREAT, 0o600))
+            _ = try? FD.open(engine.dir(id) + "/stop", O_WRONLY | O_CREAT, mode: 0o600)
             try? rt.kill(id, signal: sig, all: false)
             killAtNs = Time.monotonicNanos() + timeout
         case "restart":

@@ -1,4 +1,3 @@
-import CShim
 import OCI
 import OS
 #if canImport(Glibc)
@@ -264,9 +263,7 @@ extension Engine {
     /// such directory.
     static func copyImageDir(rootfs: String, path: String, to dst: String) throws -> Bool {
         let root = try FD.open(rootfs, O_RDONLY | O_DIRECTORY)
-        let fd = sr_open_in_dir(root.raw, path)
-        guard fd >= 0 else { return false }
-        let dir = FD(fd)
+        guard let dir = root.openInside(path) else { return false }
         var st = stat()
         guard fstat(dir.raw, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return false }
         // cp reads the tree below the fd and never follows its symlinks (-a implies -P).

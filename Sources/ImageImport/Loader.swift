@@ -1,5 +1,4 @@
 import CArchive
-import CShim
 import OCI
 import ImageStore
 import OS
@@ -38,16 +37,11 @@ public enum Loader {
     static func loadDirLocked(_ dir: String, _ store: ImageStore, _ platform: String) throws -> [Loaded] {
         let d = try FD.open(dir, O_RDONLY | O_DIRECTORY)
         func open(_ rel: String) throws -> FD {
-            let fd = sr_open_in_dir(d.raw, rel)
-            guard fd >= 0 else { throw SysError("open", rel) }
-            return FD(fd)
+            guard let fd = d.openInside(rel) else { throw SysError("open", rel) }
+            return fd
         }
         func read(_ rel: String) throws -> [UInt8] { try open(rel).readToEnd() }
-        func has(_ rel: String) -> Bool {
-            let fd = sr_open_in_dir(d.raw, rel)
-            if fd >= 0 { Glibc.close(fd) }
-            return fd >= 0
-        }
+        func has(_ rel: String) -> Bool { d.openInside(rel) != nil }
         if has("manifest.json") {
             return try loadDocker(read, open, store)
         }

@@ -74,3 +74,69 @@ public final class FD {
         }
     }
 }
+
+extension FD {
+    /// pipe2(O_CLOEXEC).
+    public static func pipe() throws -> (r: FD, w: FD) {
+        var fds: [Int32] = [-1, -1]
+        guard sr_pipe_cloexec(&fds) == 0 else { throw SysError("pipe2") }
+        return (FD(fds[0]), FD(fds[1]))
+    }
+
+    /// A unix stream socket pair, CLOEXEC: a pipe both ways that can carry fds.
+    public static func socketPair() throws -> (FD, FD) {
+        var fds: [Int32] = [-1, -1]
+        guard sr_socketpair_cloexec(&fds) == 0 else { throw SysError("socketpair") }
+        return (FD(fds[0]), FD(fds[1]))
+    }
+
+    /// O_PATH: a handle on a file (a binary to exec by fd) that cannot read or write it.
+    public static func openPath(_ path: String, cloexec: Bool = true) throws -> FD {
+        let fd = sr_open_path(path, cloexec ? 1 : 0)
+        guard fd >= 0 else { throw SysError("open O_PATH", path) }
+        return FD(fd)
+    }
+
+    /// Opens `path` for reading inside this directory: symlinks resolve inside it
+    /// (RESOLVE_IN_ROOT), so an image's links cannot point us at the host's files.
+    public func openInside(_ path: String) -> FD? {
+        let fd = sr_open_in_dir(raw, path)
+        return fd >= 0 ? FD(fd) : nil
+    }
+
+    /// An anonymous file (memfd_create), CLOEXEC unless told.
+    public static func memfd(_ name: String, cloexec: Bool = true) throws -> FD {
+        let fd = sr_memfd_create(name, cloexec ? 1 : 0) // MFD_CLOEXEC
+        guard fd >= 0 else { throw SysError("memfd_create", name) }
+        return FD(fd)
+    }
+
+    /// flock(2); false if it would block (LOCK_NB) or failed.
+    public func lock(_ op: Int32) -> Bool { sr_flock(raw, op) == 0 }
+
+    /// One message on the socket `sock` with an fd passed along (SCM_RIGHTS).
+    @discardableResult
+    public static func send(_ bytes: [UInt8], on sock: Int32, passing fd: Int32) -> Bool {
+        bytes.withUnsafeBytes { sr_send_with_fd(sock, $0.baseAddress, $0.count, fd) } >= 0
+    }
+
+    /// One read of a socket into `buf`; an fd sent with it is returned too. n: bytes, 0 at
+    /// EOF, < 0 on an error.
+    public func receive(into buf: inout [UInt8]) -> (n: Int, passed: FD?) {
+        var got: Int32 = -1
+        let n = buf.withUnsafeMutableBytes { sr_recv_once(raw, $0.baseAddress, $0.count, &got) }
+        return (n, got >= 0 ? FD(got) : nil)
+    }
+
+    /// A socket in the network namespace `netns` (domain, type as socket(2)), CLOEXEC.
+    public static func socket(inNetns netns: FD, domain: Int32, type: Int32) -> FD? {
+        let s = sr_socket_in(netns.raw, domain, type, 0)
+        return s >= 0 ? FD(s) : nil
+    }
+
+    /// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) on `listener`; nil when none is waiting (or an error).
+    public static func acceptNonBlocking(_ listener: Int32) -> FD? {
+        let a = sr_accept_nb(listener)
+        return a >= 0 ? FD(a) : nil
+    }
+}

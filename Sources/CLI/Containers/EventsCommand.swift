@@ -1,5 +1,4 @@
 import ArgumentParser
-import CShim
 import Engine
 import OCI
 import OS
@@ -34,8 +33,7 @@ struct EventsCommand: ParsableCommand {
             var offset = 0
             var pending: [UInt8] = []
             while true {
-                let fd = FD(sr_open_cloexec(path, O_RDONLY, 0))
-                if fd.raw >= 0 {
+                if let fd = try? FD.open(path, O_RDONLY) {
                     if Files.size(path) < offset { offset = 0 } // rotated
                     var buf = [UInt8](repeating: 0, count: 65536)
                     while true {

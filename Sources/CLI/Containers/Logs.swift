@@ -1,5 +1,4 @@
 import ArgumentParser
-import CShim
 import Engine
 import OS
 #if canImport(Glibc)

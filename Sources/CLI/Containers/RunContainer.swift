@@ -1,5 +1,4 @@
 import ArgumentParser
-import CShim
 import Engine
 import OS
 import Runtime
@@ -132,9 +131,8 @@ func startAttached(_ engine: Engine, _ id: String, input: Bool, tty: Bool = fals
     defer { Terminal.restore() }
     let started = try engine.start(id, attach: a)
     relay.handedOver()
-    let pidfd = sr_pidfd_open(started.containerPid)
-    if pidfd >= 0 {
-        let f = SignalForwarder(pidfd: pidfd)
+    if let pidfd = FD.pidfd(started.containerPid) {
+        let f = SignalForwarder(pidfd: pidfd.release())
         f.resize = started.console?.raw ?? -1
         f.start()
     }
