@@ -80,7 +80,7 @@ extension Supervisor {
             lock: lockFD, idle: idleExe, memoryEvents: memoryEvents?.raw ?? -1, cgroupEvents: cgroupEvents?.raw ?? -1,
             oomKills: oomKills, oomKilled: oomKilled, paused: paused, nameServer: nameServer?.sock.raw ?? -1,
             reservations: reservations?.fds.map(\.raw) ?? [], ports: reservations?.ports ?? [],
-            relay: relay != nil, relayNetns: relay?.netns?.raw ?? -1, nextProbeNs: nextProbeNs, backoffNs: backoffNs,
+            relay: relay != nil, relayNetns: relay?.netns?.raw ?? -1, nextProbeNs: nextProbeNs, backoffNs: restarts.backoffNs,
             probeCgroupMade: probeCgroupMade, goingVeths: goingVeths, pendingOut: log.pendingOut, pendingErr: log.pendingErr)
         // In a memfd, not in argv: /proc/PID/cmdline is world-readable, and a pending line
         // is the container's output.
@@ -125,7 +125,7 @@ extension Supervisor {
         oomKilled = h.oomKilled
         paused = h.paused
         nextProbeNs = h.nextProbeNs
-        backoffNs = h.backoffNs
+        restarts.backoffNs = h.backoffNs
         probeCgroupMade = h.probeCgroupMade
         goingVeths = h.goingVeths
         log.pendingOut = h.pendingOut

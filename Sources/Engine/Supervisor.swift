@@ -33,7 +33,7 @@ public final class Supervisor {
     var nextProbeNs: Int64 = 0
     var killAtNs: Int64 = 0           // escalate a stop to SIGKILL at this time
     var restartRequested = false       // --health-on-failure=restart
-    var backoffNs: Int64 = 0
+    var restarts = RestartManager()
     var devnull: Int32 = -1
     var lockFD: Int32 = -1
     /// Published host ports, held from the first start to the end.
@@ -642,31 +642,22 @@ public final class Supervisor {
         Events.emit(engine, "die", container, ["exitCode": String(code)])
     }
 
-    /// Docker's restart manager: policy, retry count, backoff 100 ms doubling to 1 min,
-    /// reset after 10 s of running. A stop the user asked for is never undone.
+    /// Whether to start again (RestartManager decides), after waiting out the backoff; a stop
+    /// request ends the wait.
     func shouldRestart(code: Int32, ranNs: Int64) -> Bool {
         let forced = restartRequested
         restartRequested = false
         if stopRequested { return false }
         // `update --restart` may have changed the policy since we started.
         if let c = try? engine.load(id) { container.HostConfig = c.HostConfig }
-        let p = container.HostConfig.RestartPolicy
-        var restart = forced
-        switch p.Name {
-        case "always", "unless-stopped": restart = true
-        case "on-failure":
-            if p.MaximumRetryCount == 0 || state.RestartCount < p.MaximumRetryCount { restart = restart || code != 0 }
-        default: break
-        }
-        guard restart else { return false }
-        if ranNs >= 10_000_000_000 { backoffNs = 0 }
-        backoffNs = forced ? 0 : backoffNs == 0 ? 100_000_000 : min(backoffNs * 2, 60_000_000_000)
+        guard let wait = restarts.afterExit(policy: container.HostConfig.RestartPolicy, code: code, ranNs: ranNs,
+                                            restartCount: state.RestartCount, forced: forced, stopRequested: false) else { return false }
         state.RestartCount += 1
         state.Status = .restarting
         state.Restarting = true
         save()
         // Wait out the backoff; a stop request ends it.
-        let until = Time.monotonicNanos() + backoffNs
+        let until = Time.monotonicNanos() + wait
         while Time.monotonicNanos() < until {
             if stopRequested {
                 state.Status = .exited
