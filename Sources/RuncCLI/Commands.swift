@@ -66,7 +66,8 @@ extension Runc {
                 guard p.positionals.isEmpty else { throw RuntimeError("give an ID or --regex, not both") }
                 let re: Regex<AnyRegexOutput>
                 do { re = try Regex(regex) } catch { throw RuntimeError("--regex \(regex): \(error)") }
-                for (rec, _) in rt.list() where (try? re.wholeMatch(in: rec.id)) != nil { try rt.delete(rec.id, force: force) }
+                // A search, as crun's regexec: 'test-*' deletes test-a and test-b (anchor it to match whole IDs).
+                for (rec, _) in rt.list() where (try? re.firstMatch(in: rec.id)) != nil { try rt.delete(rec.id, force: force) }
                 return 0
             }
             try rt.delete(try id(p), force: force)

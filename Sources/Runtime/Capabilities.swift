@@ -33,9 +33,22 @@ public enum Capabilities {
             }
             return m
         }
-        return Sets(bounding: try mask(caps.bounding), effective: try mask(caps.effective),
-                    permitted: try mask(caps.permitted), inheritable: try mask(caps.inheritable),
-                    ambient: try mask(caps.ambient))
+        var sets = Sets(bounding: try mask(caps.bounding), effective: try mask(caps.effective),
+                        permitted: try mask(caps.permitted), inheritable: try mask(caps.inheritable),
+                        ambient: try mask(caps.ambient))
+        // The kernel raises an ambient capability only if it is permitted and inheritable.
+        // `runc spec` lists ambient ones and no inheritable set: runc 1.1 and crun warn and
+        // go on without them, and so do we.
+        let unraisable = sets.ambient & ~(sets.permitted & sets.inheritable)
+        if unraisable != 0 {
+            for name in caps.ambient ?? [] {
+                if let v = number(name), v >= 0, v < 64, unraisable & (1 << UInt64(v)) != 0 {
+                    warn("ambient capability \(name) is not in both the permitted and inheritable sets, which raising it needs: skipped")
+                }
+            }
+            sets.ambient &= ~unraisable
+        }
+        return sets
     }
 
     public static func number(_ name: String) -> Int32? {

@@ -25,7 +25,7 @@ final class ConsoleTests: XCTestCase {
     sys.stdout.write(out.decode(errors="replace"))
     """
 
-    func receive(_ b: TestBundle, typing: String, run: () throws -> Void) throws -> String {
+    static func receive(_ b: TestBundle, typing: String, run: () throws -> Void) throws -> String {
         let sock = b.dir + "/console.sock"
         let script = b.dir + "/recv.py"
         try Self.receiver.write(toFile: script, atomically: false, encoding: .utf8)
@@ -47,7 +47,7 @@ final class ConsoleTests: XCTestCase {
         defer { b.cleanup() }
         b.spec.process!.terminal = true
         b.spec.process!.consoleSize = .init(height: 30, width: 100)
-        let out = try receive(b, typing: "tty; stty size; echo pid=$$; ls -l /dev/console | cut -c1; exit 4") {
+        let out = try Self.receive(b, typing: "tty; stty size; echo pid=$$; ls -l /dev/console | cut -c1; exit 4") {
             let r = try b.create(extra: ["--console-socket", b.dir + "/console.sock"])
             XCTAssertEqual(r.code, 0, r.err)
             XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
@@ -63,7 +63,7 @@ final class ConsoleTests: XCTestCase {
         defer { b.cleanup() }
         XCTAssertEqual(try b.create().code, 0)
         XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
-        let out = try receive(b, typing: "tty; exit 0") {
+        let out = try Self.receive(b, typing: "tty; exit 0") {
             let r = try b.runc(["exec", "--tty", "--console-socket", b.dir + "/console.sock", b.id, "sh"])
             XCTAssertEqual(r.code, 0, r.err)
         }

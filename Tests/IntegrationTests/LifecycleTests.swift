@@ -79,6 +79,40 @@ final class LifecycleTests: XCTestCase {
 
     /// `features` (runtime-spec features.md) says what tools may ask of us: idmapped mounts
     /// and seccomp notify among them.
+    /// The bundle `runc spec` writes, unmodified: its ambient capabilities have no
+    /// inheritable set beside them, so they cannot be raised; runc 1.1 and crun warn and run.
+    func testAnUnmodifiedRuncSpecBundleRuns() throws {
+        let b = try TestBundle()
+        defer {
+            _ = try? b.runc(["delete", "--force", b.id])
+            b.cleanup()
+        }
+        let spec = try TestBundle.exec("/usr/sbin/runc", ["spec", "--bundle", b.dir])
+        XCTAssertEqual(spec.code, 0, spec.err)
+        let out = try ConsoleTests.receive(b, typing: "grep -E '^Cap(Eff|Amb)' /proc/self/status; exit 0") {
+            let r = try b.runc(["--log", b.dir + "/log.json", "--log-format", "json", "create", "--bundle", b.dir,
+                                "--console-socket", b.dir + "/console.sock", b.id])
+            XCTAssertEqual(r.code, 0, r.err)
+            XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+        }
+        XCTAssertTrue(out.contains("CapEff:\t0000000020000420"), "AUDIT_WRITE, KILL, NET_BIND_SERVICE: \(out)")
+        XCTAssertTrue(out.contains("CapAmb:\t0000000000000000"), out)
+        let log = try String(contentsOfFile: b.dir + "/log.json", encoding: .utf8)
+        XCTAssertTrue(log.contains("ambient capability CAP_KILL is not in both the permitted and inheritable sets"), log)
+        XCTAssertTrue(log.contains("\"level\":\"warning\""), log)
+    }
+
+    /// crun's --regex is a search: 'test-*' takes test-a and test-b.
+    func testDeleteByRegexSearches() throws {
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        for id in ["\(b.id)-a", "\(b.id)-b", "x\(b.id)"] { XCTAssertEqual(try b.create(id: id).code, 0) }
+        XCTAssertEqual(try b.runc(["delete", "-f", "--regex", "^\(b.id)-*"]).code, 0)
+        let left = lines(try b.runc(["list", "-q"]).out)
+        XCTAssertEqual(left, ["x\(b.id)"])
+        XCTAssertEqual(try b.runc(["delete", "-f", "x\(b.id)"]).code, 0)
+    }
+
     func testFeatures() throws {
         let r = try TestBundle.exec(TestBundle.binDir + "/swiftrun-runc", ["features"])
         XCTAssertEqual(r.code, 0, r.err)
