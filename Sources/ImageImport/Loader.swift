@@ -67,9 +67,12 @@ public enum Loader {
             var size: Int64 = 0
             let chains = ImageStore.chainIDs(config.rootfs.diff_ids)
             for (i, path) in e.Layers.enumerated() {
-                // Layers are uncompressed tars here: the blob's digest is the diff ID.
+                // Layers are uncompressed tars here: the blob's digest is the diff ID. Docker
+                // also takes compressed ones (still with the uncompressed diff ID): such a
+                // blob is stored under its own digest, and unpacking checks the diff ID.
                 let diff = config.rootfs.diff_ids[i]
-                let blob = try store.ingest(fd: try open(path), expected: diff, what: path)
+                let fd = try open(path)
+                let blob = try store.ingest(fd: fd, expected: Self.compressed(fd) ? nil : diff, what: path)
                 size += Int64(Files.size(store.blobPath(blob)))
                 refs.append(.init(blob: blob, diffID: diff, chainID: chains[i]))
             }
@@ -78,6 +81,13 @@ public enum Loader {
             out.append(Loaded(id: id, names: names))
         }
         return out
+    }
+
+    /// gzip or zstd, by their magic numbers (read in place: the fd's offset stays at 0).
+    static func compressed(_ fd: FD) -> Bool {
+        var magic = [UInt8](repeating: 0, count: 4)
+        let n = magic.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, 4, 0) }
+        return (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) || (n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd])
     }
 
     static func loadOCI(_ read: (String) throws -> [UInt8], _ open: (String) throws -> FD, _ store: ImageStore,

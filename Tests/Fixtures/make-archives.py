@@ -2,7 +2,7 @@
 """Writes docker-save archives into OUTDIR that test the store rather than the unpacker: names
 no String holds, loads refused half-way, names that are not references, and (with `big`) an
 archive large enough to kill a load in the middle of. Usage: make-archives.py OUTDIR [big]"""
-import hashlib, io, json, os, sys, tarfile
+import gzip, hashlib, io, json, os, sys, tarfile
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -25,13 +25,16 @@ def layer(entries):
                 t.addfile(i, io.BytesIO(data))
     return buf.getvalue()
 
-def archive(name, tags, layers):
+def archive(name, tags, layers, gz=False, claim=None):
+    """gz: the layers stored gzipped, as Docker accepts (the diff IDs stay the uncompressed
+    content's); claim: diff IDs to write instead of the true ones."""
     diff_ids, paths, files = [], [], {}
     for data in layers:
         h = hashlib.sha256(data).hexdigest()
         diff_ids.append("sha256:" + h)
         paths.append(h + "/layer.tar")
-        files[h + "/layer.tar"] = data
+        files[h + "/layer.tar"] = gzip.compress(data, mtime=0) if gz else data
+    if claim: diff_ids = claim
     config = json.dumps({"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
                          "config": {"Cmd": ["/bin/sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     ch = hashlib.sha256(config).hexdigest()
@@ -54,6 +57,9 @@ archive("name-dotdot.tar", ["../../../x:v1"], [layer([("f", "file", b"x")])])
 archive("name-upper.tar", ["Hostile/UPPER:v1"], [layer([("f", "file", b"x")])])
 archive("name-newline.tar", ["name\nsplit:v1"], [layer([("f", "file", b"x")])])
 archive("name-long-form.tar", ["docker.io/library/chatbot:v1"], [layer([("f", "file", b"x")])])
+archive("gzip-layer.tar", ["gzipped:v1"], [layer([("etc/", "dir", b""), ("etc/hello", "file", b"gzipped\n")])], gz=True)
+archive("gzip-layer-lies.tar", ["gzipped:v2"], [layer([("etc/hello", "file", b"other\n")])], gz=True,
+        claim=["sha256:" + hashlib.sha256(b"not this layer").hexdigest()])
 
 if len(sys.argv) > 2 and sys.argv[2] == "big":
     # 96 MiB that does not compress, in 24 files: hashing and unpacking it take long enough

@@ -139,6 +139,22 @@ final class StoreFaultTests: XCTestCase {
         try assertConsistent()
     }
 
+    /// docker-archive layers that are gzipped (Docker accepts them, diff IDs uncompressed):
+    /// stored under their own digest, and their content checked against the diff ID.
+    func testCompressedDockerArchiveLayers() throws {
+        let r = try load("gzip-layer.tar")
+        XCTAssertEqual(r.out, "Loaded image: gzipped:v1\n", r.err)
+        let layer = try FileManager.default.contentsOfDirectory(atPath: root + "/layers")
+        XCTAssertEqual(layer.count, 1)
+        XCTAssertEqual(try String(contentsOfFile: root + "/layers/\(layer[0])/etc/hello", encoding: .utf8), "gzipped\n")
+        let before = try snapshot()
+        let lies = try load("gzip-layer-lies.tar")
+        XCTAssertEqual(lies.code, 125)
+        XCTAssertTrue(lies.err.contains("a layer must be what its diff ID names"), lies.err)
+        XCTAssertEqual(try snapshot(), before)
+        try assertConsistent()
+    }
+
     func testNamesAreReferences() throws {
         XCTAssertEqual(try swiftrun(["images"]).code, 0) // the store's skeleton
         let before = try snapshot()
