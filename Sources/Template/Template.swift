@@ -22,7 +22,7 @@ public struct Template {
         case sub(Pipe, path: [String])
     }
 
-    let nodes: [Node]
+    var nodes: [Node]
     public let table: Bool
 
     public struct TemplateError: Error, CustomStringConvertible { public var description: String }
@@ -38,12 +38,21 @@ public struct Template {
 
     // MARK: rendering
 
-    public func render(_ v: JSONValue) throws -> String {
+    /// `fieldsOf`: the value is a Go struct of that type (Docker's formatter contexts: ps,
+    /// images, stats), whose missing fields are an error, as Go's; without it a map, whose
+    /// missing keys print `<no value>` (inspect).
+    public func render(_ v: JSONValue, fieldsOf type: String? = nil) throws -> String {
         var out = ""
         var vars: [String: JSONValue?] = ["$": v]
-        try run(nodes, dot: v, vars: &vars, into: &out)
+        var t = self
+        t.structType = type
+        t.root = type == nil ? nil : v
+        try t.run(nodes, dot: v, vars: &vars, into: &out)
         return out
     }
+
+    var structType: String?
+    var root: JSONValue?
 
     func run(_ nodes: [Node], dot: JSONValue?, vars: inout [String: JSONValue?], into out: inout String) throws {
         for n in nodes {
@@ -99,6 +108,9 @@ public struct Template {
                 cur = v
             } else {
                 cur = dot
+            }
+            if let type = structType, let k = path.first, let r = root, cur == r, r[k] == nil {
+                throw TemplateError(description: "template: executing \"\" at <.\(k)>: can't evaluate field \(k) in type \(type)")
             }
             return try Self.walk(cur, path)
         case .sub(let p, let path):

@@ -70,4 +70,33 @@ final class ImageCommandsTests: XCTestCase {
         XCTAssertEqual(again.code, 125)
         XCTAssertTrue(again.err.contains("no such image: myapp"), again.err)
     }
+
+    /// `images` as Docker's: untagged images listed as <none> (an OCI layout that names only
+    /// a tag, as skopeo and umoci write), CREATED as an age, filters, and --format templates
+    /// over Docker's fields.
+    func testImagesListsAsDocker() throws {
+        try load("busybox-docker.tar")
+        let oci = root + "-bare-tag"
+        defer { try? FileManager.default.removeItem(atPath: oci) }
+        let copy = try TestBundle.exec("/usr/bin/skopeo", ["copy", "-q", "docker-archive:" + TestBundle.packageRoot + "/Sysroot/out/busybox-docker.tar",
+                                                          "oci:" + oci + ":latest"])
+        XCTAssertEqual(copy.code, 0, copy.err)
+        XCTAssertTrue(try swiftrun(["load", "-i", oci]).out.hasPrefix("Loaded image ID: sha256:"))
+        let rows = lines(try swiftrun(["images"]).out).map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        XCTAssertEqual(rows.first, ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"])
+        XCTAssertTrue(rows.contains { $0.prefix(2) == ["<none>", "<none>"] }, "\(rows)")
+        XCTAssertTrue(rows.dropFirst().allSatisfy { $0.contains("ago") }, "CREATED is an age: \(rows)")
+        XCTAssertEqual(lines(try swiftrun(["images", "--filter", "dangling=true", "--format", "{{.Repository}}:{{.Tag}}"]).out), ["<none>:<none>"])
+        XCTAssertEqual(lines(try swiftrun(["images", "--filter", "reference=swiftrun.test/*", "--format", "{{.Repository}}:{{.Tag}}"]).out),
+                       [image])
+        let json = try JSONSerialization.jsonObject(with: Data(lines(try swiftrun(["images", "--format", "json"]).out)[0].utf8)) as! [String: Any]
+        XCTAssertEqual(Set(json.keys), ["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size",
+                                        "Tag", "UniqueSize", "VirtualSize"])
+        let bogus = try swiftrun(["images", "--format", "{{.Bogus}}"])
+        XCTAssertEqual(bogus.code, 125)
+        XCTAssertTrue(bogus.err.contains("can't evaluate field Bogus"), bogus.err)
+        let bad = try swiftrun(["images", "--format", "{{range}}"])
+        XCTAssertEqual(bad.code, 125)
+        XCTAssertTrue(bad.err.contains("template:"), bad.err)
+    }
 }

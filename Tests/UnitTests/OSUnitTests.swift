@@ -127,3 +127,20 @@ final class RemoveTreeTests: XCTestCase {
         try Files.removeTree(base) // gone already: nothing to do
     }
 }
+
+/// Go's path.Match, case by case from its own tests.
+final class GlobTests: XCTestCase {
+    func testGoPathMatch() {
+        let cases: [(String, String, Bool)] = [
+            ("abc", "abc", true), ("*", "abc", true), ("*c", "abc", true), ("a*", "a", true), ("a*", "abc", true),
+            ("a*", "ab/c", false), ("a*/b", "abc/b", true), ("a*/b", "a/c/b", false), ("a*b*c*d*e*/f", "axbxcxdxe/f", true),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true), ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false), ("a*b?c*x", "abxbbxdbxebxczzx", true),
+            ("a*b?c*x", "abxbbxdbxebxczzy", false), ("ab[c]", "abc", true), ("ab[b-d]", "abc", true), ("ab[e-g]", "abc", false),
+            ("ab[^c]", "abc", false), ("ab[^b-d]", "abc", false), ("ab[^e-g]", "abc", true), ("a\\*b", "a*b", true),
+            ("a\\*b", "ab", false), ("a?b", "a☺b", true), ("a[^a]b", "a☺b", true), ("a???b", "a☺b", false),
+            ("*x", "xxx", true), ("[", "a", false), ("a[", "a", false), ("busybox*", "busybox:latest", true),
+            ("swiftrun.test/*", "swiftrun.test/busybox-httpd:v1", true), ("*", "a/b", false),
+        ]
+        for (p, s, want) in cases { XCTAssertEqual(Glob.match(p, s), want, "\(p) ~ \(s)") }
+    }
+}

@@ -12,6 +12,10 @@ final class TemplateTests: XCTestCase {
         XCTAssertTrue(t.table)
         XCTAssertEqual(try t.render(v), "/bot\trunning")
         XCTAssertEqual(try Template("{{.Nope}}").render(v), "<no value>", "a missing key, as Go prints it")
+        XCTAssertThrowsError(try Template("{{.Nope}}").render(v, fieldsOf: "*formatter.ContainerContext"), "a struct has no such field") {
+            XCTAssertEqual("\($0)", "template: executing \"\" at <.Nope>: can't evaluate field Nope in type *formatter.ContainerContext")
+        }
+        XCTAssertEqual(try Template("{{.State.Nope}}").render(v, fieldsOf: "T"), "<no value>", "inside, maps as before")
         XCTAssertThrowsError(try Template("{{.Name.Sub}}").render(v), "a field of a string")
         XCTAssertThrowsError(try Template("{{if .Name}}x"))
         XCTAssertThrowsError(try Template("{{nope .Name}}").render(v))

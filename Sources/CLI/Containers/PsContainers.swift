@@ -67,7 +67,7 @@ struct PsCommand: ParsableCommand {
                 if t.table {
                     stdoutWrite(t.header(["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT"]) + "\n")
                 }
-                for r in rows { stdoutWrite(try t.render(r) + "\n") }
+                for r in rows { stdoutWrite(try t.render(r, fieldsOf: "*formatter.ContainerContext") + "\n") }
             }
         }
     }

@@ -44,7 +44,7 @@ struct StatsCommand: ParsableCommand {
                     if let t = template {
                         if t.table { out += t.header(["ID": "CONTAINER ID", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %",
                                                       "NetIO": "NET I/O", "BlockIO": "BLOCK I/O"]) + "\n" }
-                        for r in rows { out += try t.render(r) + "\n" }
+                        for r in rows { out += try t.render(r, fieldsOf: "*formatter.statsContext") + "\n" }
                     }
                 default:
                     var table = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]]

@@ -2,39 +2,85 @@ import ArgumentParser
 import ImageStore
 import OCI
 import OS
+import Engine
 import RuncCLI
+import Template
 
 struct Images: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Only image IDs.") var quiet = false
-    @Flag(name: [.short, .long], help: "Also images without a name.") var all = false
-    @Option(help: "table or json") var format: String = "table"
-
-    struct Row: Encodable {
-        var Repository: String, Tag: String, ID: String, CreatedAt: String, Size: String
-    }
+    @Flag(name: [.short, .long], help: "Intermediate images too (untagged images are always listed, as <none>).") var all = false
+    @Flag(name: .customLong("no-trunc"), help: "Full image IDs.") var noTrunc = false
+    @Option(name: [.short, .long], help: "dangling=true|false, reference=PATTERN (a glob on repository[:tag]).") var filter: [String] = []
+    @Option(help: "table (default), json, a Go template, or 'table TEMPLATE'.") var format: String?
 
     func run() throws {
         try engine {
-            let images = try s.store().images()
-            var rows: [Row] = []
-            for img in images {
-                let short = String(img.id.dropFirst(7).prefix(12))
-                let names = img.names.isEmpty ? (all ? ["<none>:<none>"] : []) : img.names
-                for n in names {
-                    let colon = n.lastIndex(of: ":").flatMap { n[$0...].contains("/") ? nil : $0 }
-                    let repo = colon.map { String(n[..<$0]) } ?? n
-                    let tag = colon.map { String(n[n.index(after: $0)...]) } ?? "<none>"
-                    rows.append(Row(Repository: repo, Tag: tag, ID: short, CreatedAt: img.created ?? "", Size: Self.human(img.size)))
+            var images = try s.store().images()
+            for f in filter {
+                let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
+                switch (kv.first, kv.count) {
+                case ("dangling", 2):
+                    guard kv[1] == "true" || kv[1] == "false" else { throw Failure("invalid filter 'dangling=\(kv[1])': use true or false") }
+                    images = images.filter { $0.names.isEmpty == (kv[1] == "true") }
+                case ("reference", 2):
+                    images = images.compactMap { img in
+                        var i = img
+                        i.names = img.names.filter { n in Glob.match(kv[1], n) || Glob.match(kv[1], String(n.prefix { $0 != ":" })) }
+                        return i.names.isEmpty ? nil : i
+                    }
+                default:
+                    throw Failure("invalid filter '\(f)': use dangling=true|false or reference=PATTERN")
                 }
             }
-            if quiet { Set(rows.map(\.ID)).sorted().forEach { stdoutWrite($0 + "\n") }; return }
-            if format == "json" { rows.forEach { stdoutWrite((try? JSON.string($0)).map { $0 + "\n" } ?? "") }; return }
-            var table = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
-            table += rows.map { [$0.Repository, $0.Tag, $0.ID, $0.CreatedAt, $0.Size] }
-            stdoutWrite(Table.render(table))
+            let now = Time.nowNanos()
+            var rows: [JSONValue] = []
+            for img in images {
+                let id = noTrunc ? img.id : String(img.id.dropFirst(7).prefix(12))
+                let created = img.created.flatMap { JSONLogReader.parseTime($0) }
+                for n in img.names.isEmpty ? ["<none>:<none>"] : img.names {
+                    let colon = n.lastIndex(of: ":").flatMap { n[$0...].contains("/") ? nil : $0 }
+                    let size = Self.human(img.size)
+                    rows.append(.object([
+                        ("Containers", .string("N/A")),
+                        ("CreatedAt", .string(created.map(Self.dockerTime) ?? "")),
+                        ("CreatedSince", .string(created.map { DockerWords.humanDuration(now - $0) + " ago" } ?? "N/A")),
+                        ("Digest", .string("<none>")),
+                        ("ID", .string(id)),
+                        ("Repository", .string(colon.map { String(n[..<$0]) } ?? n)),
+                        ("SharedSize", .string("N/A")),
+                        ("Size", .string(size)),
+                        ("Tag", .string(colon.map { String(n[n.index(after: $0)...]) } ?? "<none>")),
+                        ("UniqueSize", .string("N/A")),
+                        ("VirtualSize", .string(size)),
+                    ]))
+                }
+            }
+            if quiet {
+                var seen = Set<String>()
+                for r in rows { if let id = r["ID"]?.text, seen.insert(id).inserted { stdoutWrite(id + "\n") } }
+                return
+            }
+            switch format {
+            case nil, "table":
+                var table = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+                table += rows.map { r in ["Repository", "Tag", "ID", "CreatedSince", "Size"].map { r[$0]?.text ?? "" } }
+                stdoutWrite(Table.render(table))
+            case "json":
+                rows.forEach { stdoutWrite($0.json + "\n") }
+            case let f?:
+                let t = try Template(f)
+                if t.table { stdoutWrite(t.header(["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"]) + "\n") }
+                for r in rows { stdoutWrite(try t.render(r, fieldsOf: "*formatter.ImageContext") + "\n") }
+            }
         }
+    }
+
+    /// Go's time.Time as Docker prints CreatedAt: "2026-01-01 00:00:00 +0000 UTC".
+    static func dockerTime(_ ns: Int64) -> String {
+        let t = Time.rfc3339Nano(ns)
+        return String(t.prefix(10)) + " " + String(t.dropFirst(11).prefix(8)) + " +0000 UTC"
     }
 
     static func human(_ n: Int64) -> String {
