@@ -316,6 +316,8 @@ public final class JSONLogFollower {
     /// generations after ours, oldest first.
     func rotatedSince() -> (FD, [FD])? {
         let ours = Self.inode(current.raw)
+        var st = stat()
+        guard stat(base, &st) == 0, UInt64(st.st_ino) != ours else { return nil } // the common case: one stat
         guard let (cur, rotated) = Self.snapshot(base), Self.inode(cur.raw) != ours else { return nil }
         // Ours among them: the ones before it are newer. Gone (rotated out): all are.
         let k = rotated.firstIndex { Self.inode($0.raw) == ours } ?? rotated.count
