@@ -127,6 +127,13 @@ public final class Engine {
             DnsOptions: o.dnsOptions, ExtraHosts: o.addHosts, Publish: ports, NetworkAliases: o.aliases)
         try hostConfig.apply(o.resources)
         var userMounts = try o.volumes.map(UserMount.parseVolume) + o.mounts.map(UserMount.parseMount) + o.tmpfs.map(UserMount.parseTmpfs)
+        // The image's VOLUMEs: an anonymous volume each, filled from the image, where the user
+        // mounted nothing (Docker's rule: redis's /data, postgres's data directory).
+        let taken = Set(userMounts.map { Self.cleanPath($0.Target) })
+        for v in (config.config?.Volumes ?? [:]).keys.sorted() where !taken.contains(Self.cleanPath(v)) {
+            try UserMount.checkTarget(v, spec: "the image's VOLUME \(v)")
+            userMounts.append(UserMount(Type: "volume", Source: "", Target: v, ReadOnly: false, Anonymous: true))
+        }
         if !o.volumes.isEmpty { hostConfig.Binds = o.volumes }
         if !o.security.capAdd.isEmpty { hostConfig.CapAdd = o.security.capAdd }
         if !o.security.capDrop.isEmpty { hostConfig.CapDrop = o.security.capDrop }

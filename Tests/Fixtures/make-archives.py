@@ -25,7 +25,7 @@ def layer(entries):
                 t.addfile(i, io.BytesIO(data))
     return buf.getvalue()
 
-def archive(name, tags, layers, gz=False, claim=None):
+def archive(name, tags, layers, gz=False, claim=None, config=None):
     """gz: the layers stored gzipped, as Docker accepts (the diff IDs stay the uncompressed
     content's); claim: diff IDs to write instead of the true ones."""
     diff_ids, paths, files = [], [], {}
@@ -36,7 +36,7 @@ def archive(name, tags, layers, gz=False, claim=None):
         files[h + "/layer.tar"] = gzip.compress(data, mtime=0) if gz else data
     if claim: diff_ids = claim
     config = json.dumps({"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-                         "config": {"Cmd": ["/bin/sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+                         "config": config or {"Cmd": ["/bin/sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     ch = hashlib.sha256(config).hexdigest()
     files[ch + ".json"] = config
     files["manifest.json"] = json.dumps([{"Config": ch + ".json", "RepoTags": tags, "Layers": paths}]).encode()
@@ -60,6 +60,9 @@ archive("name-long-form.tar", ["docker.io/library/chatbot:v1"], [layer([("f", "f
 archive("gzip-layer.tar", ["gzipped:v1"], [layer([("etc/", "dir", b""), ("etc/hello", "file", b"gzipped\n")])], gz=True)
 archive("gzip-layer-lies.tar", ["gzipped:v2"], [layer([("etc/hello", "file", b"other\n")])], gz=True,
         claim=["sha256:" + hashlib.sha256(b"not this layer").hexdigest()])
+
+archive("volume-image.tar", ["withvolume:v1"], [layer([("data/", "dir", b""), ("data/seed", "file", b"from the image\n")])],
+        config={"Cmd": ["/bin/sh"], "Volumes": {"/data": {}, "/cache": {}}})
 
 if len(sys.argv) > 2 and sys.argv[2] == "big":
     # 96 MiB that does not compress, in 24 files: hashing and unpacking it take long enough

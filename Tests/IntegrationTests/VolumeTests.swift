@@ -112,4 +112,29 @@ final class VolumeTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "", "no volume was left by a refused run")
         XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "")
     }
+
+    /// An image's VOLUME gets an anonymous volume, filled from the image, unless the user
+    /// mounted something there; it goes with `rm -v` (and `--rm`).
+    func testImageVolumesAreAnonymousVolumes() throws {
+        let dir = root + "-archives"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(try TestBundle.exec("/usr/bin/env", ["python3", TestBundle.packageRoot + "/Tests/Fixtures/make-archives.py", dir]).code, 0)
+        XCTAssertEqual(try swiftrun(["load", "-i", dir + "/volume-image.tar"]).code, 0)
+        XCTAssertEqual(try swiftrun(["create", "--name", "vv", "--network", "none", "withvolume:v1"]).code, 0)
+        let mounts = try XCTUnwrap(try inspect("vv")["Mounts"] as? [[String: Any]])
+        XCTAssertEqual(mounts.map { $0["Destination"] as? String }, ["/cache", "/data"])
+        XCTAssertEqual(mounts.map { $0["Type"] as? String }, ["volume", "volume"])
+        let data = try XCTUnwrap(mounts.last?["Source"] as? String)
+        XCTAssertEqual(try String(contentsOfFile: data + "/seed", encoding: .utf8), "from the image\n", "filled from the image")
+        XCTAssertEqual(lines(try swiftrun(["volume", "ls", "-q"]).out).count, 2)
+        XCTAssertEqual(try swiftrun(["rm", "-v", "vv"]).code, 0)
+        XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "", "anonymous volumes go with rm -v")
+
+        XCTAssertEqual(try swiftrun(["create", "--name", "v2", "--network", "none", "-v", "mine:/data", "withvolume:v1"]).code, 0)
+        XCTAssertEqual(lines(try swiftrun(["volume", "ls", "-q"]).out).sorted().last, "mine", "the user's volume at /data, an anonymous one at /cache")
+        XCTAssertEqual(lines(try swiftrun(["volume", "ls", "-q"]).out).count, 2)
+        XCTAssertEqual(try swiftrun(["rm", "-v", "v2"]).code, 0)
+        XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "mine\n", "a named volume stays")
+        XCTAssertEqual(try swiftrun(["volume", "rm", "mine"]).code, 0)
+    }
 }
