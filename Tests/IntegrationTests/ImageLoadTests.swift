@@ -71,7 +71,7 @@ final class ImageLoadTests: XCTestCase {
                        "Loaded image: swiftrun.test/busybox-httpd:v1\n")
     }
 
-    /// A corpus of broken inputs: each fails with its error, exit 125, and the store unchanged.
+    /// A corpus of broken inputs: each fails with its error, exit 1, and the store unchanged.
     func testBrokenInputsLeaveTheStoreUnchanged() throws {
         XCTAssertEqual(try swiftrun(["load", "--root", root, "-i", images + "/busybox-docker.tar"]).code, 0)
         let scratch = root + "-inputs"
@@ -126,7 +126,7 @@ final class ImageLoadTests: XCTestCase {
         let before = try snapshot()
         for (input, expected) in cases {
             let r = try swiftrun(["load", "--root", root, "-i", input])
-            XCTAssertEqual(r.code, 125, "\(input): \(r.err)")
+            XCTAssertEqual(r.code, 1, "\(input): \(r.err)")
             XCTAssertTrue(r.err.contains(expected), "\(input): \(r.err)")
             XCTAssertEqual(try snapshot(), before, "\(input) changed the store")
         }
@@ -172,7 +172,7 @@ final class ImageLoadTests: XCTestCase {
         _ = try ImageStore(root: root) // an empty store: the poisoned image comes first
         let before = try snapshot()
         let r = try swiftrun(["load", "--root", root, "-i", evil])
-        XCTAssertEqual(r.code, 125, r.err)
+        XCTAssertEqual(r.code, 1, r.err)
         XCTAssertTrue(r.err.contains("the image config claims"), r.err)
         XCTAssertEqual(try snapshot(), before, "nothing of the poisoned image is kept")
         // The genuine image still loads, with its own content.

@@ -177,7 +177,7 @@ final class LimitErrorTests: EngineTestCase {
             XCTAssertTrue(r.err.contains(words), "\(flags): \(r.err)")
         }
         let u = try swiftrun(["update", "nosuch"])
-        XCTAssertEqual(u.code, 125)
+        XCTAssertEqual(u.code, 1)
         XCTAssertTrue(u.err.contains("you must provide one or more flags"), u.err)
     }
 

@@ -162,7 +162,11 @@ func eachArgument(_ refs: [String], _ body: (String) throws -> Void) throws {
 }
 
 /// Errors of container commands: Docker's codes (125 ours; 126/127 from the runtime).
-func containerCommand(_ body: () throws -> Void) throws {
+/// Docker's exit codes: `run` and `create` exit 125 when they fail before the container runs
+/// (`failure`); every other command exits 1 (a missing container, one not running, a bad
+/// template); 126 and 127 are the container's command that could not run. Flags the parser
+/// refuses are 125 everywhere (Root). ExitCodeTests keeps the table.
+func containerCommand(failure: Int32 = 1, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
@@ -172,7 +176,7 @@ func containerCommand(_ body: () throws -> Void) throws {
         throw ExitCode(e.exitCode)
     } catch {
         stderrWrite("swiftrun: \(error)\n")
-        throw ExitCode(125)
+        throw ExitCode(failure)
     }
 }
 

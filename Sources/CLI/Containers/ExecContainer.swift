@@ -41,7 +41,9 @@ struct ExecContainer: ParsableCommand {
             var p = try rt.execProcess(id, args: args, env: env, cwd: workdir, user: nil, addCaps: [], noNewPrivileges: false,
                                        tty: tty && !detach)
             if let user {
-                let u = try engine.resolveUser(id, user)
+                // Docker's exec exits 126 for a user it cannot find: the command could not run.
+                let u: (uid: UInt32, gid: UInt32, groups: [UInt32])
+                do { u = try engine.resolveUser(id, user) } catch { throw RuntimeError("\(error)", exitCode: 126) }
                 p.user = .init(uid: u.uid, gid: u.gid, additionalGids: u.groups.isEmpty ? nil : u.groups)
             }
             var o = Runtime.ExecOptions(process: p)

@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
             stderrWrite("swiftrun: the input device is not a TTY (drop -t, or run from a terminal)\n")
             throw ExitCode(1)
         }
-        try containerCommand {
+        try containerCommand(failure: 125) {
             let engine = try s.engine()
             try flags.pullIfNeeded(engine, image)
             let c = try engine.create(try flags.options(image: image, command: command))
@@ -81,7 +81,7 @@ struct CreateContainer: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() throws {
-        try containerCommand {
+        try containerCommand(failure: 125) {
             let engine = try s.engine()
             try flags.pullIfNeeded(engine, image)
             let c = try engine.create(try flags.options(image: image, command: command))

@@ -10,14 +10,7 @@ struct StoreOptions: ParsableArguments {
     func store() throws -> ImageStore { try ImageStore(root: root) }
 }
 
-/// Docker's exit codes: 125 for swiftrun's own errors.
+/// The image commands fail with 1, as Docker's (containerCommand has the table).
 func engine(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let e as ExitCode {
-        throw e
-    } catch {
-        stderrWrite("swiftrun: \(error)\n")
-        throw ExitCode(125)
-    }
+    try containerCommand(failure: 1, body)
 }
