@@ -94,4 +94,18 @@ final class ContainerOpsTests: EngineTestCase {
         XCTAssertEqual(start.code, 0, start.err)
         try swiftrun(["rm", "-f", id])
     }
+
+    /// `version` and `info`, as scripts ask them.
+    func testVersionAndInfo() throws {
+        XCTAssertEqual(try swiftrun(["version", "--format", "{{.Server.Version}}"]).out, try swiftrun(["version", "--format", "{{.Client.Version}}"]).out)
+        XCTAssertTrue(try swiftrun(["version"]).out.contains("swiftrun-runc"))
+        _ = try runDetached(["--network", "none", "--no-healthcheck", "--entrypoint", "sleep", image, "60"])
+        let info = try JSONSerialization.jsonObject(with: Data(try swiftrun(["info", "--format", "json"]).out.utf8)) as! [String: Any]
+        XCTAssertEqual(info["ContainersRunning"] as? Int, 1)
+        XCTAssertEqual(info["Images"] as? Int, 1)
+        XCTAssertEqual(info["DockerRootDir"] as? String, root)
+        XCTAssertEqual(info["CgroupVersion"] as? String, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.controllers") ? "1" : "2")
+        XCTAssertEqual(try swiftrun(["info", "--format", "{{.Containers}}"]).out, "1\n")
+        XCTAssertEqual(try swiftrun(["info", "--format", "{{.Nope}}"]).code, 1)
+    }
 }

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Engine
+import OCI
+import OS
+import Runtime
+import RuncCLI
+import Template
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `swiftrun version`: what scripts ask `docker version` (`--format '{{.Server.Version}}'`).
+/// There is no daemon: the "server" is the engine and runtime these binaries are.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Show the version of swiftrun and its runtime.")
+    @OptionGroup var s: StoreOptions // accepted, as every command takes it
+    @Option(name: [.short, .long], help: "json, or a Go template such as '{{.Server.Version}}'.") var format: String?
+
+    func run() throws {
+        try containerCommand {
+            let u = Host.uname()
+            let v: JSONValue = .object([
+                ("Client", .object([("Version", .string(swiftrunVersion)), ("ApiVersion", .string("none (no daemon)")),
+                                    ("Os", .string("linux")), ("Arch", .string(Host.goArch(u.machine))), ("Context", .string("default"))])),
+                ("Server", .object([("Version", .string(swiftrunVersion)), ("Os", .string("linux")), ("Arch", .string(Host.goArch(u.machine))),
+                                    ("KernelVersion", .string(u.release)),
+                                    ("Components", .array([.object([("Name", .string("Engine")), ("Version", .string(swiftrunVersion))]),
+                                                           .object([("Name", .string("swiftrun-runc")), ("Version", .string(swiftrunVersion)),
+                                                                    ("Details", .object([("spec", .string(Spec.version))]))])]))])),
+            ])
+            switch format {
+            case "json": stdoutWrite(v.json + "\n")
+            case let f?: stdoutWrite(try Template(f).render(v, fieldsOf: "types.VersionResponse") + "\n")
+            case nil:
+                stdoutWrite("""
+                Client:
+                 Version:           \(swiftrunVersion)
+                 API version:       none (no daemon)
+                 OS/Arch:           linux/\(Host.goArch(u.machine))
+                 Context:           default
+
+                Server: swiftrun (no daemon: these binaries)
+                 Engine:
+                  Version:          \(swiftrunVersion)
+                  OS/Arch:          linux/\(Host.goArch(u.machine))
+                  Kernel:           \(u.release)
+                 swiftrun-runc:
+                  Version:          \(swiftrunVersion)
+                  spec:             \(Spec.version)
+
+                """)
+            }
+        }
+    }
+}
+
+/// `swiftrun info`: the store, the host's cgroups as swiftrun uses them, counts.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the store, the host's cgroups and kernel, and counts.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .long], help: "json, or a Go template such as '{{.CgroupVersion}}'.") var format: String?
+
+    func run() throws {
+        try containerCommand {
+            let engine = try s.engine()
+            let views = engine.list()
+            let running = views.filter { $0.state.Running && !$0.state.Paused }.count
+            let paused = views.filter { $0.state.Paused }.count
+            let images = (try? engine.store.images().count) ?? 0
+            let u = Host.uname()
+            let mount = (try? Cgroup.findMountpoint()) ?? ""
+            let hybrid = mount == "/sys/fs/cgroup/unified"
+            let controllers = (try? Files.readString(mount + "/cgroup.controllers"))?.split(separator: " ").map { String($0).trimmed() } ?? []
+            let os = (try? Files.readString("/etc/os-release")).flatMap { text in
+                text.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }.map { String($0.dropFirst(12)).trimmingQuotes() }
+            } ?? "Linux"
+            var host = [CChar](repeating: 0, count: 256)
+            gethostname(&host, 255)
+            let memTotal = Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))
+            let v: JSONValue = .object([
+                ("Containers", .number(Double(views.count))), ("ContainersRunning", .number(Double(running))),
+                ("ContainersPaused", .number(Double(paused))), ("ContainersStopped", .number(Double(views.count - running - paused))),
+                ("Images", .number(Double(images))), ("ServerVersion", .string(swiftrunVersion)),
+                ("Driver", .string("overlayfs")), ("LoggingDriver", .string("json-file")), ("CgroupDriver", .string("cgroupfs")),
+                ("CgroupVersion", .string(hybrid ? "1" : "2")), ("CgroupMount", .string(mount)),
+                ("CgroupControllers", .array(controllers.map { .string($0) })),
+                ("DefaultRuntime", .string("swiftrun-runc")), ("KernelVersion", .string(u.release)),
+                ("OperatingSystem", .string(os)), ("OSType", .string("linux")), ("Architecture", .string(u.machine)),
+                ("NCPU", .number(Double(sysconf(Int32(_SC_NPROCESSORS_ONLN))))), ("MemTotal", .number(Double(memTotal))),
+                ("DockerRootDir", .string(s.root)), ("Name", .string(String(cString: host))),
+            ])
+            switch format {
+            case "json": stdoutWrite(v.json + "\n")
+            case let f?: stdoutWrite(try Template(f).render(v, fieldsOf: "system.Info") + "\n")
+            case nil:
+                stdoutWrite("""
+                Server:
+                 Containers: \(views.count)
+                  Running: \(running)
+                  Paused: \(paused)
+                  Stopped: \(views.count - running - paused)
+                 Images: \(images)
+                 Server Version: \(swiftrunVersion) (no daemon)
+                 Storage Driver: overlayfs
+                 Logging Driver: json-file
+                 Cgroup Driver: cgroupfs
+                 Cgroup Version: \(hybrid ? "1 (hybrid: swiftrun uses the cgroup2 hierarchy at \(mount))" : "2")
+                 Cgroup v2 controllers: \(controllers.isEmpty ? "none" : controllers.joined(separator: " "))
+                 Default Runtime: swiftrun-runc
+                 Kernel Version: \(u.release)
+                 Operating System: \(os)
+                 OSType: linux
+                 Architecture: \(u.machine)
+                 CPUs: \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+                 Total Memory: \(ByteSize.binary(Double(memTotal)))
+                 Name: \(String(cString: host))
+                 Docker Root Dir: \(s.root)
+
+                """)
+            }
+        }
+    }
+}
+
+enum Host {
+    static func uname() -> (release: String, machine: String) {
+        var u = utsname()
+        _ = Glibc.uname(&u)
+        func str<T>(_ t: T) -> String { withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        return (str(u.release), str(u.machine))
+    }
+
+    /// Go's names for architectures, as Docker prints them.
+    static func goArch(_ machine: String) -> String {
+        ["x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"][machine] ?? machine
+    }
+}
+
+extension String {
+    func trimmingQuotes() -> String {
+        var s = Substring(self)
+        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
+        return String(s)
+    }
+}
