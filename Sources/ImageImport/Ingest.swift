@@ -115,11 +115,23 @@ extension ImageStore {
         return out
     }
 
-    /// Unpacks a layer once; later images with the same chain share it.
-    public func ensureLayer(_ ref: LayerRef) throws {
+    /// Unpacks a layer once; later images with the same chain share it. Returns the bytes of
+    /// its files, unpacked (as another image recorded them, for a layer already here; nil if
+    /// none did).
+    @discardableResult
+    public func ensureLayer(_ ref: LayerRef) throws -> Int64? {
         let dest = layerPath(ref.chainID)
-        if Files.exists(dest) { return }
-        try Layer.unpack(blob: blobPath(ref.blob), into: dest, diffID: ref.diffID)
+        if Files.exists(dest) {
+            return (try? readIndex())?.images.lazy.flatMap(\.layers).first { $0.chainID == ref.chainID && $0.size != nil }?.size
+        }
+        let stats = try Layer.unpack(blob: blobPath(ref.blob), into: dest, diffID: ref.diffID)
         if tracking { track(dest) }
+        return Int64(stats.bytes)
+    }
+
+    /// Docker's SIZE: the layers' files unpacked, the same whichever way the image came
+    /// (compressed or not); `blobs` where a layer's is not known.
+    public static func unpackedSize(_ refs: [LayerRef], blobs: Int64) -> Int64 {
+        refs.allSatisfy { $0.size != nil } ? refs.reduce(0) { $0 + $1.size! } : blobs
     }
 }

@@ -76,8 +76,9 @@ public enum Loader {
                 size += Int64(Files.size(store.blobPath(blob)))
                 refs.append(.init(blob: blob, diffID: diff, chainID: chains[i]))
             }
-            for r in refs { try store.ensureLayer(r) }
-            try store.add(.init(id: id, names: names, layers: refs, created: config.created, size: size))
+            for i in refs.indices { refs[i].size = try store.ensureLayer(refs[i]) }
+            try store.add(.init(id: id, names: names, layers: refs, created: config.created,
+                                size: ImageStore.unpackedSize(refs, blobs: size)))
             out.append(Loaded(id: id, names: names))
         }
         return out
@@ -126,12 +127,13 @@ public enum Loader {
             manifestBlobs.append(desc.digest)
             let configBytes = try blob(manifest.config)
             let config = try JSON.decode(ImageConfig.self, from: configBytes, what: manifest.config.digest)
-            let (refs, size) = try ImageStore.layerRefs(manifest, config, what: desc.digest)
+            var (refs, size) = try ImageStore.layerRefs(manifest, config, what: desc.digest)
             for l in manifest.layers {
                 let rel = "blobs/sha256/" + ImageStore.hex(l.digest)
                 try store.ingest(fd: try open(rel), expected: l.digest, what: rel)
             }
-            for r in refs { try store.ensureLayer(r) }
+            for i in refs.indices { refs[i].size = try store.ensureLayer(refs[i]) }
+            size = ImageStore.unpackedSize(refs, blobs: size)
             let names = try name(top).map { [$0] } ?? []
             try store.add(.init(id: manifest.config.digest, names: names, layers: refs, created: config.created, size: size,
                                 otherBlobs: manifestBlobs))

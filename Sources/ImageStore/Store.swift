@@ -19,10 +19,13 @@ public final class ImageStore {
         public var blob: String      // digest of the blob as stored (compressed or not)
         public var diffID: String    // digest of the uncompressed tar
         public var chainID: String
-        public init(blob: String, diffID: String, chainID: String) {
+        /// Bytes of its files, unpacked (nil in records made before it was kept).
+        public var size: Int64?
+        public init(blob: String, diffID: String, chainID: String, size: Int64? = nil) {
             self.blob = blob
             self.diffID = diffID
             self.chainID = chainID
+            self.size = size
         }
     }
 
@@ -31,7 +34,7 @@ public final class ImageStore {
         public var names: [String]
         public var layers: [LayerRef]
         public var created: String?
-        public var size: Int64       // bytes of the layer blobs
+        public var size: Int64       // bytes of the layers' files unpacked (Docker's SIZE); older records: of the blobs
         public var otherBlobs: [String]? // manifests, indexes, other copies of layers it came with (freed by rmi)
         public init(id: String, names: [String], layers: [LayerRef], created: String?, size: Int64, otherBlobs: [String]? = nil) {
             self.id = id

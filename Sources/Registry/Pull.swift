@@ -63,7 +63,8 @@ public enum Puller {
                 try client.blob(manifest.config.digest, into: fd)
             }
             let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(manifest.config.digest), what: manifest.config.digest)
-            let (refs, size) = try ImageStore.layerRefs(manifest, config, what: manifestDigest)
+            var (refs, size) = try ImageStore.layerRefs(manifest, config, what: manifestDigest)
+            var sizes = [Int64?](repeating: nil, count: refs.count)
             // Up to three layers at a time (Docker's default), each unpacked as soon as it is
             // in: a layer unpacks into its own directory, independent of the ones below it.
             let reportLock = Lock()
@@ -72,6 +73,8 @@ public enum Puller {
                 let l = manifest.layers[i], r = refs[i]
                 let short = String(l.digest.dropFirst(7).prefix(12))
                 if Files.exists(store.layerPath(r.chainID)) {
+                    let known = try store.ensureLayer(r)
+                    reportLock.locked { sizes[i] = known }
                     say(.layer(id: short, status: "Already exists"))
                     return
                 }
@@ -82,9 +85,12 @@ public enum Puller {
                     }
                     say(.layer(id: short, status: "Download complete"))
                 }
-                try store.ensureLayer(r)
+                let unpacked = try store.ensureLayer(r)
+                reportLock.locked { sizes[i] = unpacked }
                 say(.layer(id: short, status: "Pull complete"))
             }
+            for i in refs.indices { refs[i].size = sizes[i] }
+            size = ImageStore.unpackedSize(refs, blobs: size)
             try store.add(.init(id: manifest.config.digest, names: [name], layers: refs, created: config.created, size: size,
                                 otherBlobs: manifestBlobs.map(\.0)))
             return PullResult(id: manifest.config.digest, name: name, digest: top.digest, fresh: true)

@@ -50,6 +50,15 @@ final class ImageLoadTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: store.layerPath(imgs[0].layers[0].chainID) + "/bin/busybox"))
         }
         XCTAssertEqual(ids.count, 1, "one image whichever way it came")
+        // SIZE is the files unpacked, whichever way it came: gzipped OCI layers or plain tars.
+        var sizes: Set<String> = []
+        for input in ["busybox-docker.tar", "busybox-oci.tar"] {
+            let own = root + "-size-" + input
+            defer { try? FileManager.default.removeItem(atPath: own) }
+            XCTAssertEqual(try swiftrun(["load", "--root", own, "-i", images + "/" + input]).code, 0)
+            sizes.insert(try swiftrun(["images", "--root", own, "--format", "{{.Size}}"]).out)
+        }
+        XCTAssertEqual(sizes.count, 1, "\(sizes)")
         let before = try snapshot()
         XCTAssertEqual(try swiftrun(["load", "--root", root, "-i", images + "/busybox-docker.tar"]).code, 0)
         XCTAssertEqual(try snapshot(), before, "loading again changes nothing")

@@ -50,9 +50,9 @@ final class StoreFaultTests: XCTestCase {
         var blobs = Set<String>(), layers = Set<String>()
         for i in images {
             blobs.insert(ImageStore.hex(i["id"] as! String))
-            for l in i["layers"] as! [[String: String]] {
-                blobs.insert(ImageStore.hex(l["blob"]!))
-                layers.insert(ImageStore.hex(l["chainID"]!))
+            for l in i["layers"] as! [[String: Any]] {
+                blobs.insert(ImageStore.hex(l["blob"] as! String))
+                layers.insert(ImageStore.hex(l["chainID"] as! String))
             }
             for b in i["otherBlobs"] as? [String] ?? [] { blobs.insert(ImageStore.hex(b)) }
         }
