@@ -200,16 +200,8 @@ final class ContainerTests: EngineTestCase {
     /// or a container that `rm -f` removes; the name can be used again.
     func testCLIKilledMidRun() throws {
         for (i, delayMs) in [0, 5, 15, 30, 60, 120, 250, 500].enumerated() {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
-            p.arguments = ["run", "--root", root, "--name", "victim", "--no-healthcheck"] + (i % 2 == 0 ? ["--network", "none"] : [])
-                + ["--entrypoint", "sleep", image, "1000"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            usleep(UInt32(delayMs * 1000))
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            try TestBundle.killAfter(delayMs, TestBundle.binDir + "/swiftrun", ["run", "--root", root, "--name", "victim", "--no-healthcheck"]
+                                     + (i % 2 == 0 ? ["--network", "none"] : []) + ["--entrypoint", "sleep", image, "1000"])
             let ids = try swiftrun(["ps", "-aq", "--no-trunc"]).out.split(separator: "\n").map(String.init)
             if !ids.isEmpty {
                 let rm = try swiftrun(["rm", "-f"] + ids)

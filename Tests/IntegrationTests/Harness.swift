@@ -113,6 +113,21 @@ final class TestBundle {
                       err: try String(contentsOfFile: errPath, encoding: .utf8))
     }
 
+    /// Starts `path args` (stdin from `input`, else /dev/null; output discarded), SIGKILLs it
+    /// after `ms` milliseconds and reaps it: a command killed at some point of its work.
+    static func killAfter(_ ms: Int, _ path: String, _ args: [String], input: String? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.standardInput = try input.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(useconds_t(ms * 1000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
     /// `run` in the foreground: the container's output and exit code.
     func run(_ args: [String]? = nil, id given: String? = nil) throws -> Result {
         let id = given ?? self.id

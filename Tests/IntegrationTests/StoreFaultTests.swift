@@ -99,18 +99,8 @@ final class StoreFaultTests: XCTestCase {
         XCTAssertEqual(try load("weird-names.tar").code, 0)
         let exe = TestBundle.binDir + "/swiftrun"
         for delayMs in [10, 40, 80, 120, 170, 230, 300, 400] {
-            for stdin in [false, true] {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: exe)
-                p.arguments = ["load", "--root", root] + (stdin ? [] : ["-i", archives + "/big.tar"])
-                if stdin { p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: archives + "/big.tar")) }
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                usleep(useconds_t(delayMs * 1000))
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-            }
+            try TestBundle.killAfter(delayMs, exe, ["load", "--root", root, "-i", archives + "/big.tar"])
+            try TestBundle.killAfter(delayMs, exe, ["load", "--root", root], input: archives + "/big.tar")
         }
         // A load in flight (its archive still being unpacked, outside the lock) is left alone
         // by the sweep of another.
@@ -126,15 +116,8 @@ final class StoreFaultTests: XCTestCase {
         XCTAssertTrue(try names().contains("big:v1"))
         try assertConsistent()
         // And a killed one is swept by the next rmi as well.
-        let k = Process()
-        k.executableURL = URL(fileURLWithPath: exe)
-        k.arguments = ["load", "--root", root, "-i", archives + "/big.tar"]
-        k.standardOutput = FileHandle.nullDevice
         XCTAssertEqual(try swiftrun(["rmi", "big:v1"]).code, 0)
-        try k.run()
-        usleep(150_000)
-        kill(k.processIdentifier, SIGKILL)
-        k.waitUntilExit()
+        try TestBundle.killAfter(150, exe, ["load", "--root", root, "-i", archives + "/big.tar"])
         XCTAssertEqual(try swiftrun(["rmi", "weird:v2"]).code, 0)
         try assertConsistent()
     }

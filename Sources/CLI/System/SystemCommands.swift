@@ -28,11 +28,8 @@ struct VersionCommand: ParsableCommand {
                                                            .object([("Name", .string("swiftrun-runc")), ("Version", .string(swiftrunVersion)),
                                                                     ("Details", .object([("spec", .string(Spec.version))]))])]))])),
             ])
-            switch format {
-            case "json": stdoutWrite(v.json + "\n")
-            case let f?: stdoutWrite(try Template(f).render(v, fieldsOf: "types.VersionResponse") + "\n")
-            case nil:
-                stdoutWrite("""
+            try printFormatted(v, format, type: "types.VersionResponse") {
+                """
                 Client:
                  Version:           \(swiftrunVersion)
                  API version:       none (no daemon)
@@ -48,7 +45,7 @@ struct VersionCommand: ParsableCommand {
                   Version:          \(swiftrunVersion)
                   spec:             \(Spec.version)
 
-                """)
+                """
             }
         }
     }
@@ -89,11 +86,8 @@ struct InfoCommand: ParsableCommand {
                 ("NCPU", .number(Double(sysconf(Int32(_SC_NPROCESSORS_ONLN))))), ("MemTotal", .number(Double(memTotal))),
                 ("DockerRootDir", .string(s.root)), ("Name", .string(String(cString: host))),
             ])
-            switch format {
-            case "json": stdoutWrite(v.json + "\n")
-            case let f?: stdoutWrite(try Template(f).render(v, fieldsOf: "system.Info") + "\n")
-            case nil:
-                stdoutWrite("""
+            try printFormatted(v, format, type: "system.Info") {
+                """
                 Server:
                  Containers: \(views.count)
                   Running: \(running)
@@ -116,9 +110,18 @@ struct InfoCommand: ParsableCommand {
                  Name: \(String(cString: host))
                  Docker Root Dir: \(s.root)
 
-                """)
+                """
             }
         }
+    }
+}
+
+/// `--format`: json, a template over `v` (a Go struct of `type`), or the plain text.
+func printFormatted(_ v: JSONValue, _ format: String?, type: String, plain: () -> String) throws {
+    switch format {
+    case "json": stdoutWrite(v.json + "\n")
+    case let f?: stdoutWrite(try Template(f).render(v, fieldsOf: type) + "\n")
+    case nil: stdoutWrite(plain())
     }
 }
 
