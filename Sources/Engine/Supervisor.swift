@@ -330,18 +330,17 @@ public final class Supervisor {
         var lastEventNs: Int64 = resumed ? 0 : Time.monotonicNanos()
         var releaseNow = false
         while true {
-            var fds: [pollfd] = []
-            fds.append(pollfd(fd: exited ? -1 : c.pidfd.raw, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN) | (ttyPending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0))
-            fds.append(pollfd(fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: probe.map { $0.outDone ? -1 : $0.out.raw } ?? -1, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
-            fds.append(pollfd(fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI), revents: 0))
-            fds.append(pollfd(fd: exited ? -1 : nameServer?.sock.raw ?? -1, events: Int16(POLLIN), revents: 0))
-            let relayFds = exited ? [] : relay?.pollfds() ?? []
-            fds += relayFds
+            var set = PollSet()
+            set.add(.initExit, fd: exited ? -1 : c.pidfd.raw, events: Int16(POLLIN))
+            set.add(.stdout, fd: outOpen ? pipes.out.raw : -1, events: Int16(POLLIN) | (ttyPending.isEmpty ? 0 : Int16(POLLOUT)))
+            set.add(.stderr, fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN))
+            set.add(.probeExit, fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN))
+            set.add(.probeOutput, fd: probe.map { $0.outDone ? -1 : $0.out.raw } ?? -1, events: Int16(POLLIN))
+            set.add(.memoryEvents, fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI))
+            set.add(.ttyInput, fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN))
+            set.add(.cgroupEvents, fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI))
+            set.add(.nameServer, fd: exited ? -1 : nameServer?.sock.raw ?? -1, events: Int16(POLLIN))
+            set.add(.relay, exited ? [] : relay?.pollfds() ?? [])
             let now = Time.monotonicNanos()
             var wake = Int64.max
             if !exited && monitor != nil && probe == nil && !paused { wake = min(wake, nextProbeNs) }
@@ -355,44 +354,44 @@ public final class Supervisor {
             // A wake through swiftrun-idle costs 2.8 ms of CPU, 0.6 in place (docs/benchmarks.md):
             // only for a wait of half a second or more; a probe due sooner is awaited in place.
             if releaseNow && wake - now >= 500_000_000 && canHandOver(exited: exited) {
-                handOver(fds, wakeNs: wake, c, pipes, open: (outOpen, errOpen)) // returns if it failed
+                handOver(set.fds, wakeNs: wake, c, pipes, open: (outOpen, errOpen)) // returns if it failed
             }
             if releaseNow {
                 releaseNow = false
                 n = buf.withUnsafeMutableBytes { b in
                     var scratch = [iovec(iov_base: b.baseAddress, iov_len: b.count)]
                     if let r = relay { scratch.append(r.scratchRegion) }
-                    return Idle.releaseAndPoll(&fds, timeoutMs: timeout, scratch: scratch)
+                    return Idle.releaseAndPoll(&set.fds, timeoutMs: timeout, scratch: scratch)
                 }
             } else {
-                n = poll(&fds, nfds_t(fds.count), timeout)
+                n = poll(&set.fds, nfds_t(set.fds.count), timeout)
             }
             if n < 0 && errno != EINTR { say("poll: \(SysError("poll"))"); break }
 
-            for (i, stream) in [(1, "stdout"), (2, "stderr")] where fds[i].revents != 0 {
-                let fd = i == 1 ? pipes.out.raw : pipes.err.raw
+            for (source, stream) in [(PollSet.Source.stdout, "stdout"), (.stderr, "stderr")] where set.ready(source) {
+                let fd = source == .stdout ? pipes.out.raw : pipes.err.raw
                 let got = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if got > 0 {
                     buf.withUnsafeBytes { b in
                         let chunk = UnsafeRawBufferPointer(rebasing: b[0..<got])
                         log.write(chunk, stream: stream)
-                        let dst = i == 1 ? attachOut : attachErr
+                        let dst = source == .stdout ? attachOut : attachErr
                         if dst >= 0 && !writeAll(dst, chunk) {
                             attachOut = -1
                             attachErr = -1
                         }
                     }
                 } else if got == 0 || (errno != EAGAIN && errno != EINTR) {
-                    if i == 1 { outOpen = false } else { errOpen = false }
+                    if source == .stdout { outOpen = false } else { errOpen = false }
                 }
             }
-            if !relayFds.isEmpty { relay?.handle(fds[9...]) }
-            if fds[8].revents != 0 { nameServer?.handle() }
-            if fds[7].revents != 0 { checkFrozen() }
-            if fds[6].revents != 0 || (fds[1].revents & Int16(POLLOUT)) != 0 { copyTTYInput(master: pipes.out.raw) }
-            if fds[5].revents != 0 { checkOOM() }
-            if fds[4].revents != 0 { readProbeOutput() }
-            if fds[3].revents != 0 { finishProbe(timedOut: false) }
+            if !set.slice(.relay).isEmpty { relay?.handle(set.slice(.relay)) }
+            if set.ready(.nameServer) { nameServer?.handle() }
+            if set.ready(.cgroupEvents) { checkFrozen() }
+            if set.ready(.ttyInput) || (set.revents(.stdout) & Int16(POLLOUT)) != 0 { copyTTYInput(master: pipes.out.raw) }
+            if set.ready(.memoryEvents) { checkOOM() }
+            if set.ready(.probeOutput) { readProbeOutput() }
+            if set.ready(.probeExit) { finishProbe(timedOut: false) }
             let t = Time.monotonicNanos()
             if let p = probe, t >= p.deadlineNs { killProbe() }
             if killAtNs > 0 && t >= killAtNs {
@@ -401,7 +400,7 @@ public final class Supervisor {
             }
             let probing = !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs
             if probing { startProbe() }
-            let event = n > 0 && fds.indices.contains { $0 != 3 && $0 != 4 && fds[$0].revents != 0 }
+            let event = n > 0 && set.anyReady(except: [.probeExit, .probeOutput])
             if event { lastEventNs = t }
             if event || probing {
                 releaseAtNs = t + quietNs
@@ -413,7 +412,7 @@ public final class Supervisor {
                 releaseAtNs = 0
                 releaseNow = true // in the next wait, so that no code runs between the two
             }
-            if !exited && fds[0].revents != 0 {
+            if !exited && set.ready(.initExit) {
                 exited = true
                 // The pid namespace is gone with its init; what remains in the pipes is
                 // read to the end, with a bound in case something outside holds them.
