@@ -108,4 +108,27 @@ final class ContainerOpsTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["info", "--format", "{{.Containers}}"]).out, "1\n")
         XCTAssertEqual(try swiftrun(["info", "--format", "{{.Nope}}"]).code, 1)
     }
+
+    /// `image prune` takes dangling images no container uses; `system prune -a --volumes`
+    /// stopped containers, every unused image and unused anonymous volumes.
+    func testImageAndSystemPrune() throws {
+        let dir = root + "-archives"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(try TestBundle.exec("/usr/bin/env", ["python3", TestBundle.packageRoot + "/Tests/Fixtures/make-archives.py", dir]).code, 0)
+        for a in ["name-long-form.tar", "gzip-layer.tar", "volume-image.tar"] { XCTAssertEqual(try swiftrun(["load", "-i", dir + "/" + a]).code, 0) }
+        XCTAssertEqual(try swiftrun(["tag", "gzipped:v1", "chatbot:v1"]).code, 0) // the first chatbot:v1 is dangling now
+        XCTAssertEqual(try swiftrun(["images", "--filter", "dangling=true", "-q"]).out.split(separator: "\n").count, 1)
+        XCTAssertEqual(try swiftrun(["create", "--name", "keep", "--network", "none", image]).code, 0)
+        XCTAssertEqual(try swiftrun(["create", "--name", "vol", "--network", "none", "withvolume:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["rm", "vol"]).code, 0) // its anonymous volumes stay
+        let pruned = try swiftrun(["image", "prune", "-f"])
+        XCTAssertTrue(pruned.out.hasPrefix("Deleted Images:\n"), pruned.out)
+        XCTAssertEqual(try swiftrun(["images", "--filter", "dangling=true", "-q"]).out, "")
+        XCTAssertEqual(lines(try swiftrun(["images", "-q"]).out).count, 3, "the named ones stay")
+        let all = try swiftrun(["system", "prune", "-a", "--volumes", "-f"])
+        XCTAssertEqual(all.code, 0, all.err)
+        XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "")
+        XCTAssertEqual(try swiftrun(["images", "-q"]).out, "", "no container uses any now")
+        XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "")
+    }
 }

@@ -146,3 +146,45 @@ extension String {
         return String(s)
     }
 }
+
+/// `image prune`: dangling images (no name) that no container uses; with -a every image no
+/// container uses. swiftrun never asks (-f is accepted).
+struct ImagePrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove dangling images no container uses (-a: every image no container uses).")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Every image no container uses, named or not.") var all = false
+    @Flag(name: [.short, .long], help: "Do not ask (swiftrun never asks).") var force = false
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            let used = Set(e.list().map(\.container.ImageID))
+            var out: [String] = []
+            for img in try e.store.images() where !used.contains(img.id) && (all || img.names.isEmpty) {
+                out += try e.store.remove(img.id, force: false)
+            }
+            stdoutWrite(out.isEmpty ? "Total reclaimed space: 0B\n" : "Deleted Images:\n" + out.map { $0 + "\n" }.joined())
+        }
+    }
+}
+
+/// `system prune`: stopped containers, dangling images (-a: unused ones), and with --volumes
+/// the anonymous volumes no container uses; each part as its own prune command does it.
+struct SystemPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove stopped containers, dangling images (-a: unused ones) and, with --volumes, unused anonymous volumes.")
+    @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Every image no container uses, not only dangling ones.") var all = false
+    @Flag(help: "Unused anonymous volumes too.") var volumes = false
+    @Flag(name: [.short, .long], help: "Do not ask (swiftrun never asks).") var force = false
+
+    func run() throws {
+        try PruneContainers.parse(["--root", s.root]).run()
+        try ImagePrune.parse(["--root", s.root] + (all ? ["--all"] : [])).run()
+        if volumes { try VolumePrune.parse(["--root", s.root]).run() }
+    }
+}
+
+struct SystemGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "system", abstract: "Manage swiftrun as a whole.",
+                                                    subcommands: [SystemPrune.self, InfoCommand.self])
+}
