@@ -23,6 +23,7 @@ public final class StdioRelay {
     private let terminal: Bool
     private let userIn: Int32, userOut: Int32, userErr: Int32
     private var pending: [UInt8] = []
+    private var pendingAt = 0
     /// The user's stdin is still read (false after its EOF, while `pending` drains).
     private var reading: Bool
 
@@ -76,6 +77,12 @@ public final class StdioRelay {
     /// the exit), then what is already in the pipes, and returns. Without `done`, until the
     /// outputs reach EOF.
     public func run(until done: Int32? = nil) {
+        // A container that closes its stdin, or a user's output that goes away (`| head -1`),
+        // is EPIPE here, as in Docker's client, not a signal that kills the command mid-copy.
+        var ignore = sigaction(), old = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigaction(SIGPIPE, &ignore, &old)
+        defer { sigaction(SIGPIPE, &old, nil) }
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var open = outputs.map { _ in true }
         while true {
@@ -89,7 +96,15 @@ public final class StdioRelay {
                 return
             }
             for i in outputs.indices where fds[3 + i].revents != 0 {
-                if copyOnce(i, &buf) == .end { open[i] = false }
+                switch copyOnce(i, &buf) {
+                case .end: open[i] = false
+                case .userGone:
+                    // Nobody reads it any more: the container's writes fail too, as they would
+                    // writing to the user's pipe itself (`yes | head -1` ends).
+                    open[i] = false
+                    outputs[i].fd.close()
+                case .copied, .nothingYet: break
+                }
             }
             if fds[0].revents != 0 {
                 let n = buf.withUnsafeMutableBytes { Glibc.read(userIn, $0.baseAddress, $0.count) }
@@ -113,7 +128,7 @@ public final class StdioRelay {
         }
     }
 
-    private enum Copied { case copied, nothingYet, end }
+    private enum Copied { case copied, nothingYet, end, userGone }
 
     /// One read from output `i` to the user. A pty's master reads EIO once its last process
     /// is gone: the end, as EOF is for a pipe.
@@ -122,15 +137,16 @@ public final class StdioRelay {
         let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return .nothingYet }
         guard n > 0 else { return .end }
-        buf.withUnsafeBytes { b in
+        let written = buf.withUnsafeBytes { b -> Bool in
             var off = 0
             while off < n {
                 let w = Glibc.write(outputs[i].to, b.baseAddress! + off, n - off)
-                if w < 0 { if errno == EINTR { continue }; return } // the user's output went away: drop it
+                if w < 0 { if errno == EINTR { continue }; return false }
                 off += w
             }
+            return true
         }
-        return .copied
+        return written ? .copied : .userGone
     }
 
     /// What the user typed, as much as the container takes without blocking us: the rest
@@ -138,15 +154,17 @@ public final class StdioRelay {
     /// pipe sees EOF too (a terminal stays open: it is the output as well).
     private func flushInput() {
         guard let i = input else { return }
-        while !pending.isEmpty {
-            let n = pending.withUnsafeBytes { Glibc.write(i.raw, $0.baseAddress, $0.count) }
-            if n > 0 { pending.removeFirst(n); continue }
+        while pendingAt < pending.count {
+            let n = pending.withUnsafeBytes { Glibc.write(i.raw, $0.baseAddress! + pendingAt, $0.count - pendingAt) }
+            if n > 0 { pendingAt += n; continue }
             if n < 0 && (errno == EINTR) { continue }
             if n < 0 && errno == EAGAIN { return }
-            pending = [] // EPIPE: the container closed its stdin
+            pendingAt = pending.count // EPIPE: the container closed its stdin
             reading = false
             break
         }
+        pending.removeAll(keepingCapacity: true)
+        pendingAt = 0
         if !reading {
             if !terminal { i.close() }
             input = nil

@@ -91,4 +91,20 @@ final class AttachTests: EngineTestCase {
         let run = try sh("$S run -i --rm --network none --no-healthcheck --entrypoint sh \(image) -c 'wc -c; echo err >&2; exit 4' < big 2>e; echo rc=$?; cat e")
         XCTAssertEqual(run.out.replacingOccurrences(of: " ", with: ""), "4194304\nrc=4\nerr\n", run.err)
     }
+
+    /// A pipe that closes on either side ends the copy as in a shell pipeline: the user's
+    /// reader gone (`| head -1`) stops the container's writer; the container's stdin closed
+    /// does not kill the command.
+    func testClosedPipesEndLikeAPipeline() throws {
+        _ = try holder()
+        let start = Date()
+        var r = try sh("$S exec holder yes | head -1")
+        XCTAssertEqual(r.out, "y\n", r.err)
+        r = try sh("yes | $S exec -i holder head -1; echo rc=$?")
+        XCTAssertEqual(r.out, "y\nrc=0\n", r.err)
+        r = try sh("yes | $S run -i --rm --network none --no-healthcheck --entrypoint head \(image) -1; echo rc=$?")
+        XCTAssertEqual(r.out, "y\nrc=0\n", r.err)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "each ended by itself")
+        XCTAssertEqual(try swiftrun(["exec", "holder", "sh", "-c", "pgrep yes || true"]).out, "", "the container's yes ended")
+    }
 }
