@@ -211,6 +211,27 @@ extension Engine {
         Events.emit(self, "destroy", v.container)
     }
 
+    /// `rename`: the record, the name's link, and the name other containers on its user
+    /// networks resolve (their hosts files, read by their name servers). A running
+    /// container's supervisor says the new name in its events from its next wake.
+    public func rename(_ id: String, to newName: String) throws {
+        let c = try load(id)
+        try Self.validateName(newName)
+        guard newName != c.Name else {
+            throw Failure("Renaming a container with the same name as its current name")
+        }
+        try reserve(name: newName, id: id)
+        var r = c
+        r.Name = newName
+        do { try Files.writeAtomic(dir(id) + "/config.json", try JSON.encode(r), mode: 0o600) } catch {
+            unlink(namesDir + "/" + newName)
+            throw error
+        }
+        if (try? Files.readlink(namesDir + "/" + c.Name)) == id { unlink(namesDir + "/" + c.Name) }
+        HostNetwork.rename(containerID: id, root: store.root, to: newName)
+        Events.emit(self, "rename", r, ["oldName": "/" + c.Name])
+    }
+
     /// Blocks until the container is not running; returns its exit code.
     public func wait(_ id: String) throws -> Int32 {
         var v = try view(id)

@@ -647,8 +647,11 @@ public final class Supervisor {
         let forced = restartRequested
         restartRequested = false
         if stopRequested { return false }
-        // `update --restart` may have changed the policy since we started.
-        if let c = try? engine.load(id) { container.HostConfig = c.HostConfig }
+        // `update --restart` may have changed the policy since we started, `rename` the name.
+        if let c = try? engine.load(id) {
+            container.HostConfig = c.HostConfig
+            container.Name = c.Name
+        }
         guard let wait = restarts.afterExit(policy: container.HostConfig.RestartPolicy, code: code, ranNs: ranNs,
                                             restartCount: state.RestartCount, forced: forced, stopRequested: false) else { return false }
         state.RestartCount += 1

@@ -183,7 +183,7 @@ extension Engine {
                                Labels: labels, Anonymous: anonymous ? true : nil)
         if let seed, try seed(tmp + "/_data") { rec.Seeded = true }
         try Files.writeAtomic(tmp + "/volume.json", try JSON.encode(rec), mode: 0o600)
-        if rename(tmp, volumeDir(name)) != 0 {
+        if Glibc.rename(tmp, volumeDir(name)) != 0 {
             if errno == EEXIST || errno == ENOTEMPTY, let v = try? volume(name) { return (v, false) }
             throw SysError("rename", volumeDir(name))
         }
@@ -205,7 +205,7 @@ extension Engine {
         }
         // Out of sight with one rename, then deleted: a failure halfway leaves no half volume.
         let doomed = volumesDir + "/.rm-" + Self.newID().prefix(16)
-        guard rename(volumeDir(name), doomed) == 0 else { throw SysError("rename", volumeDir(name)) }
+        guard Glibc.rename(volumeDir(name), doomed) == 0 else { throw SysError("rename", volumeDir(name)) }
         try Files.removeTree(doomed)
     }
 

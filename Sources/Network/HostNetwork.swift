@@ -367,6 +367,20 @@ public enum HostNetwork {
         refreshHosts(bridges: touched)
     }
 
+    /// `rename`: the container's name on its networks, and the hosts files that list it.
+    public static func rename(containerID: String, root: String, to name: String) {
+        guard Files.exists(dir) else { return }
+        _ = try? withLock {
+            var touched: [String] = []
+            for var l in allLeases() where l.ContainerID == containerID && l.Root == root {
+                l.Name = name
+                try saveLease(l)
+                touched.append(l.Bridge)
+            }
+            refreshHosts(bridges: touched)
+        }
+    }
+
     public static func leases(root: String, containerID: String) -> [Lease] {
         allLeases().filter { $0.Root == root && $0.ContainerID == containerID }.sorted { $0.Interface < $1.Interface }
     }

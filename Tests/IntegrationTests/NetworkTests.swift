@@ -242,6 +242,27 @@ final class NetworkTests: EngineTestCase {
         XCTAssertTrue(missing.err.contains("network nosuchnet not found"), missing.err)
     }
 
+    /// `rename` of a running container: the other containers on its network resolve the new
+    /// name and no longer the old one; the old name is free.
+    func testRenameOnAUserNetwork() throws {
+        XCTAssertEqual(try swiftrun(["network", "create", "renamenet"]).code, 0)
+        defer { _ = try? swiftrun(["network", "rm", "renamenet"]) }
+        _ = try runDetached(["--name", "first", "--network", "renamenet", "--no-healthcheck", image])
+        _ = try runDetached(["--name", "client", "--network", "renamenet", "--no-healthcheck", image])
+        XCTAssertEqual(try swiftrun(["rename", "first", "client"]).code, 1, "the name is taken")
+        XCTAssertTrue(try swiftrun(["rename", "first", "first"]).err.contains("same name as its current name"))
+        let r = try swiftrun(["rename", "first", "second"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.Name}}", "second"]).out, "/second\n")
+        XCTAssertEqual(try swiftrun(["inspect", "first"]).code, 1)
+        let hosts = try swiftrun(["exec", "client", "cat", "/etc/hosts"]).out
+        XCTAssertTrue(hosts.contains(" second ") || hosts.contains("\tsecond "), hosts)
+        XCTAssertFalse(hosts.contains("first"), hosts)
+        let get = try swiftrun(["exec", "client", "sh", "-c", "for i in $(seq 25); do wget -q -O - http://second:8080/health && exit 0; sleep 0.2; done; exit 1"])
+        XCTAssertEqual(get.out, "ok\n", get.err)
+        _ = try runDetached(["--name", "first", "--network", "none", "--no-healthcheck", image]) // the old name is free
+    }
+
     func testUserNetworksResolveNamesAndStayApart() throws {
         XCTAssertEqual(try swiftrun(["network", "create", "appnet"]).code, 0)
         XCTAssertEqual(try swiftrun(["network", "create", "--subnet", "10.99.7.0/24", "other"]).code, 0)

@@ -102,3 +102,17 @@ struct WaitContainer: ParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 }
+
+struct RenameContainer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a container (running or not); its user networks resolve the new name.")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "Container (name or ID).") var container: String
+    @Argument(help: "Its new name.") var newName: String
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            try e.rename(try e.resolve(container), to: newName)
+        }
+    }
+}
