@@ -131,4 +131,23 @@ final class ContainerOpsTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["images", "-q"]).out, "", "no container uses any now")
         XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "")
     }
+
+    /// Every list takes Docker's --format: a template, json, or 'table TEMPLATE'.
+    func testListsTakeTemplates() throws {
+        XCTAssertEqual(try swiftrun(["volume", "create", "tplvol"]).code, 0)
+        XCTAssertEqual(try swiftrun(["network", "create", "tplnet"]).code, 0)
+        defer {
+            _ = try? swiftrun(["network", "rm", "tplnet"])
+            _ = try? swiftrun(["volume", "rm", "tplvol"])
+        }
+        XCTAssertEqual(try swiftrun(["volume", "ls", "--format", "{{.Name}}:{{.Driver}}"]).out, "tplvol:local\n")
+        XCTAssertTrue(lines(try swiftrun(["network", "ls", "--format", "{{.Name}}"]).out).contains("tplnet"))
+        XCTAssertEqual(lines(try swiftrun(["network", "ls", "--format", "table {{.Name}}"]).out).first, "NAME")
+        let json = try JSONSerialization.jsonObject(with: Data(try swiftrun(["volume", "ls", "--format", "json"]).out.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["Name"] as? String, "tplvol")
+        XCTAssertEqual(try swiftrun(["volume", "ls", "--format", "{{.Bogus}}"]).code, 1)
+        _ = try runDetached(["--name", "listed", "--network", "none", "--no-healthcheck", "--entrypoint", "sleep", image, "60"])
+        XCTAssertEqual(try swiftrun(["ps", "--format", "{{.Names}} {{.State}}"]).out, "listed running\n")
+        XCTAssertEqual(lines(try swiftrun(["ps", "--format", "table {{.Names}}"]).out), ["NAMES", "listed"])
+    }
 }

@@ -54,21 +54,10 @@ struct PsCommand: ParsableCommand {
                 views.forEach { stdoutWrite((noTrunc ? $0.container.Id : String($0.container.Id.prefix(12))) + "\n") }
                 return
             }
-            let rows = views.map { row($0, now: now) }
-            switch format {
-            case nil, "table":
-                var table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
-                table += rows.map { r in ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"].map { r[$0]?.text ?? "" } }
-                stdoutWrite(Table.render(table))
-            case "json":
-                rows.forEach { stdoutWrite($0.json + "\n") }
-            case let f?:
-                let t = try Template(f)
-                if t.table {
-                    stdoutWrite(t.header(["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT"]) + "\n")
-                }
-                for r in rows { stdoutWrite(try t.render(r, fieldsOf: "*formatter.ContainerContext") + "\n") }
-            }
+            try printRows(views.map { row($0, now: now) }, format: format,
+                          columns: [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("CREATED", "RunningFor"),
+                                    ("STATUS", "Status"), ("PORTS", "Ports"), ("NAMES", "Names")],
+                          type: "*formatter.ContainerContext", headers: ["CreatedAt": "CREATED AT"])
         }
     }
 

@@ -62,18 +62,9 @@ struct Images: ParsableCommand {
                 for r in rows { if let id = r["ID"]?.text, seen.insert(id).inserted { stdoutWrite(id + "\n") } }
                 return
             }
-            switch format {
-            case nil, "table":
-                var table = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
-                table += rows.map { r in ["Repository", "Tag", "ID", "CreatedSince", "Size"].map { r[$0]?.text ?? "" } }
-                stdoutWrite(Table.render(table))
-            case "json":
-                rows.forEach { stdoutWrite($0.json + "\n") }
-            case let f?:
-                let t = try Template(f)
-                if t.table { stdoutWrite(t.header(["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"]) + "\n") }
-                for r in rows { stdoutWrite(try t.render(r, fieldsOf: "*formatter.ImageContext") + "\n") }
-            }
+            try printRows(rows, format: format,
+                          columns: [("REPOSITORY", "Repository"), ("TAG", "Tag"), ("IMAGE ID", "ID"), ("CREATED", "CreatedSince"), ("SIZE", "Size")],
+                          type: "*formatter.ImageContext", headers: ["CreatedAt": "CREATED AT"])
         }
     }
 

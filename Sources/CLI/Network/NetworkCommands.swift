@@ -35,7 +35,7 @@ struct NetworkList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Only IDs.") var quiet = false
-    @Option(help: "table or json.") var format: String?
+    @Option(help: "table (default), json, a Go template, or 'table TEMPLATE'.") var format: String?
 
     func run() throws {
         try containerCommand {
@@ -43,11 +43,12 @@ struct NetworkList: ParsableCommand {
             let rows: [(id: String, name: String, driver: String)] = nets.map { (String($0.Id.prefix(12)), $0.Name, $0.Driver) }
                 + [("host", "host", "host"), ("none", "none", "null")]
             if quiet { rows.forEach { stdoutWrite($0.id + "\n") }; return }
-            if format == "json" {
-                for r in rows { stdoutWrite(try JSON.string(["ID": r.id, "Name": r.name, "Driver": r.driver, "Scope": "local"]) + "\n") }
-                return
+            let values: [JSONValue] = rows.map { r in
+                .object([("CreatedAt", .string("")), ("Driver", .string(r.driver)), ("ID", .string(r.id)), ("IPv6", .string("false")),
+                         ("Internal", .string("false")), ("Labels", .string("")), ("Name", .string(r.name)), ("Scope", .string("local"))])
             }
-            stdoutWrite(Table.render([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + rows.map { [$0.id, $0.name, $0.driver, "local"] }))
+            try printRows(values, format: format, columns: [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("SCOPE", "Scope")],
+                          type: "*formatter.networkContext")
         }
     }
 }

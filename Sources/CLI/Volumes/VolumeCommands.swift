@@ -30,17 +30,17 @@ struct VolumeList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List volumes.", aliases: ["list"])
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Only names.") var quiet = false
-    @Option(help: "table or json.") var format: String?
+    @Option(help: "table (default), json, a Go template, or 'table TEMPLATE'.") var format: String?
 
     func run() throws {
         try containerCommand {
             let vols = try s.engine().volumes()
             if quiet { vols.forEach { stdoutWrite($0.Name + "\n") }; return }
-            if format == "json" {
-                for v in vols { stdoutWrite(try JSON.string(["Driver": v.Driver, "Name": v.Name, "Mountpoint": v.Mountpoint, "Scope": v.Scope]) + "\n") }
-                return
+            let rows: [JSONValue] = vols.map { v in
+                .object([("Driver", .string(v.Driver)), ("Labels", .string("")), ("Links", .string("N/A")), ("Mountpoint", .string(v.Mountpoint)),
+                         ("Name", .string(v.Name)), ("Scope", .string(v.Scope)), ("Size", .string("N/A"))])
             }
-            stdoutWrite(Table.render([["DRIVER", "VOLUME NAME"]] + vols.map { [$0.Driver, $0.Name] }))
+            try printRows(rows, format: format, columns: [("DRIVER", "Driver"), ("VOLUME NAME", "Name")], type: "*formatter.volumeContext")
         }
     }
 }
