@@ -332,12 +332,25 @@ public final class JSONLogFollower {
     }
 
     /// The current file and the rotated ones (base.1, base.2, ...: newest first), taken again
-    /// if the writer rotated while we opened them (the current file then changed).
+    /// if the writer rotated while we opened them (the current file then changed). A rotation
+    /// renames base.N-1 to base.N down to base to base.1, so while we look one number may be
+    /// missing (moved up: the scan goes past one gap) and one file may be met twice (under its
+    /// old number, then its new one: the second is skipped).
     static func snapshot(_ base: String) -> (FD, [FD])? {
         for _ in 0..<100 {
             guard let cur = try? FD.open(base, O_RDONLY | O_CLOEXEC) else { return nil }
             var rotated: [FD] = []
-            while let fd = try? FD.open("\(base).\(rotated.count + 1)", O_RDONLY | O_CLOEXEC) { rotated.append(fd) }
+            var seen: Set<UInt64> = [inode(cur.raw)]
+            var n = 1, misses = 0
+            while misses < 2 {
+                if let fd = try? FD.open("\(base).\(n)", O_RDONLY | O_CLOEXEC) {
+                    misses = 0
+                    if seen.insert(inode(fd.raw)).inserted { rotated.append(fd) }
+                } else {
+                    misses += 1
+                }
+                n += 1
+            }
             var st = stat()
             if stat(base, &st) == 0 && UInt64(st.st_ino) == inode(cur.raw) { return (cur, rotated) }
         }
