@@ -140,3 +140,12 @@ extension FD {
         return a >= 0 ? FD(a) : nil
     }
 }
+
+extension FD {
+    /// Our stdin, as an FD of its own (a dup: closing it leaves fd 0 open).
+    public static func standardInput() throws -> FD {
+        let fd = fcntl(0, F_DUPFD_CLOEXEC, 0)
+        guard fd >= 0 else { throw SysError("fcntl F_DUPFD_CLOEXEC", "standard input") }
+        return FD(fd)
+    }
+}

@@ -132,6 +132,16 @@ extension Runc {
             stdoutWrite("PID\n" + pids.map { "\($0)\n" }.joined())
             return 0
         },
+        Command(name: "update", usage: "--resources FILE|- ID", abstract: "Set a running container's cgroup limits (containerd's and CRI-O's UpdateContainerResources).",
+                options: [.value("resources", "r", "A runtime-spec linux.resources JSON, from a file or - for stdin.")]) { ctx, p in
+            guard let from = p.value("resources") else {
+                throw RuntimeError("update needs --resources FILE (or - for stdin): the limits as runtime-spec linux.resources JSON")
+            }
+            let bytes = from == "-" ? try FD.standardInput().readToEnd() : try Files.read(from)
+            let resources = try JSON.decode(Spec.Resources.self, from: bytes, what: from == "-" ? "--resources from stdin" : from)
+            try ctx.runtime.update(try id(p), resources: resources)
+            return 0
+        },
         Command(name: "spec", usage: "[OPTIONS]", abstract: "Write a default config.json into the bundle.",
                 options: [.value("bundle", "b", "Bundle directory; default the current one."),
                           .flag("rootless", nil, "A spec for rootless use (not supported yet).")]) { _, p in

@@ -113,6 +113,28 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(try b.runc(["delete", "-f", "x\(b.id)"]).code, 0)
     }
 
+    /// `update --resources`, as containerd's shim calls it for UpdateContainerResources.
+    func testUpdateResources() throws {
+        let b = try TestBundle(args: ["sleep", "60"])
+        defer { b.cleanup() }
+        XCTAssertEqual(try b.create().code, 0)
+        XCTAssertEqual(try b.runc(["start", b.id]).code, 0)
+        try "{}".write(toFile: b.dir + "/none.json", atomically: false, encoding: .utf8)
+        let none = try b.runc(["update", "--resources", b.dir + "/none.json", b.id])
+        XCTAssertEqual(none.code, 0, none.err)
+        try #"{"pids": {"limit": 123}}"#.write(toFile: b.dir + "/pids.json", atomically: false, encoding: .utf8)
+        let pids = try b.runc(["update", "--resources", b.dir + "/pids.json", b.id])
+        let cg = TestBundle.cgroupRoot + "/swiftrun/" + b.id
+        if (try? String(contentsOfFile: TestBundle.cgroupRoot + "/cgroup.controllers", encoding: .utf8))?.contains("pids") == true {
+            XCTAssertEqual(pids.code, 0, pids.err)
+            XCTAssertEqual(try String(contentsOfFile: cg + "/pids.max", encoding: .utf8), "123\n")
+        } else {
+            XCTAssertNotEqual(pids.code, 0, "this host's pids controller is not in cgroup v2")
+            XCTAssertTrue(pids.err.contains("pids"), pids.err)
+        }
+        XCTAssertTrue(try b.runc(["update", b.id]).err.contains("--resources"))
+    }
+
     func testFeatures() throws {
         let r = try TestBundle.exec(TestBundle.binDir + "/swiftrun-runc", ["features"])
         XCTAssertEqual(r.code, 0, r.err)
