@@ -71,10 +71,11 @@ public final class ContainerResources {
 
     /// Lets go of `upTo` and everything below it. `anonymousVolumes`: with the container,
     /// the volumes only it used (`rm -v`, `--rm`); `volumes` names them when no record does
-    /// (a create that failed). Throws only if the container's directory cannot be removed.
+    /// (a create that failed), as `name` names its name then. Throws only if the container's
+    /// directory cannot be removed.
     @discardableResult
     public func release(upTo: Part, network: NetworkRelease = NetworkRelease(), anonymousVolumes: Bool = false,
-                        volumes: [String]? = nil) throws -> [HostNetwork.GoingVeth] {
+                        volumes: [String]? = nil, name: String? = nil) throws -> [HostNetwork.GoingVeth] {
         var going: [HostNetwork.GoingVeth] = []
         if !released.contains(.run) {
             let rt = engine.runtime
@@ -89,10 +90,13 @@ public final class ContainerResources {
             released.insert(.rootfs)
         }
         if upTo >= .container && !released.contains(.container) {
-            let recorded = anonymousVolumes ? ((try? engine.load(id))?.HostConfig.Mounts ?? []).filter { $0.Anonymous == true }.map(\.Source) : []
-            // The name goes first: once the directory is gone nothing else refers to it.
+            let record = try? engine.load(id)
+            let recorded = anonymousVolumes ? (record?.HostConfig.Mounts ?? []).filter { $0.Anonymous == true }.map(\.Source) : []
+            // The name goes first: once the directory is gone nothing else refers to it. Only a
+            // container with neither record nor known name (a killed create) costs a scan.
             let names = engine.namesDir
-            for n in (try? Files.list(names)) ?? [] where (try? Files.readlink(names + "/" + n)) == id { unlink(names + "/" + n) }
+            let candidates = (name ?? record?.Name).map { [$0] } ?? (try? Files.list(names)) ?? []
+            for n in candidates where (try? Files.readlink(names + "/" + n)) == id { unlink(names + "/" + n) }
             try Files.removeTree(dir)
             released.insert(.container)
             for v in volumes ?? recorded where !v.isEmpty { try? engine.removeVolume(v, force: volumes != nil) }

@@ -158,7 +158,7 @@ public final class Engine {
         let held = ContainerResources(engine: self, id: id)
         var ok = false
         defer {
-            if !ok { _ = try? held.release(upTo: .container, volumes: userMounts.filter { $0.Anonymous == true }.map(\.Source)) }
+            if !ok { _ = try? held.release(upTo: .container, volumes: userMounts.filter { $0.Anonymous == true }.map(\.Source), name: name) }
         }
         try reserve(name: name, id: id)
         for d in ["work", "rootfs", "bundle"] { try Files.mkdirAll(dir + "/" + d, mode: 0o700) }
@@ -279,7 +279,7 @@ public final class Engine {
         case nil where Files.exists(d): return false // being made this instant (the creator file follows the mkdir)
         default: break
         }
-        _ = try? ContainerResources(engine: self, id: id).release(upTo: .container)
+        _ = try? ContainerResources(engine: self, id: id).release(upTo: .container, name: name)
         return unlink(namesDir + "/" + name) == 0 || errno == ENOENT
     }
 

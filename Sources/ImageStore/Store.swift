@@ -66,7 +66,8 @@ public final class ImageStore {
             created = []
             tracking = true
             defer { tracking = false; created = [] }
-            try Files.writeAtomic(transactionMarker, Array("\(getpid())\n".utf8), mode: 0o600)
+            // Only its presence counts (no content to be half-written): a plain create.
+            _ = try FD.open(transactionMarker, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
             do {
                 let result = try body()
                 unlink(transactionMarker)

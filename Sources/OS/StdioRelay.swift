@@ -7,8 +7,9 @@ import CShim
 /// instead of its own stdin, stdout and stderr: pipes, or the container's own pty, that the
 /// command copies to and from. A container handed the caller's fds could reopen them through
 /// /proc/self/fd/N with more access than it was given (read a file the caller only appends
-/// to, truncate it, keep reading the user's terminal after the command returned); Docker
-/// never hands them over either. The copy ends when the process does: nothing of the
+/// to, truncate it, keep reading the user's terminal after the command returned): a host fd
+/// in a container, the class of CVE-2016-9962 and CVE-2024-21626. Docker never hands them
+/// over either. The copy ends when the process does: nothing of the
 /// user's outlives the command.
 public final class StdioRelay {
     /// The container's ends: stdin (a pipe's read end, the pty, or /dev/null), stdout and
