@@ -112,73 +112,43 @@ extension Runtime {
         // before its exec init has exec'd) must not sleep in a vfork until the thaw.
         let spawned = try spawnInit(flags: 0, cgroupFD: cgfd.raw, fifoFD: -1, preserveFds: p.preserveFds,
                                     extraFD: initFD.raw, stdio: stdio, shareVM: interrupted == nil)
-        var target: FD?
-        var targetPid: Int32 = 0
+        var session = InitSession(spawned, ops: p.ops)
         var console: FD?
-        var listener: FD?
-        func abort() {
-            _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
-            if let t = target { _ = sr_pidfd_send_signal(t.raw, SIGKILL) }
-            var c: Int32 = 0, s: Int32 = 0
-            _ = sr_pidfd_wait(spawned.created.pidfd.raw, &c, &s, 0)
-            if let t = target { _ = sr_pidfd_wait(t.raw, &c, &s, 0) }
+        let outcome: InitSession.Outcome
+        do {
+            try session.send(plan: p.plan)
+            outcome = try session.awaitReady(.init(
+                console: { master in
+                    if keepConsole { console = master } else { try Self.forwardConsole(master, to: consoleSocket) }
+                },
+                interrupted: interrupted))
+            if let listener = outcome.seccompListener {
+                try Self.sendSeccompListener(listener, p.seccomp, state: State(id: rec.id, status: .running, pid: outcome.process.pid,
+                                                                             bundle: rec.bundle, annotations: rec.annotations))
+            }
+        } catch {
+            session.abort()
             // The exec init may have forked and been killed before its PID report was read:
             // that process is now our child (we are a subreaper). Left a zombie, it would keep
             // the container's init from ever finishing its exit (zap_pid_ns_processes waits
             // for every task of the namespace to be reaped), and `rm -f` would hang.
             // It is in the cgroup we started the exec in, or already a zombie (gone from
             // cgroup.procs): no other child of ours can be either, but the container's init.
-            if target == nil {
-                let children = Proc.children()
+            if session.forked == nil {
                 let inCgroup = Set(Cgroup(mountpoint: "", path: cgDir).processes())
-                for pid in children where pid != rec.pid && (inCgroup.contains(pid) || Proc.stat(pid)?.state == "Z") {
+                for pid in Proc.children() where pid != rec.pid && (inCgroup.contains(pid) || Proc.stat(pid)?.state == "Z") {
                     _ = Glibc.kill(pid, SIGKILL)
                     _ = waitpid(pid, nil, 0)
                 }
             }
-        }
-        do {
-            do { try spawned.sock.writeAll(p.plan) } catch let e as SysError where e.errno == EPIPE {
-                _ = try nextReport(spawned.sock, spawned.created, p.ops) // the init's own error, if it sent one
-                throw e
+            if error is InitSession.Interrupted {
+                throw RuntimeError("exec in container \(rec.id) interrupted")
             }
-            // PID (from the forking parent) and READY (from the child) may come in either order.
-            var ready = false
-            while !ready || target == nil {
-                if let interrupted {
-                    var pfd = pollfd(fd: spawned.sock.raw, events: Int16(POLLIN), revents: 0)
-                    while poll(&pfd, 1, 20) == 0 {
-                        if interrupted() { throw RuntimeError("exec in container \(rec.id) interrupted") }
-                    }
-                }
-                switch try nextReport(spawned.sock, spawned.created, p.ops) {
-                case .pid(let pid):
-                    targetPid = pid
-                    target = FD(sr_pidfd_open(pid))
-                    guard target!.raw >= 0 else { throw SysError("pidfd_open", "pid \(pid)") }
-                case .ready: ready = true
-                case .seccompListener(let fd): listener = fd
-                case .console(let master):
-                    if keepConsole { console = master } else { try Self.forwardConsole(master, to: consoleSocket) }
-                case .sync, .maps: throw RuntimeError("unexpected report from the exec init")
-                }
-            }
-            if let listener {
-                try Self.sendSeccompListener(listener, p.seccomp, state: State(id: rec.id, status: .running, pid: targetPid,
-                                                                             bundle: rec.bundle, annotations: rec.annotations))
-            }
-        } catch {
-            abort()
             throw error
         }
-        // Reap the intermediate process. It exits right after its PID report, so the kill
-        // changes nothing, except when a `pause` froze it in between: a frozen task still
-        // dies of SIGKILL, where waiting for its own exit would last until the thaw.
-        _ = sr_pidfd_send_signal(spawned.created.pidfd.raw, SIGKILL)
-        var code: Int32 = 0, sig: Int32 = 0
-        _ = sr_pidfd_wait(spawned.created.pidfd.raw, &code, &sig, 0)
-        guard let t = target else { throw RuntimeError("exec init did not report the process it forked") }
-        return Created(pid: targetPid, pidfd: t, console: console)
+        var process = outcome.process
+        process.console = console
+        return process
     }
 
     /// Runs a process inside a running container: its namespaces, cgroup, user, capabilities

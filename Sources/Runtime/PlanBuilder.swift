@@ -369,18 +369,18 @@ public struct PlanBuilder {
 }
 
 public enum Namespaces {
-    public static func flag(_ type: String) -> Int32? {
-        switch type {
-        case "pid": return 0x2000_0000
-        case "network": return 0x4000_0000
-        case "mount": return 0x0002_0000
-        case "ipc": return 0x0800_0000
-        case "uts": return 0x0400_0000
-        case "user": return 0x1000_0000
-        case "cgroup": return 0x0200_0000
-        case "time": return 0x0000_0080
-        default: return nil
-        }
+    /// Each namespace type with its CLONE_NEW* flag.
+    static let all: [(type: String, flag: Int32)] = [
+        ("pid", 0x2000_0000), ("network", 0x4000_0000), ("mount", 0x0002_0000), ("ipc", 0x0800_0000),
+        ("uts", 0x0400_0000), ("user", 0x1000_0000), ("cgroup", 0x0200_0000), ("time", 0x0000_0080),
+    ]
+    public static let newUser = UInt64(0x1000_0000)
+
+    public static func flag(_ type: String) -> Int32? { all.first { $0.type == type }?.flag }
+
+    /// "pid,network,...": the namespaces in a clone flag set.
+    static func describe(_ flags: UInt64) -> String {
+        all.filter { flags & UInt64(UInt32(bitPattern: $0.flag)) != 0 }.map(\.type).joined(separator: ",")
     }
 
     /// The clone3 flags for namespaces the spec wants created (no path).

@@ -256,7 +256,7 @@ public final class Runtime {
         child = created
         fifo.close()
 
-        if flags & 0x1000_0000 != 0 {
+        if flags & Namespaces.newUser != 0 {
             try writeIDMaps(pid: created.pid, linux: linux)
             try parentSock.writeAll([1])
         }
@@ -267,48 +267,37 @@ public final class Runtime {
             if case .hook(let p, _, let t, let a, let e) = op { return .hook(path: p, stdin: stateJSON, timeout: t, args: a, env: e) }
             return op
         }
-        do { try parentSock.writeAll(PlanEncoder.encode(ops)) } catch let e as SysError where e.errno == EPIPE {
-            // The init died before reading its plan: its report says why.
-            _ = try nextReport(parentSock, created, ops)
-            throw e
-        }
+        var session = InitSession(spawned, ops: ops)
         // The premade trees follow the plan, or the last reply the init reads before any
         // mount: to SYNC (hooks), else to MAPS.
         let hasSync = ops.contains(.sync), hasMaps = ops.contains(.mapIDs)
-        if !hasSync && !hasMaps { try Self.send(trees, parentSock) }
-        // With a joined pid namespace the init forks: its PID report and the child's READY
-        // may come in either order.
-        var waitingForPid = ops.contains(.fork)
-        var ready = false
         var console: FD?
-        var listener: FD?
-        while !ready || waitingForPid {
-            switch try nextReport(parentSock, created, ops) {
-            case .ready: ready = true
-            case .seccompListener(let fd): listener = fd
-            case .maps:
-                try writeIDMaps(pid: created.pid, linux: linux)
-                try parentSock.writeAll([1])
-                if !hasSync { try Self.send(trees, parentSock) }
-            case .console(let master):
-                if options.keepConsole { console = master } else { try Self.forwardConsole(master, to: options.consoleSocket) }
-            case .sync:
-                let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
-                try runHooks(hooks, kind: "createRuntime", state: stateJSON)
-                try parentSock.writeAll([1])
-                try Self.send(trees, parentSock)
-            case .pid(let p):
-                guard waitingForPid else { throw RuntimeError("container init sent an unexpected report") }
-                waitingForPid = false
-                // The child is the container's init; the forking parent exits.
-                var code: Int32 = 0, sig: Int32 = 0
-                _ = sr_pidfd_wait(created.pidfd.raw, &code, &sig, 0)
-                let fd = FD(sr_pidfd_open(p))
-                guard fd.raw >= 0 else { throw SysError("pidfd_open", "pid \(p)") }
-                created = Created(pid: p, pidfd: fd)
-                child = created
-            }
+        let outcome: InitSession.Outcome
+        do {
+            try session.send(plan: PlanEncoder.encode(ops))
+            if !hasSync && !hasMaps { try Self.send(trees, parentSock) }
+            outcome = try session.awaitReady(.init(
+                maps: { [self] in
+                    try writeIDMaps(pid: created.pid, linux: linux)
+                    try parentSock.writeAll([1])
+                    if !hasSync { try Self.send(trees, parentSock) }
+                },
+                sync: { [self] in
+                    let hooks = (spec.hooks?.prestart ?? []) + (spec.hooks?.createRuntime ?? [])
+                    try runHooks(hooks, kind: "createRuntime", state: stateJSON)
+                    try parentSock.writeAll([1])
+                    try Self.send(trees, parentSock)
+                },
+                console: { master in
+                    if options.keepConsole { console = master } else { try Self.forwardConsole(master, to: options.consoleSocket) }
+                }))
+        } catch {
+            session.abort()
+            throw error
         }
+        let listener = outcome.seccompListener
+        created = outcome.process
+        child = created
         created.console = console
         let pid = created.pid
         let startTime = Proc.stat(pid)?.startTime ?? 0
@@ -353,14 +342,14 @@ public final class Runtime {
             cEnv.withUnsafeBufferPointer { ev in
                 var s = sr_spawn(flags: flags, cgroup_fd: cgroupFD, helper_fd: helper.raw, sync_fd: childSock.raw,
                                  fifo_fd: fifoFD, preserve_fds: preserveFds, extra_fd: extraFD,
-                                 wait_parent: flags & 0x1000_0000 != 0 ? 1 : 0, share_vm: shareVM ? 1 : 0,
+                                 wait_parent: flags & Namespaces.newUser != 0 ? 1 : 0, share_vm: shareVM ? 1 : 0,
                                  stdio: (stdio?[0] ?? -1, stdio?[1] ?? -1, stdio?[2] ?? -1),
                                  argv: av.baseAddress, envp: ev.baseAddress)
                 return sr_spawn(&s, &pidfd)
             }
         }
         guard pid > 0 else {
-            throw SysError("clone3 (namespaces \(Self.describeFlags(flags)))", nil, errno: -pid)
+            throw SysError("clone3 (namespaces \(Namespaces.describe(flags)))", nil, errno: -pid)
         }
         return Spawned(created: Created(pid: pid, pidfd: FD(pidfd)), sock: parentSock)
     }
@@ -377,8 +366,6 @@ public final class Runtime {
         return h
     }
 
-    enum InitEvent { case ready, sync, maps, pid(Int32), console(FD), seccompListener(FD) }
-
     static func checkConsole(terminal: Bool, socket: String?, keep: Bool = false) throws {
         if keep { return }
         if terminal && socket == nil {
@@ -394,35 +381,6 @@ public final class Runtime {
         guard let socket else { throw RuntimeError("the init made a console nobody asked for") }
         let rc = sr_send_fd_to(socket, master.raw, "/dev/ptmx")
         if rc < 0 { throw SysError("send the pty master to --console-socket", socket, errno: -rc) }
-    }
-
-    /// The next report from swiftrun-init; errors become RuntimeErrors naming step, syscall and path.
-    func nextReport(_ sock: FD, _ created: Created, _ ops: [InitOp]) throws -> InitEvent {
-        var r = sr_report()
-        var fd: Int32 = -1
-        let n = sr_recv_exact(sock.raw, &r, MemoryLayout<sr_report>.size, &fd)
-        let passed = fd >= 0 ? FD(fd) : nil
-        if n < 0 { throw SysError("read a report from swiftrun-init", nil, errno: Int32(-n)) }
-        if n == 0 {
-            var code: Int32 = 0, sig: Int32 = 0
-            if sr_pidfd_wait(created.pidfd.raw, &code, &sig, 1) != 0 {
-                throw RuntimeError("container init closed its sync socket without a report (pid \(created.pid)); rerun with --debug")
-            }
-            throw RuntimeError("container init exited before it was ready (\(sig != 0 ? "signal \(code)" : "status \(code)")); rerun with --debug")
-        }
-        switch r.kind {
-        case SR_REPORT_CONSOLE.rawValue:
-            guard let passed else { throw RuntimeError("console report without a pty master") }
-            return .console(passed)
-        case SR_REPORT_SECCOMP.rawValue:
-            guard let passed else { throw RuntimeError("seccomp report without a listener fd") }
-            return .seccompListener(passed)
-        case SR_REPORT_READY.rawValue: return .ready
-        case SR_REPORT_SYNC.rawValue: return .sync
-        case SR_REPORT_MAPS.rawValue: return .maps
-        case SR_REPORT_PID.rawValue: return .pid(r.pid)
-        default: throw Self.error(from: r, ops: ops)
-        }
     }
 
     /// The premade bind mounts of a plan, made here in the host's user namespace: only a
@@ -472,30 +430,10 @@ public final class Runtime {
         }
     }
 
-    static func describeFlags(_ f: UInt64) -> String {
-        let names: [(UInt64, String)] = [(0x2000_0000, "pid"), (0x4000_0000, "network"), (0x0002_0000, "mount"),
-                                         (0x0800_0000, "ipc"), (0x0400_0000, "uts"), (0x1000_0000, "user"),
-                                         (0x0200_0000, "cgroup"), (0x80, "time")]
-        return names.filter { f & $0.0 != 0 }.map { $0.1 }.joined(separator: ",")
-    }
-
     static func cString<T>(_ tuple: T) -> String {
         withUnsafeBytes(of: tuple) { raw in
             let bytes = raw.prefix { $0 != 0 }
             return String(decoding: bytes, as: UTF8.self)
-        }
-    }
-
-    static func error(from r: sr_report, ops: [InitOp]) -> RuntimeError {
-        let step = cString(r.step), call = cString(r.call), path = cString(r.path)
-        switch r.kind {
-        case SR_REPORT_NOT_FOUND.rawValue:
-            return RuntimeError("exec: \"\(path)\": executable file not found in $PATH", exitCode: 127)
-        case SR_REPORT_NOT_EXEC.rawValue:
-            return RuntimeError("exec: \"\(path)\": permission denied (not an executable file)", exitCode: 126)
-        default:
-            let err = SysError(call, path.isEmpty ? nil : path, errno: r.err)
-            return RuntimeError("container init failed to \(step): \(err)")
         }
     }
 
