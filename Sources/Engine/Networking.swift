@@ -261,7 +261,7 @@ extension Engine {
 /// Host ports held open (bound, never listening) for as long as the supervisor lives: the
 /// kernel then refuses the port to anybody else, and DNAT takes the traffic before it
 /// would reach these sockets. A port in use fails here, before the container starts.
-struct PortReservations {
+struct PortReservations: Codable {
     var fds: [FD] = []
     var ports: [PortBinding] = []
 

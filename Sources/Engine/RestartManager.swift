@@ -3,7 +3,7 @@
 /// on-failure[:N]); a backoff of 100 ms doubling to 1 min, back to the start after 10 s of
 /// running; a restart `--health-on-failure=restart` asked for comes at once; a stop the user
 /// asked for is never undone.
-public struct RestartManager: Equatable {
+public struct RestartManager: Equatable, Codable {
     /// The wait before the last restart (0: none yet, or reset).
     public var backoffNs: Int64 = 0
 

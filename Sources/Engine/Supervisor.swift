@@ -26,42 +26,50 @@ public final class Supervisor {
     var state: ContainerState
     var log: JSONLogWriter
     var report: Int32 = 3
-    var attachOut: Int32 = -1, attachErr: Int32 = -1
+    /// What outlasts one wait of the loop and lives only in this process: Codable, so the
+    /// idle handover (Handover.swift) is this value and the container's own fds.
+    struct Carried: Codable {
+        /// Where a foreground `run` wants output copied (fds 4 and 5; not owned), -1: none.
+        var attachOut: Int32 = -1, attachErr: Int32 = -1
+        /// -it: our stdin (the attached CLI's), copied into the pty master; -1 when closed.
+        var ttyIn: Int32 = -1
+        /// supervisor.lock, held (flock) for as long as we run.
+        var lockFD: Int32 = -1
+        /// swiftrun-idle (O_PATH), where it waits while idle (Handover.swift); -1: in place.
+        var idleExe: Int32 = -1
+        /// The container cgroup's memory.events (absent without the v2 memory controller):
+        /// the kernel wakes POLLPRI on every change; oom_kill counts the OOM kills.
+        var memoryEvents: FD?
+        var oomKills: UInt64 = 0
+        var oomKilled = false
+        /// cgroup.events: "frozen 1" when `pause` froze the container (POLLPRI on change).
+        var cgroupEvents: FD?
+        var paused = false
+        /// Published host ports, held from the first start to the end.
+        var reservations: PortReservations?
+        var nextProbeNs: Int64 = 0
+        var restarts = RestartManager()
+        var probeCgroupMade = false
+        /// Host-side veths the kernel is deleting with their netns (awaited after the exit report).
+        var goingVeths: [HostNetwork.GoingVeth] = []
+    }
+    var carried = Carried()
     var monitor: HealthMonitor?
     var probe: Probe?
     var prepared: Runtime.PreparedExec?
-    var nextProbeNs: Int64 = 0
     var killAtNs: Int64 = 0           // escalate a stop to SIGKILL at this time
     var restartRequested = false       // --health-on-failure=restart
-    var restarts = RestartManager()
     var devnull: Int32 = -1
-    var lockFD: Int32 = -1
-    /// Published host ports, held from the first start to the end.
-    var reservations: PortReservations?
     var netSettings: NetworkSettings?
-    /// Host-side veths the kernel is deleting with their netns (awaited after the exit report).
-    var goingVeths: [HostNetwork.GoingVeth] = []
     /// -p with --network none.
     var relay: PortRelay?
     /// DNS for the names of its user networks (127.0.0.11 in its netns), while it runs.
     var nameServer: NameServer?
     /// --network container:X: X's netns, held from prepareNetwork until the init has joined it.
     var joinedNetns: FD?
-    /// The container cgroup's memory.events (absent without the v2 memory controller):
-    /// the kernel wakes POLLPRI on every change; oom_kill counts the OOM kills.
-    var memoryEvents: FD?
-    var oomKills: UInt64 = 0
-    var oomKilled = false
-    /// -it: our stdin (the attached CLI's), copied into the pty master; -1 when closed.
-    var ttyIn: Int32 = -1
-    /// cgroup.events: "frozen 1" when `pause` froze the container (POLLPRI on change).
-    var cgroupEvents: FD?
-    var paused = false
     /// A probe a pause interrupted: its end is not a result.
     var dropProbeResult = false
     var ttyPending: [UInt8] = []
-    /// swiftrun-idle (O_PATH), where it waits while idle (Handover.swift); -1: in place.
-    var idleExe: Int32 = -1
     /// Back from swiftrun-idle: the run to go on with.
     var resumedRun: ResumedRun?
     /// What the container holds on the host; released there and nowhere else.
@@ -114,8 +122,8 @@ public final class Supervisor {
                 exit(125)
             }
         } else if attached {
-            sup.attachOut = 4
-            sup.attachErr = 5
+            sup.carried.attachOut = 4
+            sup.carried.attachErr = 5
         }
         exit(sup.run())
     }
@@ -148,7 +156,7 @@ public final class Supervisor {
                 Self.writeLine(report, "error 125 container \(id) is already running (another supervisor holds it)")
                 return 125
             }
-            lockFD = lock.release()
+            carried.lockFD = lock.release()
             openIdle()
             state.SupervisorPid = getpid()
             state.SupervisorStart = Proc.stat(getpid())?.startTime ?? 0
@@ -206,9 +214,9 @@ public final class Supervisor {
             state.SupervisorPid = 0
             save()
         }
-        if lockFD >= 0 { close(lockFD); lockFD = -1 }
+        if carried.lockFD >= 0 { close(carried.lockFD); carried.lockFD = -1 }
         Self.writeLine(report, "exited \(code)")
-        HostNetwork.awaitGone(goingVeths)
+        HostNetwork.awaitGone(carried.goingVeths)
         HostNetwork.teardownUnused()
         return 0
     }
@@ -231,7 +239,7 @@ public final class Supervisor {
             }
             monitor!.restarted(atNs: startedNs)
             state.Health = monitor!.state
-            nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
+            carried.nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: startedNs)
             prepared = nil
         }
         save()
@@ -278,14 +286,14 @@ public final class Supervisor {
             throw error
         }
         joinedNetns = nil // joined by now (create returns after the init's namespace setup)
-        oomKilled = false
-        memoryEvents = nil
+        carried.oomKilled = false
+        carried.memoryEvents = nil
         if let rec = try? rt.load(id) {
             probeCg = Cgroup(mountpoint: rec.cgroupMount, path: rec.cgroupPath + "/swiftrun-health")
-            memoryEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/memory.events", O_RDONLY | O_CLOEXEC)
-            cgroupEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/cgroup.events", O_RDONLY | O_CLOEXEC)
-            paused = false
-            oomKills = readOOMKills() ?? 0
+            carried.memoryEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/memory.events", O_RDONLY | O_CLOEXEC)
+            carried.cgroupEvents = try? FD.open(rec.cgroupMount + rec.cgroupPath + "/cgroup.events", O_RDONLY | O_CLOEXEC)
+            carried.paused = false
+            carried.oomKills = readOOMKills() ?? 0
         }
         out.w.close()
         err.w.close()
@@ -294,10 +302,10 @@ public final class Supervisor {
             if let r = relay {
                 r.netns = try FD.open("/proc/\(created.pid)/ns/net", O_RDONLY | O_CLOEXEC)
                 var n = NetworkSettings()
-                n.Ports = Engine.dockerBindings(reservations?.ports ?? [])
+                n.Ports = Engine.dockerBindings(carried.reservations?.ports ?? [])
                 netSettings = n
             }
-            if let m = created.console, attachOut >= 0 {
+            if let m = created.console, carried.attachOut >= 0 {
                 // The attached CLI resizes the pty as its terminal changes.
                 FD.send(Array("console\n".utf8), on: report, passing: m.raw)
             }
@@ -308,7 +316,7 @@ public final class Supervisor {
         }
         let stdoutSource = created.console ?? out.r
         for p in [stdoutSource, err.r] { _ = fcntl(p.raw, F_SETFL, O_NONBLOCK) }
-        ttyIn = tty && container.Config.OpenStdin ? 0 : -1
+        carried.ttyIn = tty && container.Config.OpenStdin ? 0 : -1
         return (created, (stdoutSource, err.r))
     }
 
@@ -336,14 +344,14 @@ public final class Supervisor {
             set.add(.stderr, fd: errOpen ? pipes.err.raw : -1, events: Int16(POLLIN))
             set.add(.probeExit, fd: probe?.pidfd.raw ?? -1, events: Int16(POLLIN))
             set.add(.probeOutput, fd: probe.map { $0.outDone ? -1 : $0.out.raw } ?? -1, events: Int16(POLLIN))
-            set.add(.memoryEvents, fd: memoryEvents?.raw ?? -1, events: Int16(POLLPRI))
-            set.add(.ttyInput, fd: !exited && ttyPending.isEmpty ? ttyIn : -1, events: Int16(POLLIN))
-            set.add(.cgroupEvents, fd: exited ? -1 : cgroupEvents?.raw ?? -1, events: Int16(POLLPRI))
+            set.add(.memoryEvents, fd: carried.memoryEvents?.raw ?? -1, events: Int16(POLLPRI))
+            set.add(.ttyInput, fd: !exited && ttyPending.isEmpty ? carried.ttyIn : -1, events: Int16(POLLIN))
+            set.add(.cgroupEvents, fd: exited ? -1 : carried.cgroupEvents?.raw ?? -1, events: Int16(POLLPRI))
             set.add(.nameServer, fd: exited ? -1 : nameServer?.sock.raw ?? -1, events: Int16(POLLIN))
             set.add(.relay, exited ? [] : relay?.pollfds() ?? [])
             let now = Time.monotonicNanos()
             var wake = Int64.max
-            if !exited && monitor != nil && probe == nil && !paused { wake = min(wake, nextProbeNs) }
+            if !exited && monitor != nil && probe == nil && !carried.paused { wake = min(wake, carried.nextProbeNs) }
             if let p = probe { wake = min(wake, p.deadlineNs) }
             if killAtNs > 0 { wake = min(wake, killAtNs) }
             if !exited, let w = relay?.nextExpiryNs { wake = min(wake, w) }
@@ -375,10 +383,10 @@ public final class Supervisor {
                     buf.withUnsafeBytes { b in
                         let chunk = UnsafeRawBufferPointer(rebasing: b[0..<got])
                         log.write(chunk, stream: stream)
-                        let dst = source == .stdout ? attachOut : attachErr
+                        let dst = source == .stdout ? carried.attachOut : carried.attachErr
                         if dst >= 0 && !writeAll(dst, chunk) {
-                            attachOut = -1
-                            attachErr = -1
+                            carried.attachOut = -1
+                            carried.attachErr = -1
                         }
                     }
                 } else if got == 0 || (errno != EAGAIN && errno != EINTR) {
@@ -398,7 +406,7 @@ public final class Supervisor {
                 killAtNs = 0
                 try? rt.kill(id, signal: SIGKILL, all: true)
             }
-            let probing = !exited && monitor != nil && probe == nil && !paused && t >= nextProbeNs
+            let probing = !exited && monitor != nil && probe == nil && !carried.paused && t >= carried.nextProbeNs
             if probing { startProbe() }
             let event = n > 0 && set.anyReady(except: [.probeExit, .probeOutput])
             if event { lastEventNs = t }
@@ -423,9 +431,9 @@ public final class Supervisor {
         }
         log.finish()
         checkOOM() // a kill that came with the exit, before the cgroup goes
-        memoryEvents = nil
-        cgroupEvents = nil
-        paused = false
+        carried.memoryEvents = nil
+        carried.cgroupEvents = nil
+        carried.paused = false
         return c.pidfd.waitExit() ?? 0
     }
 
@@ -450,24 +458,24 @@ public final class Supervisor {
             probe = nil
         }
         rmdir(probeCg.dir)
-        probeCgroupMade = false
+        carried.probeCgroupMade = false
         // Our last holds on the netns go first: with its processes gone the kernel then
         // deletes it and its veths by itself. Runtime state, cgroup, lease and ports go back
         // now; the veths are awaited, and an unused bridge goes, after the exit is reported
         // (run()).
         relay?.reset()
         nameServer = nil
-        goingVeths += (try? held.release(upTo: .run, network: .init(netnsGone: true, keepBridge: true))) ?? []
+        carried.goingVeths += (try? held.release(upTo: .run, network: .init(netnsGone: true, keepBridge: true))) ?? []
         netSettings = nil
     }
 
     /// -it: what the user types (our stdin) into the pty master, never blocking the loop:
     /// what the master cannot take yet waits, and stdin is not read meanwhile.
     func copyTTYInput(master: Int32) {
-        if ttyPending.isEmpty && ttyIn >= 0 {
+        if ttyPending.isEmpty && carried.ttyIn >= 0 {
             var b = [UInt8](repeating: 0, count: 4096)
-            let n = b.withUnsafeMutableBytes { Glibc.read(ttyIn, $0.baseAddress, $0.count) }
-            if n > 0 { ttyPending = Array(b[0..<n]) } else if n == 0 || (errno != EAGAIN && errno != EINTR) { ttyIn = -1 }
+            let n = b.withUnsafeMutableBytes { Glibc.read(carried.ttyIn, $0.baseAddress, $0.count) }
+            if n > 0 { ttyPending = Array(b[0..<n]) } else if n == 0 || (errno != EAGAIN && errno != EINTR) { carried.ttyIn = -1 }
         }
         if !ttyPending.isEmpty {
             let n = ttyPending.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
@@ -478,17 +486,17 @@ public final class Supervisor {
     /// `pause`/`unpause` seen in cgroup.events. Paused: probes stop and health is
     /// `unhealthy` (Docker's rule); thawed: probes resume one interval later.
     func frozenNow() -> Bool {
-        guard let fd = cgroupEvents else { return false }
+        guard let fd = carried.cgroupEvents else { return false }
         var buf = [UInt8](repeating: 0, count: 256)
         let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, 0) }
         return n > 0 && String(decoding: buf[0..<n], as: UTF8.self).contains("frozen 1")
     }
 
     func checkFrozen() {
-        guard cgroupEvents != nil else { return }
+        guard carried.cgroupEvents != nil else { return }
         let frozen = frozenNow()
-        guard frozen != paused else { return }
-        paused = frozen
+        guard frozen != carried.paused else { return }
+        carried.paused = frozen
         state.Paused = frozen
         state.Status = frozen ? .paused : .running
         if monitor != nil {
@@ -505,14 +513,14 @@ public final class Supervisor {
                 state.Health = monitor!.state
                 if was != .unhealthy { Events.emit(engine, "health_status: unhealthy", container) }
             } else {
-                nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
+                carried.nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
             }
         }
         save()
     }
 
     func readOOMKills() -> UInt64? {
-        guard let fd = memoryEvents else { return nil }
+        guard let fd = carried.memoryEvents else { return nil }
         var buf = [UInt8](repeating: 0, count: 512)
         let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return nil }
@@ -525,9 +533,9 @@ public final class Supervisor {
     /// Docker's `oom` event for every new OOM kill in the container's cgroup; the run is
     /// then recorded as OOMKilled.
     func checkOOM() {
-        guard let n = readOOMKills(), n > oomKills else { return }
-        oomKills = n
-        oomKilled = true
+        guard let n = readOOMKills(), n > carried.oomKills else { return }
+        carried.oomKills = n
+        carried.oomKilled = true
         say("the kernel's OOM killer killed a process of the container (oom_kill \(n))")
         Events.emit(engine, "oom", container)
     }
@@ -541,8 +549,8 @@ public final class Supervisor {
         let mode = try NetworkMode(container.networkMode, engine: engine)
         switch mode {
         case .bridge(let name):
-            if reservations == nil {
-                reservations = try PortReservations.reserve(container.HostConfig.Publish ?? [], holders: HostNetwork.publisher)
+            if carried.reservations == nil {
+                carried.reservations = try PortReservations.reserve(container.HostConfig.Publish ?? [], holders: HostNetwork.publisher)
             }
             let nets = [Container.ConnectedNetwork(Name: name, Aliases: container.HostConfig.NetworkAliases ?? [])]
                 + (container.HostConfig.ConnectedNetworks ?? [])
@@ -592,7 +600,7 @@ public final class Supervisor {
                     setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
                 }
                 relay = PortRelay(listeners: try r.listen())
-                reservations = r
+                carried.reservations = r
             }
             return []
         case .host:
@@ -605,7 +613,7 @@ public final class Supervisor {
     func plug(_ leases: [Lease], pid: Int32) throws {
         let nsPath = "/proc/\(pid)/ns/net"
         let ns = try FD.open(nsPath, O_RDONLY | O_CLOEXEC)
-        let ports = reservations?.ports ?? []
+        let ports = carried.reservations?.ports ?? []
         var n = NetworkSettings()
         n.Ports = Engine.dockerBindings(ports)
         n.SandboxKey = nsPath
@@ -631,7 +639,7 @@ public final class Supervisor {
         state.FinishedNs = now
         state.StopRequested = stopRequested
         state.NetworkSettings = nil
-        state.OOMKilled = oomKilled
+        state.OOMKilled = carried.oomKilled
         if monitor != nil {
             // Docker: a stopped container is unhealthy until it runs again.
             monitor!.state.Status = .unhealthy
@@ -652,7 +660,7 @@ public final class Supervisor {
             container.HostConfig = c.HostConfig
             container.Name = c.Name
         }
-        guard let wait = restarts.afterExit(policy: container.HostConfig.RestartPolicy, code: code, ranNs: ranNs,
+        guard let wait = carried.restarts.afterExit(policy: container.HostConfig.RestartPolicy, code: code, ranNs: ranNs,
                                             restartCount: state.RestartCount, forced: forced, stopRequested: false) else { return false }
         state.RestartCount += 1
         state.Status = .restarting
@@ -676,7 +684,6 @@ public final class Supervisor {
 
     /// The probes' cgroup, inside the container's (set for each run).
     var probeCg = Cgroup(mountpoint: "/nonexistent", path: "")
-    var probeCgroupMade = false
 
     func startProbe() {
         guard let m = monitor, let hc = container.Config.Healthcheck, let test = hc.Test else { return }
@@ -686,9 +693,9 @@ public final class Supervisor {
                 prepared = try rt.prepareExec(id, nil, args: Health.probeArgs(test, shell: container.Config.Shell))
             }
             // Its own cgroup inside the container's: a timeout kills the whole tree.
-            if !probeCgroupMade {
+            if !carried.probeCgroupMade {
                 if mkdir(probeCg.dir, 0o755) != 0 && errno != EEXIST { throw SysError("mkdir", probeCg.dir) }
-                probeCgroupMade = true
+                carried.probeCgroupMade = true
             }
             let out = try FD.pipe()
             let child = try rt.spawnExec(prepared!, stdio: [devnull, out.w.raw, out.w.raw], cgroup: probeCg.dir,
@@ -732,7 +739,7 @@ public final class Supervisor {
         // next probe gets a fresh one.
         _ = probeCg.waitEmpty(timeoutMs: 5_000)
         rmdir(probeCg.dir)
-        probeCgroupMade = false
+        carried.probeCgroupMade = false
     }
 
     func finishProbe(timedOut: Bool) {
@@ -746,7 +753,7 @@ public final class Supervisor {
             // Its cgroup was killed: a fresh one for the next probe (see killProbe).
             _ = probeCg.waitEmpty(timeoutMs: 1_000)
             rmdir(probeCg.dir)
-            probeCgroupMade = false
+            carried.probeCgroupMade = false
             return
         }
         var result = HealthResult(Start: Time.rfc3339Nano(out.startNs), End: Time.rfc3339Nano(), ExitCode: Int(exit),
@@ -762,7 +769,7 @@ public final class Supervisor {
         guard monitor != nil else { return }
         let changed = monitor!.record(r, startNs: startNs)
         state.Health = monitor!.state
-        nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
+        carried.nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
         save()
         if let s = changed {
             Events.emit(engine, "health_status: \(s.rawValue)", container)

@@ -149,3 +149,16 @@ extension FD {
         return FD(fd)
     }
 }
+
+/// Codable as its number, for state carried across an exec (a supervisor's idle handover):
+/// the descriptor stays open through both execs, and the decoded FD owns it again.
+extension FD: Codable {
+    public convenience init(from decoder: Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(Int32.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(raw)
+    }
+}

@@ -204,20 +204,37 @@ final class HandoverUnitTests: XCTestCase {
     func testRoundTripsThroughJSON() throws {
         let veths = try JSON.decode([HostNetwork.GoingVeth].self, from: Array(#"[{"name":"sr0123456789","index":7}]"#.utf8), what: "test")
         let every = (0...255).map { UInt8($0) }
-        let h = Handover(pid: 4242, pidfd: 17, console: -1, out: 8, err: 10, outOpen: true, errOpen: false, ttyIn: -1,
-                         attachOut: 4, attachErr: 5, lock: 6, idle: 7, memoryEvents: 12, cgroupEvents: 13,
-                         oomKills: UInt64.max, oomKilled: true, paused: false, nameServer: 14, reservations: [15, 16],
-                         ports: [PortBinding(hostIP: "127.0.0.1", hostPort: 8000, containerPort: 8080, proto: "tcp"),
-                                 PortBinding(hostIP: "", hostPort: 5353, containerPort: 53, proto: "udp")],
-                         relay: true, relayNetns: 18, nextProbeNs: Int64.max - 1, backoffNs: 60_000_000_000,
-                         probeCgroupMade: true, goingVeths: veths, pendingOut: every, pendingErr: Array("thr".utf8))
+        // Real descriptors: what decodes owns its number again.
+        let fd = { try FD.open("/dev/null", O_RDONLY) }
+        var carried = Supervisor.Carried()
+        carried.attachOut = 4
+        carried.attachErr = 5
+        carried.lockFD = 1000 // numbers only: not owned by FD objects
+        carried.idleExe = 1001
+        carried.memoryEvents = try fd()
+        carried.oomKills = UInt64.max
+        carried.oomKilled = true
+        carried.reservations = PortReservations(fds: [try fd(), try fd()], ports: [
+            PortBinding(hostIP: "127.0.0.1", hostPort: 8000, containerPort: 8080, proto: "tcp"),
+            PortBinding(hostIP: "", hostPort: 5353, containerPort: 53, proto: "udp")])
+        carried.nextProbeNs = Int64.max - 1
+        carried.restarts.backoffNs = 60_000_000_000
+        carried.probeCgroupMade = true
+        carried.goingVeths = veths
+        let h = Handover(carried: carried, pid: 4242, pidfd: try fd(), console: nil, out: try fd(), err: try fd(),
+                         outOpen: true, errOpen: false, nameServer: try fd(), relay: true, relayNetns: try fd(),
+                         pendingOut: every, pendingErr: Array("thr".utf8))
         let bytes = try JSON.encode(h)
         let back = try JSON.decode(Handover.self, from: bytes, what: "test")
+        defer { for d in [back.pidfd, back.out!, back.err, back.carried.memoryEvents!, back.nameServer!, back.relayNetns!] + back.carried.reservations!.fds { _ = d.release() } }
         XCTAssertEqual(try JSON.encode(back), bytes)
         XCTAssertEqual(back.pendingOut, every, "any byte a container wrote")
-        XCTAssertEqual(back.oomKills, UInt64.max)
-        XCTAssertEqual(back.nextProbeNs, Int64.max - 1)
-        XCTAssertEqual(back.ports, h.ports)
-        XCTAssertEqual(back.fds, [17, 8, 10, 6, 7, 12, 13, 14, 18, 15, 16], "every fd it carries, console (-1) left out")
+        XCTAssertEqual(back.carried.oomKills, UInt64.max)
+        XCTAssertEqual(back.carried.nextProbeNs, Int64.max - 1)
+        XCTAssertEqual(back.carried.restarts, carried.restarts)
+        XCTAssertEqual(back.carried.reservations?.ports, carried.reservations?.ports)
+        XCTAssertNil(back.carried.cgroupEvents)
+        XCTAssertEqual(back.fds, h.fds, "every fd it carries, a missing console left out")
+        XCTAssertEqual(Set(h.fds).count, 10)
     }
 }
