@@ -328,14 +328,10 @@ public final class Supervisor {
         // Scratch: its pages go back with the rest when idle (Idle.releaseAndPoll).
         var buf = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
         var exited = false
-        var drainUntil: Int64 = 0
         // A second after the last event the supervisor goes idle: it execs swiftrun-idle
         // (handOver), or gives back what the burst touched (Idle.releaseAndPoll). It idles
-        // for most of the container's life. A probe's end is not waited out: nothing else
-        // is due before the next timer.
-        let quietNs: Int64 = 1_000_000_000
-        var releaseAtNs = Time.monotonicNanos() + quietNs
-        var lastEventNs: Int64 = resumed ? 0 : Time.monotonicNanos()
+        // for most of the container's life.
+        var timers = LoopTimers(nowNs: Time.monotonicNanos(), resumed: resumed)
         var releaseNow = false
         while true {
             var set = PollSet()
@@ -350,18 +346,14 @@ public final class Supervisor {
             set.add(.nameServer, fd: exited ? -1 : nameServer?.sock.raw ?? -1, events: Int16(POLLIN))
             set.add(.relay, exited ? [] : relay?.pollfds() ?? [])
             let now = Time.monotonicNanos()
-            var wake = Int64.max
-            if !exited && monitor != nil && probe == nil && !carried.paused { wake = min(wake, carried.nextProbeNs) }
-            if let p = probe { wake = min(wake, p.deadlineNs) }
-            if killAtNs > 0 { wake = min(wake, killAtNs) }
-            if !exited, let w = relay?.nextExpiryNs { wake = min(wake, w) }
-            if exited { wake = min(wake, drainUntil) }
-            if releaseAtNs > 0 { wake = min(wake, releaseAtNs) }
-            let timeout: Int32 = wake == Int64.max ? -1 : Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
+            let probeDue = !exited && monitor != nil && probe == nil && !carried.paused
+            let wake = timers.wake(.init(probeNs: probeDue ? carried.nextProbeNs : nil, probeDeadlineNs: probe?.deadlineNs,
+                                         killNs: killAtNs > 0 ? killAtNs : nil, relayExpiryNs: exited ? nil : relay?.nextExpiryNs),
+                                   exited: exited)
+            let timeout = LoopTimers.timeoutMs(wakeNs: wake, nowNs: now)
             let n: Int32
-            // A wake through swiftrun-idle costs 2.8 ms of CPU, 0.6 in place (docs/benchmarks.md):
-            // only for a wait of half a second or more; a probe due sooner is awaited in place.
-            if releaseNow && wake - now >= 500_000_000 && canHandOver(exited: exited) {
+            // A probe due sooner than handing over is worth is awaited in place.
+            if releaseNow && LoopTimers.worthHandingOver(wakeNs: wake, nowNs: now) && canHandOver(exited: exited) {
                 handOver(set.fds, wakeNs: wake, c, pipes, open: (outOpen, errOpen)) // returns if it failed
             }
             if releaseNow {
@@ -409,25 +401,16 @@ public final class Supervisor {
             let probing = !exited && monitor != nil && probe == nil && !carried.paused && t >= carried.nextProbeNs
             if probing { startProbe() }
             let event = n > 0 && set.anyReady(except: [.probeExit, .probeOutput])
-            if event { lastEventNs = t }
-            if event || probing {
-                releaseAtNs = t + quietNs
-            } else if n > 0 {
-                // Only the probe's fds: its output, or its end.
-                releaseAtNs = probe == nil ? max(lastEventNs + quietNs, t) : t + quietNs
-            }
-            if releaseAtNs > 0 && t >= releaseAtNs {
-                releaseAtNs = 0
-                releaseNow = true // in the next wait, so that no code runs between the two
-            }
+            releaseNow = timers.afterWait(nowNs: t, event: event, probeOnly: n > 0 && !event, probeStarted: probing,
+                                          probeRunning: probe != nil)
             if !exited && set.ready(.initExit) {
                 exited = true
                 // The pid namespace is gone with its init; what remains in the pipes is
                 // read to the end, with a bound in case something outside holds them.
-                drainUntil = Time.monotonicNanos() + 2_000_000_000
+                timers.exited(nowNs: Time.monotonicNanos())
                 if probe != nil { killProbe() }
             }
-            if exited && ((!outOpen && !errOpen) || Time.monotonicNanos() >= drainUntil) { break }
+            if exited && ((!outOpen && !errOpen) || timers.drained(nowNs: Time.monotonicNanos())) { break }
         }
         log.finish()
         checkOOM() // a kill that came with the exit, before the cgroup goes
