@@ -10,6 +10,7 @@ import PackageDescription
 //   Runtime (bundle → running container) · Network (bridges, addresses, nftables, hosts files)
 //   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
+//   Build (Dockerfile → image: RUN steps are containers of the engine)
 //   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
 // CShim is reached only through OS, Runtime and Network: the engine and the CLI import none of it.
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
@@ -64,8 +65,9 @@ let package = Package(
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
+        .target(name: "Build", dependencies: ["Engine", "ImageStore", "ImageImport", "OCI", "OS", "CArchive"], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
+            "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
@@ -73,7 +75,7 @@ let package = Package(
         // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
         .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim", "SeccompAgent"], swiftSettings: v5),
         // The seccomp notify agent the tests run at a listenerPath.
         .target(name: "SeccompAgent", path: "Tests/Fixtures/SeccompAgent"),
