@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
-        .target(name: "Build", dependencies: ["Engine", "ImageStore", "ImageImport", "OCI", "OS", "CArchive"], swiftSettings: v5),
+        .target(name: "Build", dependencies: ["Engine", "Runtime", "ImageStore", "ImageImport", "OCI", "OS", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
             "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <dirent.h>
 
 /* libarchive is opened with dlopen on first use, like libcurl (CHTTP): linked, it and the
  * 17 libraries behind it (ICU, libxml2, nettle, the compressors) were mapped into every
@@ -38,6 +39,15 @@
     X(archive_entry_pathname) \
     X(archive_entry_perm) \
     X(archive_entry_rdev) \
+    X(archive_entry_set_uid) \
+    X(archive_entry_set_gid) \
+    X(archive_entry_set_mode) \
+    X(archive_entry_set_symlink) \
+    X(archive_entry_set_hardlink) \
+    X(archive_entry_set_rdev) \
+    X(archive_entry_xattr_add_entry) \
+    X(archive_write_open) \
+    X(archive_write_set_bytes_in_last_block) \
     X(archive_entry_set_filetype) \
     X(archive_entry_set_mtime) \
     X(archive_entry_set_pathname) \
@@ -516,5 +526,219 @@ int sr_tar_close(struct archive *a, int failed, char *err, size_t errcap) {
         rc = -1;
     }
     A(archive_write_free)(a);
+    return rc;
+}
+
+/* ---- The other direction: an overlay upper directory written as an image layer. ---- */
+
+struct pack_out { int fd; sr_sink_fn sink; void *ctx; };
+
+static la_ssize_t pack_write(struct archive *a, void *data, const void *buf, size_t len) {
+    (void)a;
+    struct pack_out *o = data;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(o->fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        off += (size_t)n;
+    }
+    if (o->sink) o->sink(o->ctx, buf, len);
+    return (la_ssize_t)len;
+}
+
+struct hardlink { dev_t dev; ino_t ino; char *path; };
+struct pack_state {
+    struct archive *a;
+    struct sr_unpack_result *r;
+    struct hardlink *links;
+    size_t nlinks, caplinks;
+};
+
+static int cmp_names(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+static int pack_header(struct pack_state *p, struct archive_entry *e, const char *path) {
+    if (A(archive_write_header)(p->a, e) != ARCHIVE_OK) {
+        fail(p->r, EIO, path, A(archive_error_string)(p->a) ? A(archive_error_string)(p->a) : "archive_write_header");
+        return -1;
+    }
+    p->r->entries++;
+    return 0;
+}
+
+/* The entry's xattrs but overlay's own; refuses the overlay features a plain tar cannot say. */
+static int pack_xattrs(struct pack_state *p, int fd, struct archive_entry *e, const char *path, int *opaque) {
+    char names[4096];
+    ssize_t n = flistxattr(fd, names, sizeof names);
+    if (n < 0) return errno == ENOTSUP ? 0 : fail(p->r, errno, path, "flistxattr");
+    for (char *k = names; k < names + n; k += strlen(k) + 1) {
+        char val[4096];
+        ssize_t vn = fgetxattr(fd, k, val, sizeof val);
+        if (vn < 0) return fail(p->r, errno, path, "fgetxattr");
+        if (strncmp(k, "trusted.overlay.", 16) == 0) {
+            if (strcmp(k, "trusted.overlay.opaque") == 0) { if (opaque && vn == 1 && val[0] == 'y') *opaque = 1; continue; }
+            if (strcmp(k, "trusted.overlay.redirect") == 0 || strcmp(k, "trusted.overlay.metacopy") == 0)
+                return fail(p->r, EINVAL, path, "overlay redirect or metacopy in the upper directory: mount with redirect_dir=off,metacopy=off");
+            continue;
+        }
+        A(archive_entry_xattr_add_entry)(e, k, val, (size_t)vn);
+    }
+    return 0;
+}
+
+static int pack_dir(struct pack_state *p, int dfd, const char *prefix);
+
+static int pack_entry(struct pack_state *p, int dfd, const char *name, const char *prefix) {
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s%s", prefix, name) >= sizeof path) return fail(p->r, ENAMETOOLONG, name, "path");
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return fail(p->r, errno, path, "fstatat");
+    if (S_ISSOCK(st.st_mode)) return 0; /* as Docker: sockets are not layer content */
+    struct archive_entry *e = A(archive_entry_new)();
+    if (!e) return fail(p->r, ENOMEM, path, "archive_entry_new");
+    int rc = -1, fd = -1;
+    A(archive_entry_set_uid)(e, st.st_uid);
+    A(archive_entry_set_gid)(e, st.st_gid);
+    A(archive_entry_set_mtime)(e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+        /* An overlay whiteout: the image spec's .wh.NAME. */
+        char wh[PATH_MAX];
+        if ((size_t)snprintf(wh, sizeof wh, "%s.wh.%s", prefix, name) >= sizeof wh) { fail(p->r, ENAMETOOLONG, path, "whiteout"); goto out; }
+        A(archive_entry_set_pathname)(e, wh);
+        A(archive_entry_set_filetype)(e, AE_IFREG);
+        A(archive_entry_set_perm)(e, 0);
+        A(archive_entry_set_size)(e, 0);
+        rc = pack_header(p, e, path);
+        goto out;
+    }
+    A(archive_entry_set_mode)(e, st.st_mode);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
+        if (n < 0) { fail(p->r, errno, path, "readlinkat"); goto out; }
+        target[n] = 0;
+        A(archive_entry_set_pathname)(e, path);
+        A(archive_entry_set_symlink)(e, target);
+        rc = pack_header(p, e, path);
+        goto out;
+    }
+    if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+        A(archive_entry_set_pathname)(e, path);
+        A(archive_entry_set_rdev)(e, st.st_rdev);
+        rc = pack_header(p, e, path);
+        goto out;
+    }
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+    if (fd < 0) { fail(p->r, errno, path, "openat"); goto out; }
+    int opaque = 0;
+    if (pack_xattrs(p, fd, e, path, S_ISDIR(st.st_mode) ? &opaque : NULL) < 0) goto out;
+    if (S_ISDIR(st.st_mode)) {
+        char dpath[PATH_MAX];
+        if ((size_t)snprintf(dpath, sizeof dpath, "%s/", path) >= sizeof dpath) { fail(p->r, ENAMETOOLONG, path, "path"); goto out; }
+        A(archive_entry_set_pathname)(e, dpath);
+        if (pack_header(p, e, path) < 0) goto out;
+        if (opaque) {
+            /* Right after its directory, before what this layer puts in it. */
+            struct archive_entry *o = A(archive_entry_new)();
+            char opq[PATH_MAX];
+            if ((size_t)snprintf(opq, sizeof opq, "%s.wh..wh..opq", dpath) >= sizeof opq) { A(archive_entry_free)(o); fail(p->r, ENAMETOOLONG, path, "opaque"); goto out; }
+            A(archive_entry_set_pathname)(o, opq);
+            A(archive_entry_set_filetype)(o, AE_IFREG);
+            A(archive_entry_set_perm)(o, 0);
+            A(archive_entry_set_size)(o, 0);
+            A(archive_entry_set_mtime)(o, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+            int hr = pack_header(p, o, path);
+            A(archive_entry_free)(o);
+            if (hr < 0) goto out;
+        }
+        rc = pack_dir(p, fd, dpath);
+        goto out;
+    }
+    A(archive_entry_set_pathname)(e, path);
+    if (st.st_nlink > 1) {
+        for (size_t i = 0; i < p->nlinks; i++) {
+            if (p->links[i].dev == st.st_dev && p->links[i].ino == st.st_ino) {
+                A(archive_entry_set_hardlink)(e, p->links[i].path);
+                A(archive_entry_set_size)(e, 0);
+                rc = pack_header(p, e, path);
+                goto out;
+            }
+        }
+        if (p->nlinks == p->caplinks) {
+            p->caplinks = p->caplinks ? p->caplinks * 2 : 64;
+            p->links = realloc(p->links, p->caplinks * sizeof *p->links);
+        }
+        p->links[p->nlinks++] = (struct hardlink){ st.st_dev, st.st_ino, strdup(path) };
+    }
+    A(archive_entry_set_size)(e, st.st_size);
+    if (pack_header(p, e, path) < 0) goto out;
+    char buf[1 << 16];
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = read(fd, buf, left < (off_t)sizeof buf ? (size_t)left : sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { fail(p->r, errno, path, "read"); goto out; }
+        if (n == 0) { fail(p->r, EIO, path, "the file shrank while it was written into the layer"); goto out; }
+        if (A(archive_write_data)(p->a, buf, (size_t)n) != n) { fail(p->r, EIO, path, "archive_write_data"); goto out; }
+        left -= n;
+        p->r->bytes += (uint64_t)n;
+    }
+    rc = 0;
+out:
+    if (fd >= 0) close(fd);
+    A(archive_entry_free)(e);
+    return rc;
+}
+
+/* A directory's entries in name order (the same tree always makes the same tar). */
+static int pack_dir(struct pack_state *p, int dfd, const char *prefix) {
+    int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) return fail(p->r, errno, prefix, "dup");
+    DIR *d = fdopendir(dup_fd);
+    if (!d) { close(dup_fd); return fail(p->r, errno, prefix, "fdopendir"); }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); }
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && pack_entry(p, dfd, names[i], prefix) < 0) rc = -1;
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *r) {
+    memset(r, 0, sizeof *r);
+    const char *why = archive_unavailable();
+    if (why) return fail(r, ELIBACC, "", why);
+    struct archive *a = A(archive_write_new)();
+    if (!a) return fail(r, ENOMEM, "", "archive_write_new");
+    struct pack_out out = { out_fd, sink, ctx };
+    struct pack_state p = { .a = a, .r = r };
+    int rc = -1;
+    A(archive_write_set_bytes_in_last_block)(a, 1);
+    if (A(archive_write_set_format_pax_restricted)(a) != ARCHIVE_OK ||
+        A(archive_write_open)(a, &out, NULL, pack_write, NULL) != ARCHIVE_OK) {
+        fail(r, EIO, "", A(archive_error_string)(a) ? A(archive_error_string)(a) : "archive_write_open");
+        goto done;
+    }
+    if (pack_dir(&p, dir_fd, "") < 0) goto done;
+    if (A(archive_write_close)(a) != ARCHIVE_OK) {
+        fail(r, errno ? errno : EIO, "", A(archive_error_string)(a) ? A(archive_error_string)(a) : "archive_write_close");
+        goto done;
+    }
+    rc = 0;
+done:
+    A(archive_write_free)(a);
+    for (size_t i = 0; i < p.nlinks; i++) free(p.links[i].path);
+    free(p.links);
     return rc;
 }

@@ -46,6 +46,14 @@ long long sr_fs_type(const char *path) {
 }
 
 #include <linux/openat2.h>
+int sr_openat2(int dirfd, const char *path, int flags, int mode, unsigned long long resolve) {
+    /* A mode without O_CREAT is EINVAL for openat2 (open ignores it). */
+    struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC, .mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? (uint64_t)mode : 0, .resolve = resolve };
+    int fd;
+    do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+    return fd;
+}
+
 int sr_open_in_dir(int dirfd, const char *path) {
     struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
     int fd;

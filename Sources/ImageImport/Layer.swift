@@ -28,6 +28,31 @@ public enum Layer {
         var sha = SHA256()
     }
 
+    /// A tar (gzip, zstd or plain) extracted into an existing directory, every entry confined
+    /// to it (ADD of a local archive).
+    public static func extract(_ archive: FD, into dir: FD) throws {
+        var r = sr_unpack_result()
+        guard sr_unpack_layer(archive.raw, dir.raw, &r) == 0 else {
+            throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err)
+        }
+    }
+
+    /// The overlay directory `dir` (an upper directory: whiteouts are char 0:0 devices) as an
+    /// uncompressed layer tar written to `out`; its diff ID, hashed as it is written.
+    public static func pack(dir: String, to out: FD) throws -> (diffID: String, stats: Stats) {
+        let d = try FD.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        var r = sr_unpack_result()
+        let hasher = Hasher()
+        let ctx = Unmanaged.passUnretained(hasher).toOpaque()
+        let rc = sr_pack_layer(d.raw, out.raw, { ctx, buf, len in
+            let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
+            h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
+        }, ctx, &r)
+        withExtendedLifetime(hasher) {}
+        if rc != 0 { throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err) }
+        return ("sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined(), Stats(entries: r.entries, bytes: r.bytes))
+    }
+
     /// Unpacks the tar (gzip, zstd or plain) at `blob` into `dest`, which must not exist yet.
     /// With `diffID`, the uncompressed stream must hash to it (checked in the same pass): a
     /// layer stored under a chain ID is then exactly the content that chain names, and an

@@ -36,6 +36,12 @@ public final class ImageStore {
         public var created: String?
         public var size: Int64       // bytes of the layers' files unpacked (Docker's SIZE); older records: of the blobs
         public var otherBlobs: [String]? // manifests, indexes, other copies of layers it came with (freed by rmi)
+        /// Made by `build`: the image of the step before, and the step's cache key. Such an
+        /// image is the build cache too: `rmi` by name untags it, `builder prune` deletes it.
+        public var parent: String?
+        public var buildKey: String?
+        /// A build-cache entry nobody named: listed by `images -a` only.
+        public var intermediate: Bool { buildKey != nil && names.isEmpty }
         public init(id: String, names: [String], layers: [LayerRef], created: String?, size: Int64, otherBlobs: [String]? = nil) {
             self.id = id
             self.names = names
@@ -253,6 +259,10 @@ public final class ImageStore {
                         ? "conflict: unable to remove repository reference \"\(ref)\" (must force) - container \(c) is using its referenced image \(img)"
                         : "conflict: unable to delete \(img) (must be forced) - image is being used by container \(c)")
                 }
+                out += target.names.map { "Untagged: \($0)" }
+                idx.images[i].names = []
+            } else if target.buildKey != nil && target.names.contains(byName) {
+                // The build cache keeps it (and its layers) until `builder prune`.
                 out += target.names.map { "Untagged: \($0)" }
                 idx.images[i].names = []
             } else {

@@ -71,6 +71,10 @@ public struct ImageConfig: Codable, Equatable, Sendable {
     public struct RootFS: Codable, Equatable, Sendable {
         public var type: String
         public var diff_ids: [String]
+        public init(type: String = "layers", diff_ids: [String] = []) {
+            self.type = type
+            self.diff_ids = diff_ids
+        }
     }
 
     public struct History: Codable, Equatable, Sendable {
@@ -78,6 +82,21 @@ public struct ImageConfig: Codable, Equatable, Sendable {
         public var created_by: String?
         public var comment: String?
         public var empty_layer: Bool?
+        public init(created: String? = nil, created_by: String? = nil, comment: String? = nil, empty_layer: Bool? = nil) {
+            self.created = created
+            self.created_by = created_by
+            self.comment = comment
+            self.empty_layer = empty_layer
+        }
+    }
+
+    public init(architecture: String? = "amd64", os: String? = "linux", config: ContainerConfig? = nil, rootfs: RootFS = RootFS(),
+                history: [History]? = nil) {
+        self.architecture = architecture
+        self.os = os
+        self.config = config
+        self.rootfs = rootfs
+        self.history = history
     }
 
     /// Docker's container config, as `docker inspect` shows it.

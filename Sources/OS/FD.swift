@@ -104,6 +104,15 @@ extension FD {
         return fd >= 0 ? FD(fd) : nil
     }
 
+    /// Opens `path` inside this directory as if it were the root (RESOLVE_IN_ROOT: `..` and
+    /// absolute symlinks stay inside; no magic links): the way into an image's or a
+    /// container's tree from the host (CVE-2018-15664, CVE-2019-14271).
+    public func openInRoot(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FD {
+        let fd = sr_openat2(raw, path, flags, Int32(mode), 0x10 | 0x02) // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+        guard fd >= 0 else { throw SysError("openat2", path) }
+        return FD(fd)
+    }
+
     /// An anonymous file (memfd_create), CLOEXEC unless told.
     public static func memfd(_ name: String, cloexec: Bool = true) throws -> FD {
         let fd = sr_memfd_create(name, cloexec ? 1 : 0) // MFD_CLOEXEC

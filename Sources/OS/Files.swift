@@ -155,6 +155,25 @@ public enum Files {
         return names
     }
 
+    /// The names in an open directory (its fd stays ours), sorted by bytes.
+    public static func listDirectory(fd: FD) throws -> [String] {
+        let copy = fcntl(fd.raw, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0, let d = fdopendir(copy) else {
+            if copy >= 0 { Glibc.close(copy) }
+            throw SysError("fdopendir")
+        }
+        defer { closedir(d) }
+        rewinddir(d)
+        var names: [String] = []
+        while let ent = readdir(d) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
     public static func realpath(_ path: String) throws -> String {
         guard let p = Glibc.realpath(path, nil) else { throw SysError("realpath", path) }
         defer { free(p) }

@@ -64,7 +64,7 @@ class EngineTestCase: XCTestCase {
 
     /// `args` with `--root`: group commands (`network create`) take it after their subcommand.
     func withRoot(_ args: [String]) -> [String] {
-        let n = ["network", "volume", "container", "image", "system"].contains(args.first ?? "") && args.count > 1 ? 2 : 1
+        let n = ["network", "volume", "container", "image", "system", "builder"].contains(args.first ?? "") && args.count > 1 ? 2 : 1
         return Array(args.prefix(n)) + ["--root", root] + args.dropFirst(n)
     }
 

@@ -24,6 +24,12 @@ int sr_unpack_layer(int src_fd, int dest_fd, struct sr_unpack_result *res);
 typedef void (*sr_sink_fn)(void *ctx, const void *buf, size_t len);
 int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
 
+/* The other direction: the overlay upper directory dir_fd written to out_fd as an image
+ * layer (pax tar, uncompressed): whiteouts (char 0:0) as .wh.NAME, opaque directories with a
+ * .wh..wh..opq entry, xattrs but overlay's own, hard links kept, entries in name order.
+ * `sink` gets every byte written (the diff ID). */
+int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
+
 struct archive;
 struct archive *sr_tar_open(int fd);
 int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size);

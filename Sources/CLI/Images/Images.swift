@@ -10,15 +10,16 @@ struct Images: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Only image IDs.") var quiet = false
-    @Flag(name: [.short, .long], help: "Intermediate images too (untagged images are always listed, as <none>).") var all = false
+    @Flag(name: [.short, .long], help: "Intermediate images too (the build cache; untagged images are always listed, as <none>).") var all = false
     @Flag(name: .customLong("no-trunc"), help: "Full image IDs.") var noTrunc = false
     @Option(name: [.short, .long], help: "dangling=true|false, reference=PATTERN (a glob on repository[:tag]).") var filter: [String] = []
     @Option(help: "table (default), json, a Go template, or 'table TEMPLATE'.") var format: String?
+    @Argument(help: "REPOSITORY[:TAG]: only these (a glob, as --filter reference=).") var reference: String?
 
     func run() throws {
         try engine {
-            var images = try s.store().images()
-            for f in filter {
+            var images = try s.store().images().filter { all || !$0.intermediate }
+            for f in filter + (reference.map { ["reference=" + ($0.contains(":") ? ImageStore.normalizeName($0) : $0)] } ?? []) {
                 let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
                 switch (kv.first, kv.count) {
                 case ("dangling", 2):

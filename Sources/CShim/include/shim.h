@@ -86,6 +86,8 @@ long long sr_fs_type(const char *path);
 /* Opens `path` for reading inside the directory dirfd: symlinks resolve inside it
  * (RESOLVE_IN_ROOT), so an image's links cannot point us at host files. */
 int sr_open_in_dir(int dirfd, const char *path);
+/* openat2 with `resolve` (RESOLVE_* bits), retried on EAGAIN; -1 with errno. */
+int sr_openat2(int dirfd, const char *path, int flags, int mode, unsigned long long resolve);
 /* Connects to a unix socket and sends `fd` with `name` as payload (runc's console protocol). */
 int sr_send_fd_to(const char *socket_path, int fd, const char *name);
 int sr_detached_tree(const char *src, int recursive, uint64_t attr_set, uint64_t attr_clr,

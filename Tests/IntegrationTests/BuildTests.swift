@@ -1,0 +1,251 @@
+import Foundation
+import XCTest
+
+/// `swiftrun build`: the tutorials' Dockerfile shapes on the busybox test image, the image
+/// they make run, the cache, and failures that leave nothing behind.
+final class BuildTests: EngineTestCase {
+    var ctx = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        ctx = root + "-ctx"
+        try? FileManager.default.removeItem(atPath: ctx)
+        try FileManager.default.createDirectory(atPath: ctx + "/app", withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try super.tearDownWithError()
+        try? FileManager.default.removeItem(atPath: ctx)
+    }
+
+    func write(_ rel: String, _ text: String) throws {
+        let path = ctx + "/" + rel
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func build(_ args: [String]) throws -> TestBundle.Result {
+        try swiftrun(["build", "--progress", "plain"] + args + [ctx])
+    }
+
+    /// The tutorial shape: a builder stage, a runtime stage with a user, files copied from
+    /// both, ignored files left out, a health check; then it runs and becomes healthy.
+    let multiStage = """
+    # syntax=docker/dockerfile:1
+    ARG BASE=swiftrun.test/busybox-httpd:v1
+    FROM ${BASE} AS builder
+    USER root
+    ARG TITLE=hello
+    WORKDIR /src
+    COPY requirements.txt .
+    RUN echo "$TITLE from $(pwd)" > built.txt \\
+        && cat requirements.txt
+
+    FROM ${BASE} AS production
+    USER root
+    ENV APP_HOME=/app PORT=8000
+    WORKDIR $APP_HOME
+    COPY --from=builder /src/built.txt ./
+    COPY --chown=appuser:appuser app/ ./
+    RUN rm -f /www/index.html && echo ok > /app/health
+    USER appuser
+    EXPOSE ${PORT}
+    LABEL org.example.tier=api
+    HEALTHCHECK --interval=1s --timeout=2s --start-period=5s --retries=3 CMD wget -q -O- http://127.0.0.1:8000/health || exit 1
+    ENTRYPOINT ["httpd", "-f", "-p", "8000"]
+    CMD ["-h", "/app"]
+    """
+
+    func prepareTutorial() throws {
+        try write("Dockerfile", multiStage)
+        try write("requirements.txt", "fastapi\nuvicorn\n")
+        try write("app/main.py", "print('v1')\n")
+        try write("app/__pycache__/main.cpython-311.pyc", "compiled")
+        try write(".env", "OPENAI_API_KEY=sk-secret\n")
+        try write(".dockerignore", "# comment\n.env\n**/__pycache__\n")
+    }
+
+    func testMultiStageTutorialBuildsRunsAndIsHealthy() throws {
+        try prepareTutorial()
+        let r = try build(["-t", "chatbot:v1", "--build-arg", "TITLE=bonjour"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("cat requirements.txt"), r.err)
+        XCTAssertTrue(r.err.contains(" fastapi"), "RUN's output is shown: \(r.err)")
+        XCTAssertTrue(try swiftrun(["images"]).out.contains("chatbot "), "tagged")
+
+        let config = (try JSONSerialization.jsonObject(with: Data(try swiftrun(["image", "inspect", "chatbot:v1"]).out.utf8)) as! [[String: Any]])[0]["Config"] as! [String: Any]
+        XCTAssertEqual(config["User"] as? String, "appuser")
+        XCTAssertEqual(config["WorkingDir"] as? String, "/app")
+        XCTAssertEqual(config["Entrypoint"] as? [String], ["httpd", "-f", "-p", "8000"])
+        XCTAssertEqual(config["Cmd"] as? [String], ["-h", "/app"])
+        XCTAssertEqual((config["ExposedPorts"] as? [String: Any])?.keys.sorted(), ["8000/tcp", "8080/tcp"])
+        XCTAssertEqual((config["Labels"] as? [String: String])?["org.example.tier"], "api")
+        let env = config["Env"] as? [String] ?? []
+        XCTAssertTrue(env.contains("APP_HOME=/app") && env.contains("PORT=8000"), "\(env)")
+        XCTAssertFalse(env.contains { $0.hasPrefix("TITLE=") || $0.hasPrefix("BASE=") }, "ARGs never reach the image: \(env)")
+        let hc = config["Healthcheck"] as? [String: Any] ?? [:]
+        XCTAssertEqual(hc["Test"] as? [String], ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8000/health || exit 1"])
+        XCTAssertEqual(hc["Interval"] as? Int, 1_000_000_000, "durations in nanoseconds")
+        XCTAssertEqual(hc["StartPeriod"] as? Int, 5_000_000_000)
+
+        // The files as a user of the image sees them.
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "chatbot:v1", "-c",
+                                 "cat built.txt; stat -c '%U %n' main.py; ls -a /app; test -e /www/index.html && echo still-there; id -un"])
+        XCTAssertEqual(look.code, 0, look.err)
+        XCTAssertTrue(look.out.contains("bonjour from /src"), "--build-arg reached RUN: \(look.out)")
+        XCTAssertTrue(look.out.contains("appuser main.py"), "--chown by name: \(look.out)")
+        XCTAssertFalse(look.out.contains("__pycache__"), ".dockerignore: \(look.out)")
+        XCTAssertFalse(look.out.contains(".env"), ".dockerignore: \(look.out)")
+        XCTAssertFalse(look.out.contains("still-there"), "a file deleted by RUN is a whiteout: \(look.out)")
+        XCTAssertTrue(look.out.hasSuffix("appuser\n"), look.out)
+
+        // It serves and its health check passes.
+        let id = try runDetached(["-p", "127.0.0.1:18431:8000", "chatbot:v1"])
+        waitUntil(20, "healthy") { (try? health(id)?["Status"] as? String) == "healthy" }
+        let got = try TestBundle.exec("/usr/bin/wget", ["-q", "-O-", "http://127.0.0.1:18431/health"])
+        XCTAssertEqual(got.out, "ok\n", got.err)
+    }
+
+    func testTheCacheFollowsContentNotTime() throws {
+        try prepareTutorial()
+        XCTAssertEqual(try build(["-t", "chatbot:v1"]).code, 0)
+        let again = try build(["-t", "chatbot:v1"])
+        XCTAssertEqual(again.code, 0, again.err)
+        XCTAssertFalse(again.err.contains("#") && again.err.contains(" fastapi"), "nothing ran: \(again.err)")
+        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1, 16, again.err)
+        let id1 = try swiftrun(["images", "-q", "chatbot:v1"]).out
+
+        // Touching a file changes nothing; editing app code reruns only from its COPY.
+        try write("requirements.txt", "fastapi\nuvicorn\n")
+        try write("app/main.py", "print('v2')\n")
+        let edited = try build(["-t", "chatbot:v1"])
+        XCTAssertEqual(edited.code, 0, edited.err)
+        XCTAssertFalse(edited.err.contains(" fastapi"), "the builder stage stayed cached: \(edited.err)")
+        XCTAssertTrue(edited.err.contains("COPY --chown=appuser:appuser app/ ./\n#") && !edited.err.contains("app/ ./\n#16 CACHED"), edited.err)
+        XCTAssertNotEqual(try swiftrun(["images", "-q", "chatbot:v1"]).out, id1)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "chatbot:v1", "main.py"]).out, "print('v2')\n")
+
+        // A --build-arg a RUN uses reruns it.
+        let arg = try build(["-t", "chatbot:v1", "--build-arg", "TITLE=hola"])
+        XCTAssertTrue(arg.err.contains(" fastapi"), "RUN ran again: \(arg.err)")
+
+        // The cache outlives rmi of the image, until builder prune.
+        XCTAssertEqual(try swiftrun(["rmi", "chatbot:v1"]).code, 0)
+        let back = try build(["-t", "chatbot:v1", "--build-arg", "TITLE=hola"])
+        XCTAssertFalse(back.err.contains(" fastapi"), back.err)
+        XCTAssertEqual(try swiftrun(["rmi", "chatbot:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["builder", "prune", "-f"]).code, 0)
+        XCTAssertEqual(try swiftrun(["images", "-a", "-q"]).out.split(separator: "\n").count, 1, "only the base image is left")
+        let cold = try build(["-t", "chatbot:v1", "--no-cache"])
+        XCTAssertEqual(cold.code, 0, cold.err)
+        XCTAssertFalse(cold.err.contains("CACHED"), cold.err)
+    }
+
+    func testTargetBuildsOnlyTheStagesItNeeds() throws {
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1 AS base
+        USER root
+        RUN echo base > /base
+        FROM base AS development
+        RUN echo dev > /mode
+        FROM base AS production
+        RUN echo prod > /mode
+        """)
+        let r = try build(["-t", "app:dev", "--target", "development"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(r.err.contains("echo prod"), "production not built: \(r.err)")
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "app:dev", "/base", "/mode"]).out, "base\ndev\n")
+        let bad = try build(["--target", "nope"])
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("target stage \"nope\" could not be found"), bad.err)
+    }
+
+    func testAFailingRunStopsTheBuildAndLeavesNothing() throws {
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1
+        USER root
+        RUN echo partial > /made-by-the-failing-step && echo 'pip: no matching distribution' && exit 3
+        """)
+        let before = try swiftrun(["images", "-a", "-q"]).out
+        let r = try build(["-t", "broken:v1"])
+        XCTAssertEqual(r.code, 1, r.err)
+        XCTAssertTrue(r.err.contains("Dockerfile:3"), r.err)
+        XCTAssertTrue(r.err.contains("did not complete successfully: exit code: 3"), r.err)
+        XCTAssertTrue(r.err.contains("> pip: no matching distribution"), "the last lines: \(r.err)")
+        XCTAssertFalse(try swiftrun(["images"]).out.contains("broken"), "nothing tagged")
+        XCTAssertEqual(try swiftrun(["ps", "-a", "-q"]).out, "", "no container left")
+        // The steps before it are cache; nothing of the failed one is.
+        XCTAssertEqual(try swiftrun(["images", "-a", "-q"]).out.split(separator: "\n").count, before.split(separator: "\n").count + 1)
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? []
+        XCTAssertEqual(tmp.filter { $0 != "lock" }, [], "no temporary file left")
+    }
+
+    func testSyntaxErrorsNameTheFileAndLine() throws {
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\n\nRUNN echo\n")
+        let r = try build([])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("Dockerfile:3: unknown instruction: RUNN"), r.err)
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nCOPY missing.txt /\n")
+        let m = try build([])
+        XCTAssertEqual(m.code, 1)
+        XCTAssertTrue(m.err.contains("Dockerfile:2") && m.err.contains("\"/missing.txt\": not found"), m.err)
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nCOPY *.nothing /\nCOPY ../outside /x\n")
+        let o = try build([])
+        XCTAssertTrue(o.err.contains("Dockerfile:3") && o.err.contains("outside the build context"), "an unmatched wildcard is no error; ../ is: \(o.err)")
+    }
+
+    func testContextSymlinksAreCopiedAsLinksNeverFollowed() throws {
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nCOPY . /ctx/\n")
+        try FileManager.default.createSymbolicLink(atPath: ctx + "/shadow", withDestinationPath: "/etc/shadow")
+        try FileManager.default.createSymbolicLink(atPath: ctx + "/up", withDestinationPath: "../../../../etc")
+        let r = try build(["-t", "links:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "links:v1", "-c", "readlink /ctx/shadow; readlink /ctx/up; ls /ctx"])
+        XCTAssertEqual(look.out, "/etc/shadow\n../../../../etc\nDockerfile\napp\nshadow\nup\n", look.err)
+    }
+
+    func testHeredocsAndShellAndOnbuild() throws {
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1 AS parent
+        USER root
+        ARG NAME=world
+        COPY <<EOF /greeting
+        hello $NAME
+        EOF
+        RUN <<EOF
+        echo one > /steps
+        echo two >> /steps
+        EOF
+        SHELL ["/bin/sh", "-ec"]
+        RUN cat <<'END' > /literal
+        $NAME stays
+        END
+        ONBUILD RUN echo triggered > /onbuild
+        """)
+        let r = try build(["-t", "here:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "cat", "here:v1", "/greeting", "/steps", "/literal"])
+        XCTAssertEqual(look.out, "hello world\none\ntwo\n$NAME stays\n", look.err)
+        // ONBUILD fires in a child build, not in the image that declares it.
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "here:v1", "/onbuild"]).code, 1)
+        try write("Dockerfile", "FROM here:v1\n")
+        XCTAssertEqual(try build(["-t", "child:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "child:v1", "/onbuild"]).out, "triggered\n")
+    }
+
+    func testBuiltImagesSaveAndLoadElsewhere() throws {
+        try prepareTutorial()
+        XCTAssertEqual(try build(["-t", "chatbot:v1"]).code, 0)
+        let tar = ctx + "/../" + (root as NSString).lastPathComponent + "-save.tar"
+        defer { try? FileManager.default.removeItem(atPath: tar) }
+        XCTAssertEqual(try swiftrun(["save", "-o", tar, "chatbot:v1"]).code, 0)
+        let other = root + "-other"
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        let l = try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["load", "--root", other, "-i", tar])
+        XCTAssertEqual(l.code, 0, l.err)
+        let run = try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["run", "--root", other, "--rm", "--entrypoint", "sh", "chatbot:v1", "-c", "cat /app/built.txt; test -e /www/index.html || echo gone"])
+        XCTAssertEqual(run.out, "hello from /src\ngone\n", run.err)
+        let history = try swiftrun(["history", "chatbot:v1"])
+        XCTAssertTrue(history.out.contains("COPY --chown=appuser:appuser app/ ./"), history.out)
+    }
+}
