@@ -39,6 +39,12 @@ public final class Builder {
     var store: ImageStore { engine.store }
     /// Progress lines (BuildKit's plain format).
     public var progress: (String) -> Void = { _ in }
+    /// Signals that end the build (started by the CLI before any thread).
+    public var interrupts = Interrupts()
+    /// What a step's containers carry: our pid and start time (the next build sweeps those
+    /// of a build that was killed).
+    lazy var ownerLabel = "\(getpid()):\(Proc.stat(getpid())?.startTime ?? 0)"
+    static let ownerKey = "io.swiftrun.build"
     var step = 0
     let startNs = Time.monotonicNanos()
 
@@ -69,6 +75,7 @@ public final class Builder {
 
     /// Builds and tags; returns the image ID.
     public func build(_ o: Options) throws -> String {
+        sweepAbandoned()
         let context = try Files.realpath(o.context)
         guard Files.isDirectory(context) else { throw BuildError("unable to prepare context: path \"\(o.context)\" is not a directory") }
         let dfPath = o.dockerfile.map { $0.hasPrefix("/") ? $0 : Files.absolute($0) } ?? context + "/Dockerfile"
@@ -125,6 +132,7 @@ public final class Builder {
         } else {
             targetIndex = stages.count - 1
         }
+        try interrupts.check()
         var needed = Set<Int>()
         func need(_ i: Int) throws {
             guard needed.insert(i).inserted else { return }
@@ -149,11 +157,22 @@ public final class Builder {
             let key = Self.key(["LABEL --label", final.imageID] + o.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
             try commit(&final, layerFrom: nil, createdBy: "LABEL (from --label)", key: key)
         }
+        try interrupts.check()
         step += 1
         progress("#\(step) naming to \(o.tags.isEmpty ? "<none>" : o.tags.joined(separator: ", "))")
         for t in o.tags { try store.tag(final.imageID, as: t) }
         progress("#\(step) writing image \(final.imageID) done")
         return final.imageID
+    }
+
+    /// The containers of builds that were killed (SIGKILL, a crash): removed with what they hold.
+    func sweepAbandoned() {
+        for v in engine.list() {
+            guard let owner = v.container.Config.Labels[Self.ownerKey] else { continue }
+            let parts = owner.split(separator: ":")
+            guard parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { continue }
+            if !Proc.isAlive(pid, startTime: start) { try? engine.remove(v.container.Id, force: true, volumes: true) }
+        }
     }
 
     func stageIndex(_ ref: String, _ stages: [Stage], before i: Int) -> Int? {
@@ -206,6 +225,7 @@ public final class Builder {
             st.config.config?.OnBuild = nil
         }
         for (n, ins) in instructions.enumerated() {
+            try interrupts.check()
             step += 1
             let label = "[\(s.name ?? "stage-\(s.index)") \(n + 2)/\(instructions.count + 1)]"
             do {

@@ -33,6 +33,7 @@ final class Workspace {
         co.overrides.command = command
         co.overrides.env = env
         co.network = network
+        co.labels[Builder.ownerKey] = builder.ownerLabel
         if command == ["true"] { co.overrides.user = "0:0" } // a workspace only: never started
         let c = try engine.create(co)
         containerID = c.Id
@@ -105,6 +106,7 @@ extension Builder {
         let ws = try Workspace(builder: self, state: st, command: cmd, env: argEnv, network: o.network)
         defer { ws.discard() }
         let (code, tail) = try runAttached(ws.containerID!)
+        try interrupts.check()
         guard code == 0 else {
             let shown = ins.json.map { "[\($0.map { "\"\($0)\"" }.joined(separator: " "))]" } ?? cmd.joined(separator: " ")
             var msg = "process \"\(shown)\" did not complete successfully: exit code: \(code)"
@@ -129,6 +131,8 @@ extension Builder {
             return (e.exitCode, [e.description])
         }
         w.close()
+        interrupts.running(started.containerPid)
+        defer { interrupts.running(nil) }
         var pending: [UInt8] = []
         var tail: [String] = []
         var buf = [UInt8](repeating: 0, count: 65536)

@@ -249,3 +249,48 @@ final class BuildTests: EngineTestCase {
         XCTAssertTrue(history.out.contains("COPY --chown=appuser:appuser app/ ./"), history.out)
     }
 }
+
+/// Ctrl-C and kill -9 of a build in its RUN step.
+final class BuildInterruptTests: EngineTestCase {
+    func startBuild(_ ctx: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+        p.arguments = ["build", "--root", root, "-t", "slow:v1", ctx]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        try waitUntil(20, "the RUN container") { !(try swiftrun(["ps", "-q"]).out.isEmpty) }
+        return p
+    }
+
+    func context() throws -> String {
+        let ctx = root + "-ctx"
+        try FileManager.default.createDirectory(atPath: ctx, withIntermediateDirectories: true)
+        try "FROM swiftrun.test/busybox-httpd:v1\nUSER root\nRUN echo started && sleep 60\n".write(toFile: ctx + "/Dockerfile", atomically: true, encoding: .utf8)
+        return ctx
+    }
+
+    func testCtrlCStopsTheStepAndCleansUp() throws {
+        let ctx = try context()
+        defer { try? FileManager.default.removeItem(atPath: ctx) }
+        let p = try startBuild(ctx)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        XCTAssertEqual(try swiftrun(["ps", "-a", "-q"]).out, "", "no container left")
+        XCTAssertFalse(try swiftrun(["images"]).out.contains("slow"))
+    }
+
+    func testAKilledBuildIsSweptByTheNext() throws {
+        let ctx = try context()
+        defer { try? FileManager.default.removeItem(atPath: ctx) }
+        let p = try startBuild(ctx)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertFalse(try swiftrun(["ps", "-a", "-q"]).out.isEmpty, "its container outlives it")
+        try "FROM swiftrun.test/busybox-httpd:v1\nLABEL x=y\n".write(toFile: ctx + "/Dockerfile", atomically: true, encoding: .utf8)
+        let r = try swiftrun(["build", ctx])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try swiftrun(["ps", "-a", "-q"]).out, "", "the next build removed it")
+    }
+}

@@ -27,7 +27,17 @@ struct BuildCommand: ParsableCommand {
     @Argument(help: "The build context: a directory.") var context: String
 
     func run() throws {
-        try engine {
+        let interrupts = Interrupts()
+        interrupts.start() // before any thread: every thread inherits the blocked mask
+        do {
+            try engine { try build(interrupts) }
+        } catch is ExitCode where interrupts.received != 0 {
+            throw ExitCode(128 + interrupts.received)
+        }
+    }
+
+    func build(_ interrupts: Interrupts) throws {
+        do {
             if let p = platform, p != "linux/amd64" { throw Failure("--platform \(p): only linux/amd64 can be built on this machine") }
             guard ["auto", "plain", "tty"].contains(progress) else { throw Failure("invalid --progress \(progress): use auto, plain or tty") }
             guard ["default", "none", "host", "bridge"].contains(network) else { throw Failure("invalid --network \(network): use default, none or host") }
@@ -53,10 +63,13 @@ struct BuildCommand: ParsableCommand {
             o.noCache = noCache
             o.network = network == "default" || network == "bridge" ? nil : network
             let b = Builder(engine: try s.engine())
+            b.interrupts = interrupts
             if !quiet { b.progress = { stderrWrite($0 + "\n") } }
             let id = try b.build(o)
             if let f = iidfile { try Files.writeAtomic(Files.absolute(f), Array(id.utf8)) }
             if quiet { stdoutWrite(id + "\n") }
+        } catch let e as Interrupted {
+            throw Failure(e.description)
         }
     }
 }
