@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools umoci
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools umoci debootstrap python3-pip
 # The cgroup-v2 test VM (Sysroot/vm): QEMU without its recommends; kmod for depmod.
 VM_PKGS := qemu-system-x86 kmod
 VM_OUT := Sysroot/out/vm
@@ -129,9 +129,21 @@ install: build
 clean:
 	rm -rf .build Sysroot/out
 
-# Test images: OCI layout (dir + tar) and a docker-save archive, with a Healthcheck config.
-images: sysroot
+# Test images: OCI layout (dir + tar) and a docker-save archive, with a Healthcheck config;
+# the Python base image and the FastAPI wheels the build tests use (made once).
+images: sysroot Sysroot/out/python-image.tar Sysroot/out/.wheels.stamp
 	python3 Sysroot/make-images.py $(ROOTFS) Sysroot/out
+
+# Debian bookworm minbase + python3, venv, pip, curl (debootstrap; ~60 MB downloaded once).
+Sysroot/out/python-image.tar: Sysroot/python-image.sh
+	@mkdir -p Sysroot/out
+	Sysroot/python-image.sh $@
+
+# fastapi and uvicorn wheels from PyPI, once.
+Sysroot/out/.wheels.stamp: Sysroot/wheels.sh
+	@mkdir -p Sysroot/out
+	Sysroot/wheels.sh Sysroot/out/wheels
+	touch $@
 
 # crun's OCI test suite against swiftrun-runc and runc (fetched at run time; not part of make test).
 conformance: debug

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Wheels of the tutorials' API (fastapi, uvicorn and what they need) for CPython 3.11 on
+# x86_64, downloaded once from PyPI: the build tests install them with
+# `pip install --no-index --find-links`, so no test reaches the network.
+# Usage: Sysroot/wheels.sh OUT_DIR
+set -eu
+out=${1:?usage: wheels.sh OUT_DIR}
+pip="python3 -m pip"
+$pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
+rm -rf "$out.tmp"
+$pip download --quiet --disable-pip-version-check --only-binary=:all: --platform manylinux2014_x86_64 \
+    --python-version 3.11 --implementation cp -d "$out.tmp" 'fastapi==0.115.*' 'uvicorn==0.32.*'
+rm -rf "$out"
+mv "$out.tmp" "$out"
+echo "wheels: $out ($(ls "$out" | wc -l) files)"
