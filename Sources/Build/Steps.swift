@@ -191,6 +191,9 @@ extension Builder {
         guard words.count >= 2 || (!ins.heredocs.isEmpty && words.count >= 1) else {
             throw BuildError("\(ins.keyword) requires at least two arguments: \(ins.keyword) SOURCE... DEST")
         }
+        if ins.keyword == "ADD" && words.dropLast().contains(where: { $0.hasPrefix("http://") || $0.hasPrefix("https://") || $0.hasPrefix("git@") }) {
+            throw BuildError("ADD of a URL is not supported yet: fetch it with RUN (curl, wget) or COPY a downloaded file")
+        }
         var c = st.config.config ?? .init()
         var dest = words.removeLast()
         let workdir = c.WorkingDir ?? "/"
@@ -263,15 +266,12 @@ extension Builder {
         var archives: [SourceEntry] = []
         var plain = selection.entries
         if ins.keyword == "ADD" && !fromStage {
-            if words.contains(where: { $0.hasPrefix("http://") || $0.hasPrefix("https://") }) {
-                throw BuildError("ADD of a URL is not supported yet: fetch it with RUN (curl, wget) or COPY a downloaded file")
-            }
             archives = plain.filter { e in (e.st.st_mode & S_IFMT) == S_IFREG && !e.dst.contains("/") && Self.isArchive(e.src) }
             plain.removeAll { e in archives.contains { $0.src == e.src } }
         }
         try copier.copy(plain, from: source, to: dest, intoDirectory: intoDirectory)
         for a in archives {
-            // ADD extracts a local tar (gzip, zstd or plain) into the destination directory.
+            // ADD extracts a local tar (gzip, bzip2, xz, zstd or plain) into the destination directory.
             try copier.mkdirAll(dest)
             let into = try rootFD.openInRoot(dest, O_RDONLY | O_DIRECTORY)
             do { try Layer.extract(try source.open(a.src), into: into) } catch {
@@ -299,7 +299,7 @@ extension Builder {
     }
 
     static func isArchive(_ name: String) -> Bool {
-        [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst"].contains { name.hasSuffix($0) }
+        [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"].contains { name.hasSuffix($0) }
     }
 }
 

@@ -66,7 +66,9 @@
     X(archive_read_next_header) \
     X(archive_read_open) \
     X(archive_read_open_fd) \
+    X(archive_read_support_filter_bzip2) \
     X(archive_read_support_filter_gzip) \
+    X(archive_read_support_filter_xz) \
     X(archive_read_support_filter_none) \
     X(archive_read_support_filter_zstd) \
     X(archive_read_support_format_gnutar) \
@@ -254,6 +256,9 @@ int sr_unpack_layer_hashed(int src_fd, int dest, sr_sink_fn sink, void *ctx, str
     p->outer = A(archive_read_new)();
     A(archive_read_support_filter_gzip)(p->outer);
     A(archive_read_support_filter_zstd)(p->outer);
+    /* Not for image layers (gzip and zstd there), but for ADD of a local archive. */
+    A(archive_read_support_filter_bzip2)(p->outer);
+    A(archive_read_support_filter_xz)(p->outer);
     A(archive_read_support_filter_none)(p->outer);
     A(archive_read_support_format_raw)(p->outer);
     struct archive_entry *raw;

@@ -28,7 +28,7 @@ public enum Layer {
         var sha = SHA256()
     }
 
-    /// A tar (gzip, zstd or plain) extracted into an existing directory, every entry confined
+    /// A tar (gzip, bzip2, xz, zstd or plain) extracted into an existing directory, every entry confined
     /// to it (ADD of a local archive).
     public static func extract(_ archive: FD, into dir: FD) throws {
         var r = sr_unpack_result()

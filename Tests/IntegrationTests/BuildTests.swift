@@ -233,6 +233,32 @@ final class BuildTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "child:v1", "/onbuild"]).out, "triggered\n")
     }
 
+    func testAddExtractsLocalArchivesAndCopyDoesNot() throws {
+        try write("src/pkg/a.txt", "A\n")
+        try write("src/pkg/b.txt", "B\n")
+        for (name, flag) in [("pkg.tar.gz", "-z"), ("pkg.tar.xz", "-J"), ("pkg.tar.bz2", "-j")] {
+            let t = try TestBundle.exec("/usr/bin/tar", ["-C", ctx + "/src", flag, "-cf", ctx + "/" + name, "pkg"])
+            XCTAssertEqual(t.code, 0, t.err)
+        }
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1
+        ADD pkg.tar.gz /gz/
+        ADD pkg.tar.xz /xz
+        ADD pkg.tar.bz2 /bz2/
+        COPY pkg.tar.gz /copied/
+        ADD --chmod=600 src/pkg/a.txt /plain/
+        """)
+        let r = try build(["-t", "add:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "add:v1", "-c",
+                                 "cat /gz/pkg/a.txt /xz/pkg/b.txt /bz2/pkg/a.txt; ls /copied; stat -c %a /plain/a.txt"])
+        XCTAssertEqual(look.out, "A\nB\nA\npkg.tar.gz\n600\n", look.err)
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD https://example.com/x.tar.gz /x/\n")
+        let url = try build([])
+        XCTAssertEqual(url.code, 1)
+        XCTAssertTrue(url.err.contains("ADD of a URL is not supported yet"), url.err)
+    }
+
     func testBuiltImagesSaveAndLoadElsewhere() throws {
         try prepareTutorial()
         XCTAssertEqual(try build(["-t", "chatbot:v1"]).code, 0)
