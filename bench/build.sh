@@ -41,9 +41,14 @@ COPY app/ ./
 RUN echo done > /app/stamp
 CMD ["sh"]'
 printf 'FROM swiftrun.test/busybox-httpd:v1 AS builder\n%s\n' "${body//BASE/swiftrun.test/busybox-httpd:v1}" > "$work/Dockerfile.swiftrun"
-printf 'FROM docker-archive:%s AS builder\n%s\n' "$tar" "${body//BASE/docker-archive:$tar}" > "$work/Dockerfile.buildah"
+# The base in buildah's own storage, as ours is in our store (FROM an archive would read it
+# at every build). buildah 1.28 refuses our docker-archive ("blob size mismatch"); the OCI
+# archive of the same image works.
+$B pull -q oci-archive:"$(dirname "$tar")/busybox-oci.tar" >/dev/null
+$B tag "$($B images -q | head -1)" localhost/busybox-httpd:v1
+printf 'FROM localhost/busybox-httpd:v1 AS builder\n%s\n' "${body//BASE/localhost/busybox-httpd:v1}" > "$work/Dockerfile.buildah"
 sb="$S build $st -q -f $work/Dockerfile.swiftrun -t bench:v1"
-bb="$B bud --layers --isolation chroot -q -f $work/Dockerfile.buildah -t bench:v1"
+bb="$B bud --layers --isolation chroot --format docker -q -f $work/Dockerfile.buildah -t bench:v1"
 $sb "$ctx" >/dev/null; $sb --network host "$ctx" >/dev/null; $bb "$ctx" >/dev/null
 
 echo; echo "### unchanged rebuild"
@@ -51,7 +56,7 @@ hyperfine --warmup 2 --runs ${BENCH_RUNS:-20} --export-markdown "$work/r.md" \
     -n "swiftrun build" "$sb $ctx" -n "buildah bud" "$bb $ctx" >/dev/null
 cat "$work/r.md"
 echo; echo "### rebuild after editing app/main.py"
-hyperfine --warmup 2 --runs ${BENCH_RUNS:-20} --export-markdown "$work/r.md" --prepare "sh -c 'echo print\(\$RANDOM\) > $ctx/app/main.py'" \
+hyperfine --warmup 2 --runs ${BENCH_RUNS:-20} --export-markdown "$work/r.md" --prepare "sh -c 'date +%s%N > $ctx/app/main.py'" \
     -n "swiftrun build (bridge)" "$sb $ctx" -n "swiftrun build --network host" "$sb --network host $ctx" -n "buildah bud" "$bb $ctx" >/dev/null
 cat "$work/r.md"
 echo; echo "### cold build (--no-cache)"

@@ -32,6 +32,7 @@ static int buf_add(struct buf *b, const char *d, size_t n) {
 
 struct ctx {
     int fd;
+    int in_fd;
     struct buf body, headers;
     int write_errno;
     sr_http_progress_fn progress;
@@ -55,6 +56,17 @@ static size_t on_body(char *d, size_t size, size_t n, void *userdata) {
         return len;
     }
     return buf_add(&c->body, d, len) == 0 ? len : 0;
+}
+
+/* An upload's body, read from in_fd as libcurl asks for it. */
+static size_t on_read(char *d, size_t size, size_t n, void *userdata) {
+    struct ctx *c = userdata;
+    for (;;) {
+        ssize_t r = read(c->in_fd, d, size * n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { c->write_errno = errno; return CURL_READFUNC_ABORT; }
+        return (size_t)r;
+    }
 }
 
 static size_t on_header(char *d, size_t size, size_t n, void *userdata) {
@@ -98,12 +110,13 @@ static void global_init(void) {
 }
 
 int sr_http_request(const char *method, const char *url, const char *const *req_headers, int nheaders,
+                    int in_fd, long long in_len,
                     int out_fd, char **body, size_t *body_len, size_t body_max,
                     sr_http_progress_fn progress, void *pctx, int verify_tls,
                     long *status, char **headers, char *err, size_t errcap) {
     pthread_once(&once, global_init);
     if (load_error[0]) { snprintf(err, errcap, "cannot load libcurl (%s): apt-get install libcurl4", load_error); return -1; }
-    struct ctx c = { .fd = out_fd, .body = { .max = body_max }, .headers = { .max = 1 << 20 }, .progress = progress, .pctx = pctx };
+    struct ctx c = { .fd = out_fd, .in_fd = in_fd, .body = { .max = body_max }, .headers = { .max = 1 << 20 }, .progress = progress, .pctx = pctx };
     char ebuf[CURL_ERROR_SIZE] = "";
     CURL *h = C.easy_init();
     if (!h) { snprintf(err, errcap, "curl_easy_init failed"); return -1; }
@@ -112,6 +125,15 @@ int sr_http_request(const char *method, const char *url, const char *const *req_
     C.easy_setopt(h, CURLOPT_URL, url);
     if (strcmp(method, "HEAD") == 0) C.easy_setopt(h, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET") != 0) C.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (in_fd >= 0) {
+        /* The body from in_fd (a blob, a manifest), with its length; the verb stays `method`. */
+        C.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        C.easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        C.easy_setopt(h, CURLOPT_READDATA, &c);
+        C.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)in_len);
+        C.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        list = C.slist_append(list, "Expect:");
+    }
     C.easy_setopt(h, CURLOPT_HTTPHEADER, list);
     C.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     C.easy_setopt(h, CURLOPT_MAXREDIRS, 10L);

@@ -18,6 +18,8 @@ public final class RegistryClient {
     var challenged = false
     /// Layers download on several threads: the auth state changes under this lock.
     let authLock = Lock()
+    /// `push`: tokens are asked for pull and push.
+    public var wantsPush = false
     /// `login` tries these before they are kept; otherwise the auth files say.
     let given: (user: String, password: String)?
 
@@ -53,13 +55,14 @@ public final class RegistryClient {
     }
 
     /// Sends a request with our auth; a 401 is answered once and the request retried.
-    func send(_ method: String, _ url: String, accept: [String] = [], out: Int32? = nil,
-              progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
+    func send(_ method: String, _ url: String, accept: [String] = [], headers: [String] = [], upload: (fd: Int32, length: Int64)? = nil,
+              out: Int32? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
         func go() throws -> HTTPResponse {
-            var h = accept.isEmpty ? [] : ["Accept: " + accept.joined(separator: ", ")]
+            var h = (accept.isEmpty ? [] : ["Accept: " + accept.joined(separator: ", ")]) + headers
             if let a = authLock.locked({ authorization }) { h.append("Authorization: " + a) }
             if let out { _ = ftruncate(out, 0); _ = lseek(out, 0, SEEK_SET) }
-            return try HTTP.request(method, url, headers: h, out: out, verifyTLS: verifyTLS, progress: progress)
+            if let u = upload { _ = lseek(u.fd, 0, SEEK_SET) }
+            return try HTTP.request(method, url, headers: h, upload: upload, out: out, verifyTLS: verifyTLS, progress: progress)
         }
         var r = try go()
         if r.status == 401 {
@@ -70,6 +73,10 @@ public final class RegistryClient {
                 return true
             }
             if retry { r = try go() }
+        }
+        if (r.status == 401 || r.status == 403) && method != "GET" && method != "HEAD" {
+            let login = credentials == nil ? ": `swiftrun login \(ref.domain)` first" : " (with the credentials from `swiftrun login`)"
+            throw Failure("denied: requested access to the resource is denied (\(ref.domain)/\(ref.path))\(login)")
         }
         if r.status == 401 || r.status == 403 {
             let login = credentials == nil ? ": `swiftrun login \(ref.domain)` first if it is private" : " (with the credentials from `swiftrun login`)"
@@ -98,7 +105,7 @@ public final class RegistryClient {
             guard let realm = params["realm"] else { throw Failure("registry \(ref.domain): bearer challenge without a realm") }
             var q: [String] = []
             if let s = params["service"] { q.append("service=" + Self.percent(s)) }
-            q.append("scope=" + Self.percent(params["scope"] ?? "repository:\(ref.path):pull"))
+            q.append("scope=" + Self.percent(params["scope"] ?? "repository:\(ref.path):\(wantsPush ? "pull,push" : "pull")"))
             let tokenURL = realm + (realm.contains("?") ? "&" : "?") + q.joined(separator: "&")
             let r = try HTTP.request("GET", tokenURL, headers: basic.map { ["Authorization: " + $0] } ?? [], verifyTLS: verifyTLS)
             guard r.status == 200 else {

@@ -15,7 +15,9 @@ public struct HTTPResponse {
 
 enum HTTP {
     /// `out`: where the body goes (a blob's file); nil keeps it (at most `max` bytes).
-    static func request(_ method: String, _ url: String, headers: [String], out: Int32? = nil, max: Int = 8 << 20,
+    /// `upload`: the request's body, read from an fd (its length given).
+    static func request(_ method: String, _ url: String, headers: [String], upload: (fd: Int32, length: Int64)? = nil,
+                        out: Int32? = nil, max: Int = 8 << 20,
                         verifyTLS: Bool = true, progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
         let cHeaders = headers.map { strdup($0) }
         defer { cHeaders.forEach { free($0) } }
@@ -32,7 +34,7 @@ enum HTTP {
             return 0
         }
         let rc = cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { hp in
-            sr_http_request(method, url, hp.baseAddress, Int32(hp.count), out ?? -1, &body, &bodyLen, max,
+            sr_http_request(method, url, hp.baseAddress, Int32(hp.count), upload?.fd ?? -1, upload?.length ?? 0, out ?? -1, &body, &bodyLen, max,
                             progress == nil ? nil : cb, ctx, verifyTLS ? 1 : 0, &status, &hdrs, &err, err.count)
         }
         withExtendedLifetime(box) {}

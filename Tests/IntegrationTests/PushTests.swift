@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// `push` to Debian's docker-registry on loopback: a loaded and a built image, pulled back
+/// into another store with the same digests; blobs the registry has are not sent again.
+final class PushTests: EngineTestCase {
+    func startRegistry() throws -> String {
+        guard FileManager.default.fileExists(atPath: "/usr/bin/docker-registry") else {
+            XCTFail("/usr/bin/docker-registry is missing: make deps installs it")
+            return ""
+        }
+        let dir = root + "-registry"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        version: 0.1
+        log: {level: info}
+        storage: {filesystem: {rootdirectory: \(dir)/data}}
+        http: {addr: "127.0.0.1:0"}
+        """.write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
+        let log = dir + "/log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        p.arguments = ["serve", dir + "/config.yml"]
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardError = p.standardOutput
+        try p.run()
+        addTeardownBlock {
+            p.terminate()
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        var addr = ""
+        waitUntil(10, "the registry to listen") {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard let r = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
+            addr = String(text[r].dropFirst("listening on ".count))
+            return true
+        }
+        return addr
+    }
+
+    func testPushedImagesPullBackTheSame() throws {
+        let addr = try startRegistry()
+        // A built image (a layer of our own packing) on top of the loaded one.
+        let ctx = root + "-ctx"
+        try FileManager.default.createDirectory(atPath: ctx, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: ctx) }
+        try "FROM swiftrun.test/busybox-httpd:v1\nUSER root\nRUN echo pushed > /marker\n".write(toFile: ctx + "/Dockerfile", atomically: true, encoding: .utf8)
+        let ref = "\(addr)/team/chatbot:v1"
+        XCTAssertEqual(try swiftrun(["build", "-t", ref, ctx]).code, 0)
+        let id = try swiftrun(["images", "-q", "--no-trunc", ref]).out
+
+        let r = try swiftrun(["push", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("The push refers to repository [\(addr)/team/chatbot]"), r.out)
+        XCTAssertEqual(r.out.components(separatedBy: ": Pushed").count - 1, 3, "the base image's two layers and the RUN's: \(r.out)")
+        XCTAssertTrue(r.out.contains("v1: digest: sha256:"), r.out)
+        let again = try swiftrun(["push", ref])
+        XCTAssertEqual(again.out.components(separatedBy: ": Layer already exists").count - 1, 3, again.out)
+        // Another repository of the same registry: its blobs are mounted, not sent.
+        let other = "\(addr)/team/other:v1"
+        XCTAssertEqual(try swiftrun(["tag", ref, other]).code, 0)
+        let mount = try swiftrun(["push", other])
+        XCTAssertEqual(mount.code, 0, mount.err)
+        XCTAssertTrue(mount.out.contains("Mounted from team/chatbot"), mount.out)
+
+        // Pulled into an empty store: the same image, and it runs.
+        let fresh = root + "-fresh"
+        defer { try? FileManager.default.removeItem(atPath: fresh) }
+        let pull = try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["pull", "--root", fresh, ref])
+        XCTAssertEqual(pull.code, 0, pull.err)
+        let back = try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["images", "--root", fresh, "-q", "--no-trunc", ref])
+        XCTAssertEqual(back.out, id, "the same config digest")
+        let run = try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["run", "--root", fresh, "--rm", "--network", "none", "--entrypoint", "cat", ref, "/marker"])
+        XCTAssertEqual(run.out, "pushed\n", run.err)
+    }
+
+    func testPushOfAMissingImage() throws {
+        let r = try swiftrun(["push", "127.0.0.1:1/nothing:here"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("An image does not exist locally with the tag: 127.0.0.1:1/nothing:here"), r.err)
+    }
+}
