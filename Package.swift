@@ -11,6 +11,7 @@ import PackageDescription
 //   CHTTP (C: libcurl) · Registry (references, the distribution API, pull, login)
 //   Engine (image + flags → container)
 //   Build (Dockerfile → image: RUN steps are containers of the engine)
+//   Compose (a compose file → networks, volumes, images and containers, in dependency order)
 //   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
 // CShim is reached only through OS, Runtime and Network: the engine and the CLI import none of it.
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
@@ -44,6 +45,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]),
@@ -66,8 +68,11 @@ let package = Package(
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
         .target(name: "Build", dependencies: ["Engine", "Runtime", "ImageStore", "ImageImport", "OCI", "OS", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
+        // compose files: YAML by Yams (libyaml), decoded with compose-spec's meanings.
+        .target(name: "Compose", dependencies: ["Build", "Engine", "Network", "ImageStore", "OCI", "OS",
+                                                .product(name: "Yams", package: "Yams")], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
+            "Compose", "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
@@ -75,7 +80,7 @@ let package = Package(
         // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
         .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build", "Compose"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim", "SeccompAgent"], swiftSettings: v5),
         // The seccomp notify agent the tests run at a listenerPath.
         .target(name: "SeccompAgent", path: "Tests/Fixtures/SeccompAgent"),

@@ -21,13 +21,14 @@ public struct SwiftrunRoot: ParsableCommand {
         version: swiftrunVersion, subcommands: [RunCommand.self, CreateContainer.self, StartContainer.self, StopContainer.self, RestartContainer.self,
                       KillContainer.self, RemoveContainer.self, PsCommand.self, LogsCommand.self, InspectContainer.self,
                       ExecContainer.self, WaitContainer.self, UpdateContainer.self, RenameContainer.self, StatsCommand.self, PauseContainer.self, UnpauseContainer.self, TopContainer.self, ContainerGroup.self, EventsCommand.self, HealthcheckGroup.self, PortCommand.self, NetworkGroup.self, VolumeGroup.self,
-                      BuildCommand.self, BuilderGroup.self, HistoryCommand.self, Load.self, Save.self, Pull.self, PushCommand.self, Login.self, Logout.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, VersionCommand.self, InfoCommand.self, SystemGroup.self, OCIGroup.self, DebugGroup.self])
+                      BuildCommand.self, BuilderGroup.self, ComposeGroup.self, HistoryCommand.self, Load.self, Save.self, Pull.self, PushCommand.self, Login.self, Logout.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, VersionCommand.self, InfoCommand.self, SystemGroup.self, OCIGroup.self, DebugGroup.self])
     public init() {}
 
     public static func entry() -> Never {
         var args = Array(CommandLine.arguments.dropFirst())
         if args.first == "oci" { Runc.main(Array(args.dropFirst()), program: "swiftrun oci", usageExit: 125) }
         if args.first == "run" { args = RunCommand.splitWaitHealthy(args) }
+        if args.first == "compose" { args = ["compose"] + ComposeGroup.reorder(Array(args.dropFirst())) }
         dispatch(self, args, usageExit: 125)
     }
 }

@@ -14,6 +14,8 @@ public enum Health {
     /// `--health-*` flags; nil leaves the image's value.
     public struct Overrides: Equatable {
         public var cmd: String?
+        /// The whole test (["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]): compose's form.
+        public var test: [String]?
         public var interval: Int64?
         public var timeout: Int64?
         public var startPeriod: Int64?
@@ -21,7 +23,7 @@ public enum Health {
         public var retries: Int?
         public var disable = false
         public init() {}
-        var any: Bool { cmd != nil || interval != nil || timeout != nil || startPeriod != nil || startInterval != nil || retries != nil }
+        var any: Bool { cmd != nil || test != nil || interval != nil || timeout != nil || startPeriod != nil || startInterval != nil || retries != nil }
     }
 
     public struct ConfigError: Error, CustomStringConvertible, Equatable {
@@ -43,6 +45,7 @@ public enum Health {
         if let r = o.retries, r < 0 { throw ConfigError(description: "--health-retries cannot be negative") }
         var h = image ?? ImageConfig.Healthcheck(Test: nil, Interval: nil, Timeout: nil, StartPeriod: nil, StartInterval: nil, Retries: nil)
         if let c = o.cmd { h.Test = ["CMD-SHELL", c] }
+        if let t = o.test { h.Test = t }
         if let v = o.interval { h.Interval = v }
         if let v = o.timeout { h.Timeout = v }
         if let v = o.startPeriod { h.StartPeriod = v }

@@ -1,0 +1,367 @@
+import ArgumentParser
+import Compose
+import Engine
+import OS
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `compose`'s own options, which users put before the subcommand (`compose -f x.yaml up`):
+/// SwiftrunRoot.entry moves them after it, where each subcommand reads them.
+struct ComposeOptions: ParsableArguments {
+    @OptionGroup var s: StoreOptions
+    // -f and -p only before the subcommand (reorder makes them long): after it, `logs -f` follows.
+    @Option(name: .customLong("file"), help: "Compose file, -f before the subcommand (repeatable; later ones override).") var file: [String] = []
+    @Option(name: .customLong("project-name"), help: "Project name, -p before the subcommand (default: the directory's name).") var projectName: String?
+    @Option(name: .customLong("env-file"), help: "The file interpolation reads (default: .env beside the compose file).") var envFile: String?
+    @Option(name: .customLong("profile"), help: "Enable services of this profile (repeatable).") var profile: [String] = []
+    @Option(name: .customLong("project-directory"), help: "Where compose files are looked for (default: the current directory).") var projectDirectory: String?
+
+    /// Options that take a value, for SwiftrunRoot.entry's reordering.
+    static let valued: Set<String> = ["--file", "--project-name", "--env-file", "--profile", "--project-directory", "--root"]
+
+    func project() throws -> Project {
+        var l = Loader()
+        l.files = file
+        l.projectName = projectName
+        l.envFile = envFile
+        l.profiles = profile
+        return try l.load(cwd: projectDirectory.map(Files.absolute) ?? Files.cwd())
+    }
+
+    func orchestrator() throws -> Orchestrator {
+        let o = Orchestrator(engine: try s.engine(), project: try project())
+        o.say = { stderrWrite($0 + "\n") }
+        o.buildProgress = { stderrWrite($0 + "\n") }
+        return o
+    }
+}
+
+struct ComposeGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compose", abstract: "Run multi-container applications from a compose file.",
+        subcommands: [ComposeUp.self, ComposeDown.self, ComposePs.self, ComposeLogs.self, ComposeConfig.self, ComposeBuild.self,
+                      ComposeStart.self, ComposeStop.self, ComposeRestart.self, ComposeRm.self, ComposeExec.self])
+
+    /// `compose [OPTIONS] SUBCOMMAND [ARGS]` → `compose SUBCOMMAND [OPTIONS] [ARGS]`.
+    static func reorder(_ args: [String]) -> [String] {
+        var global: [String] = []
+        var i = 0
+        while i < args.count, args[i].hasPrefix("-") {
+            var a = args[i]
+            if a == "-f" { a = "--file" } else if a == "-p" { a = "--project-name" }
+            if a.hasPrefix("-f") && a.count > 2 && !a.hasPrefix("--") { a = "--file=" + a.dropFirst(2) }
+            if a.hasPrefix("-p") && a.count > 2 && !a.hasPrefix("--") { a = "--project-name=" + a.dropFirst(2) }
+            global.append(a)
+            if valued.contains(a) && !a.contains("="), i + 1 < args.count { global.append(args[i + 1]); i += 1 }
+            i += 1
+        }
+        guard i < args.count else { return args }
+        return [args[i]] + global + args[(i + 1)...]
+    }
+    static let valued = ComposeOptions.valued
+}
+
+struct ComposeUp: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Create and start the services' containers.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Detached: start them and return.") var detach = false
+    @Flag(help: "Build images before starting.") var build = false
+    @Flag(help: "Wait until services are running and healthy (implies -d).") var wait = false
+    @Option(name: .customLong("wait-timeout"), help: "Seconds --wait waits at most.") var waitTimeout: Int?
+    @Flag(name: .customLong("force-recreate"), help: "Recreate containers even if nothing changed.") var forceRecreate = false
+    @Flag(name: .customLong("no-deps"), help: "Do not start the services they depend on.") var noDeps = false
+    @Flag(name: .customLong("remove-orphans"), help: "Remove containers of services no longer in the file.") var removeOrphans = false
+    @Argument(help: "Services (default: all).") var services: [String] = []
+
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            var u = Orchestrator.UpOptions()
+            u.services = services
+            u.build = build
+            u.wait = wait
+            u.waitTimeoutNs = waitTimeout.map { Int64($0) * 1_000_000_000 }
+            u.forceRecreate = forceRecreate
+            u.noDeps = noDeps
+            u.removeOrphans = removeOrphans
+            try o.up(u)
+            if !detach && !wait {
+                // Attached: everyone's output until they all stop; ^C stops them (compose's way).
+                stderrWrite("Attaching to \(o.containers().map(\.container.Name).joined(separator: ", "))\n")
+                SignalForwarder.blockSignals()
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, SIGINT)
+                sigaddset(&set, SIGTERM)
+                let names = services
+                try ComposeLogs.follow(o, services: names, tail: nil, timestamps: false, prefix: true) {
+                    var ts = timespec(tv_sec: 0, tv_nsec: 0)
+                    return sigtimedwait(&set, nil, &ts) > 0
+                }
+                if o.containers(all: false).contains(where: { _ in true }) {
+                    stderrWrite("Gracefully stopping... (press Ctrl+C again to force)\n")
+                    try o.stop(names, timeout: nil)
+                }
+            }
+        }
+    }
+}
+
+struct ComposeDown: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop and remove containers and networks (and with -v, volumes).")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Remove the named volumes the file declares, and anonymous ones.") var volumes = false
+    @Flag(name: .customLong("remove-orphans"), help: "Also containers of services no longer in the file.") var removeOrphans = false
+    @Option(name: [.short, .long], help: "Seconds to wait for a stop before SIGKILL.") var timeout: Int?
+
+    func run() throws {
+        try engine { try c.orchestrator().down(volumes: volumes, removeOrphans: removeOrphans, timeout: timeout) }
+    }
+}
+
+struct ComposePs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the project's containers.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Stopped ones too.") var all = false
+    @Flag(name: [.short, .long], help: "Only IDs.") var quiet = false
+    @Option(help: "table (default) or json.") var format: String?
+    @Argument(help: "Services (default: all).") var services: [String] = []
+
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            var rows: [[String]] = []
+            var json: [String] = []
+            let now = Time.nowNanos()
+            for v in o.containers(all: all) {
+                let svc = v.container.Config.Labels["com.docker.compose.service"] ?? ""
+                if !services.isEmpty && !services.contains(svc) { continue }
+                if quiet { stdoutWrite(v.container.Id + "\n"); continue }
+                let status = DockerWords.status(v.state, nowNs: now)
+                let cmd = "\"" + ([v.container.Path] + v.container.Args).joined(separator: " ") + "\""
+                let ports = v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : ""
+                rows.append([v.container.Name, v.container.Config.Image, cmd, svc, DockerWords.humanDuration(now - v.container.CreatedNs) + " ago", status, ports])
+                json.append("{\"Name\":\(jsonString(v.container.Name)),\"Service\":\(jsonString(svc)),\"State\":\(jsonString(v.state.Status.rawValue)),\"Health\":\(jsonString(v.state.Health?.Status.rawValue ?? "")),\"ExitCode\":\(v.state.ExitCode),\"Publishers\":\(jsonString(ports))}")
+            }
+            if quiet { return }
+            if format == "json" { stdoutWrite("[" + json.joined(separator: ",") + "]\n"); return }
+            let head = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
+            var w = head.map(\.count)
+            for r in rows { for (i, x) in r.enumerated() { w[i] = max(w[i], x.count) } }
+            for r in [head] + rows {
+                stdoutWrite(r.enumerated().map { i, x in i == r.count - 1 ? x : x + String(repeating: " ", count: w[i] - x.count + 3) }.joined() + "\n")
+            }
+        }
+    }
+
+    func jsonString(_ s: String) -> String {
+        "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+    }
+}
+
+struct ComposeLogs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "The services' output, each line with its container's name.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Follow until the containers stop.") var follow = false
+    @Option(name: [.customShort("n"), .customLong("tail")], help: "Lines from the end of each (a number, or all).") var tail = "all"
+    @Flag(name: [.short, .long], help: "Prefix each line with its time.") var timestamps = false
+    @Flag(name: .customLong("no-log-prefix"), help: "No container name before each line.") var noLogPrefix = false
+    @Argument(help: "Services (default: all).") var services: [String] = []
+
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            var n: Int?
+            if tail != "all" {
+                guard let v = Int(tail), v >= 0 else { throw Failure("invalid --tail \(tail): give a number or all") }
+                n = v
+            }
+            if follow {
+                try Self.follow(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix) { false }
+            } else {
+                Self.print(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix)
+            }
+        }
+    }
+
+    struct Line { var t: Int64; var text: String; var stderr: Bool }
+
+    static func selected(_ o: Orchestrator, _ services: [String]) -> [ContainerView] {
+        o.containers().filter { services.isEmpty || services.contains($0.container.Config.Labels["com.docker.compose.service"] ?? "") }
+    }
+
+    static func prefixes(_ views: [ContainerView]) -> [String: String] {
+        let width = views.map(\.container.Name.count).max() ?? 0
+        return Dictionary(uniqueKeysWithValues: views.map { ($0.container.Id, $0.container.Name + String(repeating: " ", count: width - $0.container.Name.count) + "  | ") })
+    }
+
+    /// Every container's entries, merged by time.
+    static func print(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool) {
+        let views = selected(o, services)
+        let pre = prefixes(views)
+        var all: [(Int64, String, Bool)] = []
+        for v in views {
+            var lines: [Line] = []
+            for fd in JSONLogFollower.openAll(o.engine.logPath(v.container.Id)) {
+                guard let bytes = try? fd.readToEnd() else { continue }
+                for raw in bytes.split(separator: 0x0a) {
+                    guard let e = JSONLogReader.parse(raw) else { continue }
+                    lines.append(Line(t: JSONLogReader.parseTime(e.time) ?? 0, text: line(e, timestamps: timestamps), stderr: e.stderr))
+                }
+            }
+            if let n = tail { lines = Array(lines.suffix(n)) }
+            all += lines.map { ($0.t, (prefix ? pre[v.container.Id]! : "") + $0.text, $0.stderr) }
+        }
+        for (_, text, _) in all.sorted(by: { $0.0 < $1.0 }) { stdoutWrite(text) }
+    }
+
+    static func line(_ e: JSONLogReader.Entry, timestamps: Bool) -> String {
+        var s = String(decoding: e.log, as: UTF8.self)
+        if !s.hasSuffix("\n") { s += "\n" }
+        return timestamps ? e.time + " " + s : s
+    }
+
+    /// New lines of each container as they come, until all have stopped or `stop()` says so.
+    static func follow(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool, stop: () -> Bool) throws {
+        if tail != 0 { print(o, services: services, tail: tail, timestamps: timestamps, prefix: prefix) }
+        let views = selected(o, services)
+        let pre = prefixes(views)
+        var followers: [(String, JSONLogFollower)] = []
+        for v in views {
+            let base = o.engine.logPath(v.container.Id)
+            guard let fd = try? FD.open(base, O_RDONLY | O_CLOEXEC) else { continue }
+            followers.append((v.container.Id, JSONLogFollower(base: base, fd: fd, offset: Files.size(fd: fd.raw))))
+        }
+        while !stop() {
+            var moved = false
+            for (id, f) in followers {
+                let p = prefix ? pre[id]! : ""
+                if f.poll({ fd, from in Self.copy(fd, from: from, prefix: p, timestamps: timestamps) }) { moved = true }
+            }
+            let running = views.contains { Engine.supervisorAlive(o.engine.loadState($0.container.Id)) }
+            if !running && !moved { break }
+            if !moved { usleep(50_000) }
+        }
+    }
+
+    /// Whole lines from `from`; the offset after the last one.
+    static func copy(_ fd: Int32, from: Int, prefix: String, timestamps: Bool) -> Int {
+        let size = Files.size(fd: fd)
+        guard size > from else { return from }
+        var buf = [UInt8](repeating: 0, count: size - from)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
+        guard n > 0, let last = buf[0..<n].lastIndex(of: 0x0a) else { return from }
+        for raw in buf[0..<last].split(separator: 0x0a) {
+            if let e = JSONLogReader.parse(raw) { stdoutWrite(prefix + line(e, timestamps: timestamps)) }
+        }
+        return from + last + 1
+    }
+}
+
+struct ComposeConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Check the file and print the project as resolved.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Only check; print nothing.") var quiet = false
+    @Flag(help: "Print the service names, one per line.") var services = false
+
+    func run() throws {
+        try engine {
+            let p = try c.project()
+            if quiet { return }
+            if services { for s in p.services { stdoutWrite(s.name + "\n") }; return }
+            stdoutWrite(ConfigPrinter.yaml(p))
+        }
+    }
+}
+
+struct ComposeBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "build", abstract: "Build the services' images.")
+    @OptionGroup var c: ComposeOptions
+    @Argument(help: "Services (default: all with a build section).") var services: [String] = []
+
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            for s in try o.ordered(services, noDeps: true) { if let b = s.build { try o.build(s, b) } }
+        }
+    }
+}
+
+struct ComposeStart: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the services' existing containers.")
+    @OptionGroup var c: ComposeOptions
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws { try engine { try c.orchestrator().start(services) } }
+}
+
+struct ComposeStop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the services' containers.")
+    @OptionGroup var c: ComposeOptions
+    @Option(name: [.short, .long], help: "Seconds to wait before SIGKILL.") var timeout: Int?
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws { try engine { try c.orchestrator().stop(services, timeout: timeout) } }
+}
+
+struct ComposeRestart: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart the services' containers.")
+    @OptionGroup var c: ComposeOptions
+    @Option(name: [.short, .long], help: "Seconds to wait before SIGKILL.") var timeout: Int?
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            try o.stop(services, timeout: timeout)
+            try o.start(services)
+        }
+    }
+}
+
+struct ComposeRm: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove the services' stopped containers.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "Do not ask (never asked here).") var force = false
+    @Flag(name: [.short, .long], help: "Stop them first.") var stop = false
+    @Flag(name: .customShort("v"), help: "And their anonymous volumes.") var volumes = false
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            if stop { try o.stop(services, timeout: nil) }
+            for v in ComposeLogs.selected(o, services) where !v.state.Running {
+                try o.engine.remove(v.container.Id, force: false, volumes: volumes)
+                stderrWrite(" Container \(v.container.Name)  Removed\n")
+            }
+        }
+    }
+}
+
+struct ComposeExec: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a service's running container.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: .customShort("T"), help: "No pseudo-terminal (the default without a terminal).") var noTTY = false
+    @Flag(name: [.short, .long], help: "Start it and return.") var detach = false
+    @Option(name: [.short, .long], help: "User.") var user: String?
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
+    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE") var env: [String] = []
+    @Argument(help: "Service.") var service: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() throws {
+        let o = try c.orchestrator()
+        guard let s = o.project.service(service) else { throw ValidationError("no such service: \(service)") }
+        guard let v = ComposeLogs.selected(o, [s.name]).first, v.state.Running else {
+            stderrWrite("swiftrun: service \"\(service)\" is not running\n")
+            throw ExitCode(1)
+        }
+        var args = ["--root", c.s.root]
+        if detach { args.append("-d") } else { args.append("-i") }
+        if !noTTY && !detach && isatty(0) == 1 && isatty(1) == 1 { args.append("-t") }
+        if let u = user { args += ["-u", u] }
+        if let w = workdir { args += ["-w", w] }
+        for e in env { args += ["-e", e] }
+        var exec = try ExecContainer.parse(args + [v.container.Id] + command)
+        try exec.run()
+    }
+}

@@ -1,0 +1,388 @@
+import Build
+import Engine
+import ImageImport
+import ImageStore
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `compose up/down/ps/...` do with a project, through the engine: networks and
+/// volumes first, images built, then containers created and started in dependency order,
+/// each after its dependencies meet their condition (started, healthy as the supervisor
+/// records it, or exited 0). Containers carry compose's labels, so `down` finds them
+/// again with nothing else kept.
+public final class Orchestrator {
+    public let engine: Engine
+    public let project: Project
+    /// Compose's status lines (" Container x-api-1  Started"), on stderr.
+    public var say: (String) -> Void = { _ in }
+    /// A build's progress lines.
+    public var buildProgress: (String) -> Void = { _ in }
+
+    static let projectLabel = "com.docker.compose.project"
+    static let serviceLabel = "com.docker.compose.service"
+    static let numberLabel = "com.docker.compose.container-number"
+    static let hashLabel = "com.docker.compose.config-hash"
+    static let oneoffLabel = "com.docker.compose.oneoff"
+    static let networkLabel = "com.docker.compose.network"
+    static let volumeLabel = "com.docker.compose.volume"
+
+    public init(engine: Engine, project: Project) {
+        self.engine = engine
+        self.project = project
+    }
+
+    func containerName(_ s: Service) -> String { s.containerName ?? "\(project.name)-\(s.name)-1" }
+    func imageName(_ s: Service) -> String { s.image ?? "\(project.name)-\(s.name)" }
+
+    /// The project's containers (this root), by service.
+    public func containers(all: Bool = true) -> [ContainerView] {
+        engine.list().filter { v in
+            v.container.Config.Labels[Self.projectLabel] == project.name && (all || v.state.Running)
+                && v.container.Config.Labels[Self.oneoffLabel] != "True"
+        }.sorted { $0.container.Name < $1.container.Name }
+    }
+
+    func container(_ s: Service) -> ContainerView? {
+        containers().first { $0.container.Config.Labels[Self.serviceLabel] == s.name }
+    }
+
+    /// The services named (all when none) and, unless `noDeps`, what they depend on, in an
+    /// order where each comes after its dependencies. A cycle is an error.
+    public func ordered(_ names: [String], noDeps: Bool = false) throws -> [Service] {
+        for n in names where project.service(n) == nil { throw ComposeError("no such service: \(n)") }
+        var wanted = Set(names.isEmpty ? project.services.map(\.name) : names)
+        if !noDeps {
+            var stack = Array(wanted)
+            while let n = stack.popLast() {
+                for d in project.service(n)?.dependsOn ?? [] where project.service(d.service) != nil && wanted.insert(d.service).inserted {
+                    stack.append(d.service)
+                }
+            }
+        }
+        var out: [Service] = []
+        var state: [String: Int] = [:] // 1 visiting, 2 done
+        func visit(_ n: String, _ path: [String]) throws {
+            if state[n] == 2 { return }
+            if state[n] == 1 { throw ComposeError("dependency cycle detected: \((path + [n]).joined(separator: " -> "))") }
+            state[n] = 1
+            guard let s = project.service(n) else { return }
+            for d in s.dependsOn where wanted.contains(d.service) { try visit(d.service, path + [n]) }
+            state[n] = 2
+            out.append(s)
+        }
+        for s in project.services where wanted.contains(s.name) { try visit(s.name, []) }
+        return out
+    }
+
+    // MARK: up
+
+    public struct UpOptions {
+        public var services: [String] = []
+        public var build = false
+        public var forceRecreate = false
+        public var noDeps = false
+        public var removeOrphans = false
+        public var wait = false
+        public var waitTimeoutNs: Int64?
+        public init() {}
+    }
+
+    public func up(_ o: UpOptions) throws {
+        let services = try ordered(o.services, noDeps: o.noDeps)
+        let orphans = containers().filter { v in project.service(v.container.Config.Labels[Self.serviceLabel] ?? "") == nil }
+        if !orphans.isEmpty {
+            if o.removeOrphans {
+                for v in orphans { try removeContainer(v) }
+            } else {
+                say("WARN Found orphan containers (\(orphans.map(\.container.Name).joined(separator: ", "))) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.")
+            }
+        }
+        try ensureNetworks(services)
+        try ensureVolumes(services)
+        try ensureImages(services, rebuild: o.build)
+        for s in services {
+            try awaitDependencies(s)
+            try startService(s, forceRecreate: o.forceRecreate)
+        }
+        if o.wait {
+            for s in services {
+                guard let v = container(s) else { continue }
+                if v.container.Config.Healthcheck != nil && v.container.Config.Healthcheck?.Test?.first != "NONE" {
+                    let (ok, msg) = try engine.waitHealth(v.container.Id, .healthy, timeoutNs: o.waitTimeoutNs)
+                    guard ok else { throw ComposeError("container \(v.container.Name) is \(msg.contains("unhealthy") ? "unhealthy" : "not healthy"): \(msg)") }
+                    say(" Container \(v.container.Name)  Healthy")
+                } else if !(try engine.view(v.container.Id).state.Running) {
+                    throw ComposeError("container \(v.container.Name) exited (\(try engine.view(v.container.Id).state.ExitCode))")
+                }
+            }
+        }
+    }
+
+    func ensureNetworks(_ services: [Service]) throws {
+        let used = Set(services.flatMap { $0.networks.map(\.name) })
+        for key in used.sorted() {
+            guard let def = project.networks[key] else { continue }
+            if (try? engine.networks.get(def.name)) != nil { continue }
+            guard !def.external else {
+                throw ComposeError("network \(def.name) declared as external, but could not be found: `swiftrun network create \(def.name)` first")
+            }
+            var labels = def.labels
+            labels[Self.projectLabel] = project.name
+            labels[Self.networkLabel] = key
+            _ = try engine.networks.create(name: def.name, subnet: nil, isInternal: def.isInternal, labels: labels, now: Time.rfc3339Nano())
+            say(" Network \(def.name)  Created")
+        }
+    }
+
+    func ensureVolumes(_ services: [Service]) throws {
+        let mentioned = Set(services.flatMap { $0.volumes.map { String($0.prefix { $0 != ":" }) } })
+        for (key, def) in project.volumes.sorted(by: { $0.key < $1.key }) where mentioned.contains(def.name) {
+            if (try? engine.volume(def.name)) != nil { continue }
+            guard !def.external else {
+                throw ComposeError("external volume \"\(def.name)\" not found: `swiftrun volume create \(def.name)` first")
+            }
+            var labels = def.labels
+            labels[Self.projectLabel] = project.name
+            labels[Self.volumeLabel] = key
+            _ = try engine.createVolume(def.name, labels: labels)
+            say(" Volume \(def.name)  Created")
+        }
+    }
+
+    func ensureImages(_ services: [Service], rebuild: Bool) throws {
+        for s in services {
+            let name = imageName(s)
+            if let b = s.build {
+                if !rebuild, (try? engine.findImage(name)) != nil { continue }
+                try build(s, b)
+            } else if (try? engine.findImage(name)) == nil {
+                throw ComposeError("service \"\(s.name)\": image \(name) is not in the store: `swiftrun pull \(name)` or `swiftrun load -i FILE` first")
+            }
+        }
+    }
+
+    public func build(_ s: Service, _ b: BuildDef) throws {
+        say(" Service \(s.name)  Building")
+        var o = Builder.Options(context: b.context)
+        if let d = b.dockerfile { o.dockerfile = d.hasPrefix("/") ? d : b.context + "/" + d }
+        o.target = b.target
+        o.buildArgs = b.args
+        o.tags = [imageName(s)]
+        let builder = Builder(engine: engine)
+        builder.progress = buildProgress
+        _ = try builder.build(o)
+        say(" Service \(s.name)  Built")
+    }
+
+    /// Waits until each dependency meets its condition; Docker compose's words when one fails.
+    func awaitDependencies(_ s: Service) throws {
+        for d in s.dependsOn {
+            guard let dep = project.service(d.service), let v = container(dep) else {
+                if d.required { throw ComposeError("dependency failed to start: service \(d.service) has no container") }
+                continue
+            }
+            let id = v.container.Id
+            switch d.condition {
+            case .started:
+                continue
+            case .healthy:
+                guard let hc = v.container.Config.Healthcheck, hc.Test?.first != "NONE" else {
+                    throw ComposeError("dependency failed to start: container \(v.container.Name) has no healthcheck configured")
+                }
+                say(" Container \(v.container.Name)  Waiting")
+                let (ok, msg) = try engine.waitHealth(id, .healthy, timeoutNs: nil)
+                guard ok else {
+                    throw ComposeError(msg.contains("unhealthy") ? "dependency failed to start: container \(v.container.Name) is unhealthy"
+                                                                 : "dependency failed to start: \(msg)")
+                }
+                say(" Container \(v.container.Name)  Healthy")
+            case .completed:
+                say(" Container \(v.container.Name)  Waiting")
+                let code = try engine.wait(id)
+                guard code == 0 else {
+                    throw ComposeError("service \"\(dep.name)\" didn't complete successfully: exit \(code)")
+                }
+                say(" Container \(v.container.Name)  Exited")
+            }
+        }
+    }
+
+    /// Creates (or recreates, when its configuration changed) and starts one service's container.
+    func startService(_ s: Service, forceRecreate: Bool) throws {
+        let name = containerName(s)
+        let image = try engine.findImage(imageName(s))
+        let hash = configHash(s, imageID: image.id)
+        if let v = container(s) {
+            if v.container.Config.Labels[Self.hashLabel] == hash && !forceRecreate {
+                if v.state.Running { say(" Container \(name)  Running"); return }
+                say(" Container \(name)  Starting")
+                try engine.start(v.container.Id)
+                say(" Container \(name)  Started")
+                return
+            }
+            say(" Container \(name)  Recreate")
+            try removeContainer(v, quiet: true)
+            say(" Container \(name)  Recreated")
+        } else {
+            say(" Container \(name)  Creating")
+        }
+        let o = try options(s, image: imageName(s), name: name, hash: hash)
+        let c = try engine.create(o)
+        // Further networks after the first, each with the service's aliases.
+        for n in s.networks.dropFirst() {
+            guard let def = project.networks[n.name] else { continue }
+            try engine.connect(c.Id, network: def.name, aliases: [s.name] + n.aliases)
+        }
+        say(" Container \(name)  Created")
+        say(" Container \(name)  Starting")
+        try engine.start(c.Id)
+        say(" Container \(name)  Started")
+    }
+
+    func removeContainer(_ v: ContainerView, quiet: Bool = false, timeout: Int? = nil) throws {
+        if v.state.Running {
+            if !quiet { say(" Container \(v.container.Name)  Stopping") }
+            try engine.stop(v.container.Id, timeout: timeout)
+            if !quiet { say(" Container \(v.container.Name)  Stopped") }
+        }
+        if !quiet { say(" Container \(v.container.Name)  Removing") }
+        try engine.remove(v.container.Id, force: true, volumes: true)
+        if !quiet { say(" Container \(v.container.Name)  Removed") }
+    }
+
+    /// The service as `run` flags would give it.
+    func options(_ s: Service, image: String, name: String, hash: String) throws -> Engine.CreateOptions {
+        var o = Engine.CreateOptions(image: image)
+        o.name = name
+        if let e = s.entrypoint {
+            o.overrides.entrypoint = e.first ?? ""
+            o.overrides.command = Array(e.dropFirst()) + (s.command ?? [])
+        } else if let c = s.command {
+            o.overrides.command = c
+        }
+        o.overrides.env = s.environment
+        o.overrides.workdir = s.workingDir
+        o.overrides.user = s.user
+        o.hostname = s.hostname
+        o.readOnly = s.readOnly
+        o.interactive = s.stdinOpen
+        o.tty = s.tty
+        o.initProcess = s.initProcess
+        o.restart = try Container.RestartPolicy.parse(s.restart ?? "no")
+        o.stopSignal = s.stopSignal
+        o.stopTimeout = s.stopGracePeriod.map { Int(($0 + 999_999_999) / 1_000_000_000) }
+        var labels = s.labels
+        labels[Self.projectLabel] = project.name
+        labels[Self.serviceLabel] = s.name
+        labels[Self.numberLabel] = "1"
+        labels[Self.oneoffLabel] = "False"
+        labels[Self.hashLabel] = hash
+        labels["com.docker.compose.project.working_dir"] = project.directory
+        labels["com.docker.compose.depends_on"] = s.dependsOn.map { "\($0.service):\($0.condition.rawValue):\($0.required)" }.joined(separator: ",")
+        o.labels = labels
+        o.logOptions = s.logOptions
+        if let h = s.healthcheck {
+            if h.disable || h.test == ["NONE"] {
+                o.health.disable = true
+            } else {
+                o.health.test = h.test
+                o.health.interval = h.interval
+                o.health.timeout = h.timeout
+                o.health.startPeriod = h.startPeriod
+                o.health.startInterval = h.startInterval
+                o.health.retries = h.retries
+            }
+        }
+        if let mode = s.networkMode {
+            if mode.hasPrefix("service:") {
+                guard let other = project.service(String(mode.dropFirst(8))) else { throw ComposeError("service \(s.name): network_mode \(mode): no such service") }
+                o.network = "container:" + containerName(other)
+            } else {
+                o.network = mode
+            }
+        } else if let first = s.networks.first, let def = project.networks[first.name] {
+            o.network = def.name
+            // Found by its service name (and container name) on the project's networks.
+            o.aliases = [s.name] + first.aliases
+        }
+        o.publish = s.ports
+        o.volumes = s.volumes
+        o.tmpfs = s.tmpfs
+        o.security.capAdd = s.capAdd
+        o.security.capDrop = s.capDrop
+        o.addHosts = s.extraHosts
+        o.dns = s.dns
+        o.resources.memory = s.memLimit
+        o.resources.cpus = s.cpus
+        o.resources.pidsLimit = s.pidsLimit.map(Int64.init)
+        return o
+    }
+
+    /// What decides whether `up` recreates a container: everything of the service that
+    /// reaches the container, and the image it runs.
+    func configHash(_ s: Service, imageID: String) -> String {
+        let parts: [String] = [
+            imageID, s.command?.joined(separator: "\u{1}") ?? "-", s.entrypoint?.joined(separator: "\u{1}") ?? "-",
+            s.environment.joined(separator: "\u{1}"), s.ports.joined(separator: "\u{1}"), s.volumes.joined(separator: "\u{1}"),
+            s.tmpfs.joined(separator: "\u{1}"), "\(s.healthcheck.map { "\($0)" } ?? "-")", s.restart ?? "-", s.user ?? "-",
+            s.workingDir ?? "-", s.hostname ?? "-", s.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}"),
+            s.stopSignal ?? "-", "\(s.stopGracePeriod ?? -1)", "\(s.tty)\(s.stdinOpen)\(s.initProcess)\(s.readOnly)",
+            s.capAdd.joined(separator: ","), s.capDrop.joined(separator: ","),
+            s.networks.map { "\($0.name)=\($0.aliases.joined(separator: ","))" }.joined(separator: ";"), s.networkMode ?? "-",
+            s.extraHosts.joined(separator: ","), s.dns.joined(separator: ","), s.memLimit ?? "-", s.cpus ?? "-", "\(s.pidsLimit ?? -1)",
+            s.logOptions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+        ]
+        return String(ImageStore.digest(Array(parts.joined(separator: "\u{0}").utf8)).dropFirst(7))
+    }
+
+    // MARK: down, stop, start
+
+    public func down(volumes: Bool, removeOrphans: Bool, timeout: Int?) throws {
+        // Dependents first (the reverse of up), then what no service of the file names.
+        let order = (try? ordered([]).map(\.name)) ?? project.services.map(\.name)
+        let all = containers()
+        for name in order.reversed() {
+            for v in all where v.container.Config.Labels[Self.serviceLabel] == name { try removeContainer(v, timeout: timeout) }
+        }
+        if removeOrphans {
+            for v in all where !order.contains(v.container.Config.Labels[Self.serviceLabel] ?? "") { try removeContainer(v, timeout: timeout) }
+        }
+        for (key, def) in project.networks.sorted(by: { $0.key < $1.key }) where !def.external {
+            guard let n = try? engine.networks.get(def.name), n.Labels[Self.projectLabel] == project.name else { continue }
+            _ = key
+            say(" Network \(def.name)  Removing")
+            try engine.networks.remove(n)
+            say(" Network \(def.name)  Removed")
+        }
+        if volumes {
+            for (_, def) in project.volumes.sorted(by: { $0.key < $1.key }) where !def.external {
+                guard (try? engine.volume(def.name)) != nil else { continue }
+                say(" Volume \(def.name)  Removing")
+                try engine.removeVolume(def.name)
+                say(" Volume \(def.name)  Removed")
+            }
+        }
+    }
+
+    public func stop(_ names: [String], timeout: Int?) throws {
+        for s in try ordered(names, noDeps: true).reversed() {
+            guard let v = container(s), v.state.Running else { continue }
+            say(" Container \(v.container.Name)  Stopping")
+            try engine.stop(v.container.Id, timeout: timeout)
+            say(" Container \(v.container.Name)  Stopped")
+        }
+    }
+
+    public func start(_ names: [String]) throws {
+        for s in try ordered(names, noDeps: true) {
+            guard let v = container(s), !v.state.Running else { continue }
+            try awaitDependencies(s)
+            say(" Container \(v.container.Name)  Starting")
+            try engine.start(v.container.Id)
+            say(" Container \(v.container.Name)  Started")
+        }
+    }
+}

@@ -1,0 +1,187 @@
+@testable import Compose
+import Engine
+import ImageStore
+import XCTest
+
+/// Compose files read as `docker compose` reads them: discovery, interpolation, merging,
+/// YAML 1.2 strings, strict keys and types with file and line, project names, ordering.
+final class ComposeFileTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "swiftrun-compose-unit-" + String(UInt32.random(in: 0...UInt32.max))
+        try FileManager.default.createDirectory(atPath: dir + "/My_App-1", withIntermediateDirectories: true)
+        dir += "/My_App-1"
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func load(env: [String: String] = [:], files: [String] = [], name: String? = nil) throws -> Project {
+        var l = Loader()
+        l.environment = env
+        l.files = files.map { dir + "/" + $0 }
+        l.projectName = name
+        return try l.load(cwd: dir)
+    }
+
+    func testDiscoveryOverrideAndProjectName() throws {
+        try write("docker-compose.yml", "services:\n  api:\n    image: app:v1\n    ports: ['8000:8000']\n    environment: [A=1]\n")
+        try write("compose.override.yaml", "services:\n  api:\n    ports: ['9000:9000']\n    environment: [B=2]\n    command: serve --reload\n")
+        let p = try load()
+        XCTAssertEqual(p.name, "my_app-1", "the directory's name, lowercased")
+        let api = try XCTUnwrap(p.service("api"))
+        XCTAssertEqual(api.ports, ["8000:8000", "9000:9000"])
+        XCTAssertEqual(api.environment, ["A=1", "B=2"])
+        XCTAssertEqual(api.command, ["serve", "--reload"])
+        XCTAssertEqual(try load(env: ["COMPOSE_PROJECT_NAME": "fromenv"]).name, "fromenv")
+        XCTAssertEqual(try load(env: ["COMPOSE_PROJECT_NAME": "fromenv"], name: "flag").name, "flag")
+        XCTAssertThrowsError(try load(name: "Bad Name"))
+    }
+
+    func testInterpolationFromShellThenDotEnv() throws {
+        try write(".env", "# comment\nTAG=v2\nexport PORT=8001\nQUOTED=\"a b\"\nKEY=from-dotenv\n")
+        try write("compose.yaml", """
+        services:
+          api:
+            image: "app:${TAG}"
+            ports: ["${PORT:-8000}:8000", "${MISSING:-7000}:7000"]
+            environment:
+              KEY: ${KEY}
+              Q: $QUOTED
+              LITERAL: $$HOME
+              EMPTY: ${NOPE-}
+              ALT: ${TAG:+set}
+        """)
+        let p = try load(env: ["KEY": "from-shell"])
+        let api = try XCTUnwrap(p.service("api"))
+        XCTAssertEqual(api.image, "app:v2")
+        XCTAssertEqual(api.ports, ["8001:8000", "7000:7000"])
+        XCTAssertEqual(api.environment, ["KEY=from-shell", "Q=a b", "LITERAL=$HOME", "EMPTY=", "ALT=set"])
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    environment:\n      K: ${SECRET:?set SECRET in .env}\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:5: required variable SECRET is missing a value: set SECRET in .env"), "\($0)") }
+    }
+
+    func testYAMLStringsStayStringsAndAnchorsMerge() throws {
+        try write("compose.yaml", """
+        x-base: &base
+          image: base:v1
+          restart: unless-stopped
+          environment: {MODE: "on"}
+        services:
+          ssh:
+            <<: *base
+            ports: [22:22]
+            environment: {ENABLED: on, YES_: yes, N: 010}
+          web:
+            <<: *base
+            restart: "no"
+        """)
+        let p = try load()
+        XCTAssertEqual(p.service("ssh")?.ports, ["22:22"], "not sexagesimal 1342")
+        XCTAssertEqual(p.service("ssh")?.environment, ["ENABLED=on", "YES_=yes", "N=010"])
+        XCTAssertEqual(p.service("ssh")?.restart, "unless-stopped", "merged from the anchor")
+        XCTAssertEqual(p.service("web")?.restart, "no", "its own key wins")
+    }
+
+    func testUnknownKeysAndWrongTypesNameFileAndLine() throws {
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    imagee: y\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api additional property \"imagee\" is not allowed"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    tty: maybe\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.tty must be a boolean"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    ports: 8000\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.ports must be a list"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\n    secrets: [k]\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.secrets is not supported by swiftrun yet"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    command: x\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("neither an image nor a build context"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    volumes: [data:/d]\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("undefined volume data"), "\($0)") }
+        try write("compose.yaml", "x-anything: [1]\nservices:\n  api:\n    image: x\n    x-note: ignored\n")
+        XCTAssertNoThrow(try load())
+    }
+
+    func testServiceShapes() throws {
+        try write("creds.env", "DB_PASSWORD=secret\nDEBUG=0\n")
+        try write("compose.yaml", """
+        services:
+          api:
+            build:
+              context: ./api
+              dockerfile: Dockerfile.prod
+              target: production
+              args: {VERSION: "1.0"}
+            env_file: [creds.env]
+            environment: [DEBUG=1, FROM_SHELL]
+            ports:
+              - target: 8000
+                published: "8080"
+                host_ip: 127.0.0.1
+            volumes:
+              - ./src:/app/src:ro
+              - data:/var/lib/data
+              - /cache
+              - {type: tmpfs, target: /tmp, tmpfs: {size: 64m}}
+            depends_on:
+              db: {condition: service_healthy}
+              cache:
+                condition: service_started
+                required: false
+            healthcheck:
+              test: curl -f http://localhost:8000/health || exit 1
+              interval: 30s
+              start_period: 1m30s
+              retries: 3
+            networks:
+              back: {aliases: [api.internal]}
+            stop_grace_period: 1m
+          db:
+            image: postgres:16
+            healthcheck: {test: [CMD, pg_isready], interval: 1s}
+        volumes: {data: {}}
+        networks: {back: {}}
+        """)
+        let p = try load(env: ["FROM_SHELL": "yes"])
+        let api = try XCTUnwrap(p.service("api"))
+        XCTAssertEqual(api.build, BuildDef(context: dir + "/api", dockerfile: "Dockerfile.prod", target: "production", args: ["VERSION": "1.0"]))
+        XCTAssertEqual(api.environment, ["DB_PASSWORD=secret", "DEBUG=1", "FROM_SHELL=yes"], "environment wins over env_file")
+        XCTAssertEqual(api.ports, ["127.0.0.1:8080:8000/tcp"])
+        XCTAssertEqual(api.volumes, [dir + "/src:/app/src:ro", p.name + "_data:/var/lib/data", "/cache"])
+        XCTAssertEqual(api.tmpfs, ["/tmp:size=64m"])
+        XCTAssertEqual(api.dependsOn, [DependsOn(service: "db", condition: .healthy, required: true),
+                                       DependsOn(service: "cache", condition: .started, required: false)])
+        XCTAssertEqual(api.healthcheck?.test, ["CMD-SHELL", "curl -f http://localhost:8000/health || exit 1"])
+        XCTAssertEqual(api.healthcheck?.startPeriod, 90_000_000_000)
+        XCTAssertEqual(api.networks, [ServiceNetwork(name: "back", aliases: ["api.internal"])])
+        XCTAssertEqual(api.stopGracePeriod, 60_000_000_000)
+        XCTAssertEqual(p.networks["back"]?.name, p.name + "_back")
+        XCTAssertEqual(p.service("db")?.healthcheck?.test, ["CMD", "pg_isready"])
+        XCTAssertEqual(p.service("db")?.networks, [ServiceNetwork(name: "default", aliases: [])])
+        XCTAssertEqual(p.networks["default"]?.name, p.name + "_default")
+    }
+
+    func testProfilesAndOrder() throws {
+        try write("compose.yaml", """
+        services:
+          api: {image: a, depends_on: [db, cache]}
+          db: {image: d}
+          cache: {image: c, depends_on: [db]}
+          debug: {image: x, profiles: [debug]}
+        """)
+        let p = try load()
+        XCTAssertEqual(p.services.map(\.name), ["api", "db", "cache"], "a profile's service is off unless enabled")
+        XCTAssertEqual(try load(env: ["COMPOSE_PROFILES": "debug"]).services.count, 4)
+        let o = Orchestrator(engine: Engine(store: try ImageStore(root: dir + "/store")), project: p)
+        XCTAssertEqual(try o.ordered([]).map(\.name), ["db", "cache", "api"])
+        XCTAssertEqual(try o.ordered(["cache"]).map(\.name), ["db", "cache"])
+        XCTAssertEqual(try o.ordered(["api"], noDeps: true).map(\.name), ["api"])
+        try write("compose.yaml", "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n")
+        let cyc = Orchestrator(engine: o.engine, project: try load())
+        XCTAssertThrowsError(try cyc.ordered([])) { XCTAssertTrue("\($0)".contains("dependency cycle detected"), "\($0)") }
+    }
+}
