@@ -112,6 +112,7 @@ bench: build sysroot images Sysroot/out/minbase.tar.gz
 	@bench/unpack.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/minbase.tar.gz
 	@bench/engine.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/network.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar
+	@bench/build.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar $(CURDIR)/Sysroot/out/minbase.tar.gz
 
 # The unpack benchmark's layer: Debian minbase via debootstrap (downloads ~40 MB once).
 Sysroot/out/minbase.tar.gz: Sysroot/minbase-layer.sh
