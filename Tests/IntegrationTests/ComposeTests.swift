@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+
+/// `compose` on the busybox test image: a db with a health check, a one-shot migration and
+/// an API that needs both, brought up in order, reached by service name, recreated when
+/// its definition changes, and taken down without a trace.
+final class ComposeTests: EngineTestCase {
+    var dir = ""
+    var project = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        dir = root + "-compose"
+        project = "t" + String(UUID().uuidString.prefix(8).lowercased())
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        _ = try? compose(["down", "-v", "--remove-orphans", "-t", "0"])
+        try super.tearDownWithError()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    @discardableResult
+    func compose(_ args: [String]) throws -> TestBundle.Result {
+        try swiftrun(["compose", "-f", dir + "/compose.yaml", "-p", project] + args)
+    }
+
+    let stack = """
+    x-base: &base
+      image: swiftrun.test/busybox-httpd:v1
+      user: root
+      init: true        # busybox httpd as PID 1 ignores SIGTERM: stop would wait 10 s
+    services:
+      db:
+        <<: *base
+        entrypoint: ["sh", "-c"]
+        command: ["sleep 1; touch /tmp/ready; exec httpd -f -p 5432 -h /www"]
+        healthcheck:
+          test: ["CMD-SHELL", "test -f /tmp/ready"]
+          interval: 300ms
+          retries: 30
+        volumes: [dbdata:/data]
+      migrate:
+        <<: *base
+        entrypoint: sh -c "echo migrated > /data/migrated.txt && echo migration done"
+        volumes: [dbdata:/data]
+        depends_on:
+          db: {condition: service_healthy}
+      api:
+        <<: *base
+        environment:
+          OPENAI_API_KEY: ${OPENAI_API_KEY:?set it in .env}
+          DB_HOST: db
+        ports: ["127.0.0.1:${API_PORT}:8080"]
+        depends_on:
+          db: {condition: service_healthy}
+          migrate: {condition: service_completed_successfully}
+    volumes:
+      dbdata:
+    """
+
+    func testTheStackComesUpInOrderAndGoesWithoutATrace() throws {
+        try write("compose.yaml", stack)
+        try write(".env", "OPENAI_API_KEY=sk-from-dotenv\nAPI_PORT=18491\n")
+        let up = try compose(["up", "-d"])
+        XCTAssertEqual(up.code, 0, up.err)
+        let lines = up.err.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let started = { (c: String) in lines.firstIndex(of: "Container \(self.project)-\(c)-1  Started") ?? -1 }
+        XCTAssertTrue(started("db") >= 0 && started("db") < started("migrate") && started("migrate") < started("api"), up.err)
+        XCTAssertTrue(lines.contains("Container \(project)-db-1  Healthy"), up.err)
+        XCTAssertTrue(lines.contains("Network \(project)_default  Created") && lines.contains("Volume \(project)_dbdata  Created"), up.err)
+
+        let ps = try compose(["ps", "-a"])
+        XCTAssertTrue(ps.out.contains("\(project)-db-1") && ps.out.contains("(healthy)"), ps.out)
+        XCTAssertTrue(ps.out.contains("Exited (0)"), "the migration ran once: \(ps.out)")
+        XCTAssertTrue(ps.out.contains("127.0.0.1:18491->8080/tcp"), ps.out)
+
+        // The API sees its environment and reaches the db by its service name.
+        let ex = try compose(["exec", "-T", "api", "sh", "-c", "echo $OPENAI_API_KEY; wget -q -O- http://db:5432/ | head -1; cat /etc/hostname >/dev/null"])
+        XCTAssertEqual(ex.code, 0, ex.err)
+        XCTAssertTrue(ex.out.hasPrefix("sk-from-dotenv\n<h1>"), ex.out)
+        let got = try TestBundle.exec("/usr/bin/wget", ["-q", "-O-", "http://127.0.0.1:18491/"])
+        XCTAssertTrue(got.out.contains("hello"), got.err)
+        let logs = try compose(["logs", "migrate"])
+        XCTAssertTrue(logs.out.contains("\(project)-migrate-1  | migration done"), logs.out)
+
+        // Unchanged: nothing recreated. A changed service: only it.
+        let again = try compose(["up", "-d", "api"])
+        XCTAssertTrue(again.err.contains("Container \(project)-api-1  Running"), again.err)
+        try write(".env", "OPENAI_API_KEY=sk-rotated\nAPI_PORT=18491\n")
+        let changed = try compose(["up", "-d"])
+        XCTAssertEqual(changed.code, 0, changed.err)
+        XCTAssertTrue(changed.err.contains("Container \(project)-api-1  Recreate"), changed.err)
+        XCTAssertTrue(changed.err.contains("Container \(project)-db-1  Running"), changed.err)
+        let rotated = try compose(["exec", "-T", "api", "sh", "-c", "echo $OPENAI_API_KEY"])
+        XCTAssertEqual(rotated.out, "sk-rotated\n", rotated.err)
+
+        let down = try compose(["down", "-v"])
+        XCTAssertEqual(down.code, 0, down.err)
+        XCTAssertEqual(try swiftrun(["ps", "-a", "-q"]).out, "")
+        XCTAssertFalse(try swiftrun(["network", "ls"]).out.contains(project))
+        XCTAssertFalse(try swiftrun(["volume", "ls"]).out.contains(project))
+    }
+
+    func testAnUnhealthyDependencyStopsItsDependents() throws {
+        try write("compose.yaml", """
+        services:
+          db:
+            image: swiftrun.test/busybox-httpd:v1
+            healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 2}
+          api:
+            image: swiftrun.test/busybox-httpd:v1
+            depends_on: {db: {condition: service_healthy}}
+          worker:
+            image: swiftrun.test/busybox-httpd:v1
+            healthcheck: {disable: true}
+          web:
+            image: swiftrun.test/busybox-httpd:v1
+            depends_on: {worker: {condition: service_healthy}}
+        """)
+        let r = try compose(["up", "-d", "api"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("dependency failed to start: container \(project)-db-1 is unhealthy"), r.err)
+        XCTAssertFalse(try swiftrun(["ps", "-a"]).out.contains("\(project)-api-1"), "the dependent was never created")
+        let w = try compose(["up", "-d", "web"])
+        XCTAssertEqual(w.code, 1)
+        XCTAssertTrue(w.err.contains("dependency failed to start: container \(project)-worker-1 has no healthcheck configured"), w.err)
+    }
+
+    func testBuildAndWait() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/api", withIntermediateDirectories: true)
+        try write("api/Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1
+        USER root
+        RUN echo built-by-compose > /www/index.html
+        HEALTHCHECK --interval=300ms --retries=20 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
+        """)
+        try write("compose.yaml", """
+        services:
+          api:
+            build: ./api
+            ports: ["127.0.0.1:18492:8080"]
+        """)
+        let r = try compose(["up", "--wait"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("Container \(project)-api-1  Healthy"), r.err)
+        XCTAssertTrue(try swiftrun(["images"]).out.contains("\(project)-api "), "the image is named PROJECT-SERVICE")
+        let got = try TestBundle.exec("/usr/bin/wget", ["-q", "-O-", "http://127.0.0.1:18492/"])
+        XCTAssertEqual(got.out, "built-by-compose\n", got.err)
+        let cfg = try compose(["config", "--services"])
+        XCTAssertEqual(cfg.out, "api\n")
+        let bad = try swiftrun(["compose", "-f", dir + "/nope.yaml", "up"])
+        XCTAssertEqual(bad.code, 1)
+    }
+}
