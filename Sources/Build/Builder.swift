@@ -32,6 +32,8 @@ public final class Builder {
         /// RUN's network: nil (the default bridge), "none", "host".
         public var network: String?
         public var labels: [String: String] = [:]
+        /// --secret id=ID,src=FILE: what RUN --mount=type=secret,id=ID shows, read-only.
+        public var secrets: [String: String] = [:]
         public init(context: String) { self.context = context }
     }
 
@@ -335,7 +337,11 @@ public final class Builder {
             c.OnBuild = (c.OnBuild ?? []) + [ins.args]
             createdBy = "ONBUILD " + ins.args
         case "RUN":
-            try runStep(ins, &st, lookup: lookup, o: o, label: label)
+            var mounts = try RunMounts.parse(ins, builder: self, o: o, tree: tree, stages: stages, done: done, current: current,
+                                             workdir: c.WorkingDir ?? "/")
+            defer { for h in mounts.holds { h.discard() } }
+            try runStep(ins, &st, lookup: lookup, o: o, label: label, mounts: mounts)
+            mounts.holds = []
             return
         case "COPY", "ADD":
             try copyStep(ins, &st, stages: stages, done: done, current: current, o: o, tree: tree, lex: lex, lookup: lookup, label: label)

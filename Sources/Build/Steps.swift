@@ -18,7 +18,8 @@ final class Workspace {
     let upper: String
     private var discarded = false
 
-    init(builder: Builder, state: Builder.State, command: [String] = ["true"], env: [String] = [], network: String? = "none") throws {
+    init(builder: Builder, state: Builder.State, command: [String] = ["true"], env: [String] = [], network: String? = "none",
+         mounts: RunMounts = RunMounts()) throws {
         engine = builder.engine
         if state.layers.isEmpty {
             let dir = builder.store.root + "/tmp/build-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -33,6 +34,8 @@ final class Workspace {
         co.overrides.command = command
         co.overrides.env = env
         co.network = network
+        co.volumes = mounts.volumes
+        co.tmpfs = mounts.tmpfs
         co.labels[Builder.ownerKey] = builder.ownerLabel
         if command == ["true"] { co.overrides.user = "0:0" } // a workspace only: never started
         let c = try engine.create(co)
@@ -67,7 +70,8 @@ final class Workspace {
 extension Builder {
     // MARK: RUN
 
-    func runStep(_ ins: Dockerfile.Instruction, _ st: inout State, lookup: (String) -> String?, o: Options, label: String) throws {
+    func runStep(_ ins: Dockerfile.Instruction, _ st: inout State, lookup: (String) -> String?, o: Options, label: String,
+                 mounts: RunMounts) throws {
         guard !st.layers.isEmpty else {
             throw BuildError("RUN needs a root file system: this stage has none yet (FROM scratch): COPY a program in first")
         }
@@ -98,12 +102,13 @@ extension Builder {
         for (k, v) in o.buildArgs.sorted(by: { $0.key < $1.key }) where Self.proxyArgs.contains(k) && !st.args.contains(where: { $0.0 == k }) {
             argEnv.append("\(k)=\(v)")
         }
-        var keyParts = ["RUN", st.imageID, (try? JSON.string(cmd)) ?? cmd.joined(separator: " "), o.network ?? "default"]
+        let network = mounts.network.map { $0 == "default" ? nil : $0 } ?? o.network
+        var keyParts = ["RUN", st.imageID, (try? JSON.string(cmd)) ?? cmd.joined(separator: " "), network ?? "default"] + mounts.keyParts
         keyParts += argEnv.filter { !Self.proxyArgs.contains(String($0.prefix { $0 != "=" })) }
         let key = Self.key(keyParts)
         if let hit = cached(key, st.imageID, o) { use(hit, &st, label: label, ins); return }
         progress("#\(step) \(label) \(ins.original)")
-        let ws = try Workspace(builder: self, state: st, command: cmd, env: argEnv, network: o.network)
+        let ws = try Workspace(builder: self, state: st, command: cmd, env: argEnv, network: network, mounts: mounts)
         defer { ws.discard() }
         let (code, tail) = try runAttached(ws.containerID!)
         try interrupts.check()
@@ -115,6 +120,8 @@ extension Builder {
         }
         let upper = try ws.finish()
         dropMountpoints(upper, st)
+        mounts.dropStubs(upper) { self.presentInLayers($0, st) }
+        for h in mounts.holds { h.discard() }
         var next = st
         try commit(&next, layerFrom: upper, createdBy: "RUN " + (ins.json.map { "[\($0.joined(separator: " "))]" } ?? ins.args), key: key)
         st = next

@@ -259,6 +259,34 @@ final class BuildTests: EngineTestCase {
         XCTAssertTrue(url.err.contains("ADD of a URL is not supported yet"), url.err)
     }
 
+    func testRunMountsCacheSecretBindAndNetwork() throws {
+        try write("data/input.txt", "from-bind\n")
+        let secretFile = ctx + "-secret.txt"
+        try "s3cr3t-value\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secretFile) }
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1
+        USER root
+        RUN --mount=type=cache,target=/var/cache/app date +%s%N >> /var/cache/app/runs && wc -l < /var/cache/app/runs > /runs-seen
+        RUN --mount=type=secret,id=api_key wc -c < /run/secrets/api_key > /secret-check
+        RUN --mount=type=bind,source=data,target=/mnt/data cp /mnt/data/input.txt /copied.txt
+        RUN --network=none cat /sys/class/net/*/operstate | wc -l > /interfaces
+        """)
+        let r = try build(["-t", "mounts:v1", "--secret", "id=api_key,src=" + secretFile])
+        XCTAssertEqual(r.code, 0, r.err)
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "mounts:v1", "-c",
+                                 "cat /runs-seen /secret-check /copied.txt /interfaces; ls /run/secrets /var/cache/app /mnt/data 2>&1 | grep -c 'No such file'"])
+        XCTAssertEqual(look.out, "1\n13\nfrom-bind\n1\n3\n", "only lo with --network=none; no mount stub left: \(look.err)")
+        let leaked = try TestBundle.exec("/usr/bin/grep", ["-rl", "s3cr3t-value", root + "/layers", root + "/blobs"])
+        XCTAssertEqual(leaked.out, "", "the secret is in no layer or blob")
+        // The cache mount outlives the build.
+        let again = try build(["-t", "mounts:v1", "--no-cache", "--secret", "id=api_key,src=" + secretFile])
+        XCTAssertEqual(again.code, 0, again.err)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "mounts:v1", "/runs-seen"]).out, "2\n")
+        let missing = try build([])
+        XCTAssertEqual(missing.code, 1, "a RUN that needs the secret fails without it")
+    }
+
     func testBuiltImagesSaveAndLoadElsewhere() throws {
         try prepareTutorial()
         XCTAssertEqual(try build(["-t", "chatbot:v1"]).code, 0)

@@ -22,6 +22,7 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print only the image ID.") var quiet = false
     @Option(help: "A label for the image (KEY=VALUE); repeatable.") var label: [String] = []
     @Option(help: "Write the image ID to this file.") var iidfile: String?
+    @Option(help: "id=ID,src=FILE or id=ID,env=VAR: a secret RUN --mount=type=secret,id=ID can read (never stored).") var secret: [String] = []
     @Option(help: "Only linux/amd64 is built here.") var platform: String?
     @Flag(help: "Accepted: base images are taken from the store (`swiftrun pull` first).") var pull = false
     @Argument(help: "The build context: a directory.") var context: String
@@ -59,6 +60,29 @@ struct BuildCommand: ParsableCommand {
             for l in label {
                 guard let eq = l.firstIndex(of: "=") else { throw Failure("invalid --label \(l): use KEY=VALUE") }
                 o.labels[String(l[..<eq])] = String(l[l.index(after: eq)...])
+            }
+            var spooled: [String] = []
+            defer { for p in spooled { unlink(p) } }
+            for sec in secret {
+                var f: [String: String] = [:]
+                for part in sec.split(separator: ",") {
+                    let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                    f[kv[0]] = kv.count > 1 ? kv[1] : ""
+                }
+                guard let id = f["id"] else { throw Failure("invalid --secret \(sec): use id=ID,src=FILE or id=ID,env=VAR") }
+                if let src = f["src"] ?? f["source"] {
+                    guard Files.exists(src) else { throw Failure("--secret \(id): \(src) not found") }
+                    o.secrets[id] = try Files.realpath(src)
+                } else {
+                    let name = f["env"] ?? id
+                    guard let v = getenv(name) else { throw Failure("--secret \(id): the environment has no \(name)") }
+                    // A file of ours for the bind, 0600, gone when the build ends.
+                    let p = s.root + "/tmp/secret-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                    let fd = try FD.open(p, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+                    spooled.append(p)
+                    try fd.writeAll(Array(String(cString: v).utf8))
+                    o.secrets[id] = p
+                }
             }
             o.noCache = noCache
             o.network = network == "default" || network == "bridge" ? nil : network
