@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release
 ROOTFS := Sysroot/out/rootfs-busybox
 PREFIX ?= /usr/local
 # Debian packages every target needs (build, tests, benchmarks).
-APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools umoci debootstrap python3-pip
+APT_PKGS := libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev busybox-static hyperfine runc jq python3 file iproute2 crun util-linux zstd nftables curl wrk docker-registry skopeo musl-tools umoci debootstrap python3-pip containerd podman buildah
 # The cgroup-v2 test VM (Sysroot/vm): QEMU without its recommends; kmod for depmod.
 VM_PKGS := qemu-system-x86 kmod
 VM_OUT := Sysroot/out/vm
@@ -90,8 +90,9 @@ $(VM_OUT)/initramfs.cpio: Sysroot/vm/build.py Sysroot/vm/init
 	@mkdir -p $(VM_OUT)
 	python3 Sysroot/vm/build.py $(VM_OUT)
 
-# CgroupV2LimitTests in the VM, on the debug build (`make test` builds it).
-VM_TESTS ?= IntegrationTests.CgroupV2LimitTests
+# The tests that need a pure cgroup v2 kernel, in the VM, on the debug build (`make test`
+# builds it): limits, and swiftrun-runc under containerd and podman (beside runc).
+VM_TESTS ?= IntegrationTests.CgroupV2LimitTests,IntegrationTests.ContainerdTests,IntegrationTests.PodmanTests
 vmtest: vm
 	@test -x $(DEBUG_BIN)/swiftrunPackageTests.xctest || $(SWIFT) build $(SPM_FLAGS) --build-tests
 	SWIFTRUN_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) SWIFTRUN_TEST_ROOTFS=$(CURDIR)/$(ROOTFS) \

@@ -224,7 +224,9 @@ public final class Runtime {
         builder.warn = warn
         builder.hookState = "{}"
         builder.parentDeathSignal = options.parentDeathSignal
-        builder.loopbackUp = options.loopbackUp
+        // runc's rule: a new network namespace gets its lo up (a pod's sandbox serves its
+        // other containers on 127.0.0.1; CNI adds only the outside interfaces).
+        builder.loopbackUp = options.loopbackUp || namespaces.contains { $0.type == "network" && ($0.path ?? "").isEmpty }
         builder.reaper = options.reaper
         var ops = try builder.build()
 
