@@ -132,8 +132,9 @@ clean:
 	rm -rf .build Sysroot/out
 
 # Test images: OCI layout (dir + tar) and a docker-save archive, with a Healthcheck config;
-# the Python base image and the FastAPI wheels the build tests use (made once).
-images: sysroot Sysroot/out/python-image.tar Sysroot/out/.wheels.stamp
+# the Python, PostgreSQL and Redis images and the API's wheels the build and compose tests
+# use (made once).
+images: sysroot Sysroot/out/python-image.tar Sysroot/out/services-image.tar Sysroot/out/.wheels.stamp
 	python3 Sysroot/make-images.py $(ROOTFS) Sysroot/out
 
 # Debian bookworm minbase + python3, venv, pip, curl (debootstrap; ~60 MB downloaded once).
@@ -141,7 +142,12 @@ Sysroot/out/python-image.tar: Sysroot/python-image.sh
 	@mkdir -p Sysroot/out
 	Sysroot/python-image.sh $@
 
-# fastapi and uvicorn wheels from PyPI, once.
+# postgresql-15 and redis-server (debootstrap; ~50 MB downloaded once): the compose stack's databases.
+Sysroot/out/services-image.tar: Sysroot/services-image.sh Sysroot/services-entrypoint.sh
+	@mkdir -p Sysroot/out
+	Sysroot/services-image.sh $@
+
+# fastapi, uvicorn, psycopg and redis wheels from PyPI, once.
 Sysroot/out/.wheels.stamp: Sysroot/wheels.sh
 	@mkdir -p Sysroot/out
 	Sysroot/wheels.sh Sysroot/out/wheels
