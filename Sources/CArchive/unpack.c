@@ -556,6 +556,8 @@ struct hardlink { dev_t dev; ino_t ino; char *path; };
 struct pack_state {
     struct archive *a;
     struct sr_unpack_result *r;
+    const char *const *exclude;
+    int nexclude;
     struct hardlink *links;
     size_t nlinks, caplinks;
 };
@@ -596,6 +598,7 @@ static int pack_dir(struct pack_state *p, int dfd, const char *prefix);
 static int pack_entry(struct pack_state *p, int dfd, const char *name, const char *prefix) {
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s%s", prefix, name) >= sizeof path) return fail(p->r, ENAMETOOLONG, name, "path");
+    for (int i = 0; i < p->nexclude; i++) if (strcmp(p->exclude[i], path) == 0) return 0;
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return fail(p->r, errno, path, "fstatat");
     if (S_ISSOCK(st.st_mode)) return 0; /* as Docker: sockets are not layer content */
@@ -720,14 +723,15 @@ static int pack_dir(struct pack_state *p, int dfd, const char *prefix) {
     return rc;
 }
 
-int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *r) {
+int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, const char *const *exclude, int nexclude,
+                  struct sr_unpack_result *r) {
     memset(r, 0, sizeof *r);
     const char *why = archive_unavailable();
     if (why) return fail(r, ELIBACC, "", why);
     struct archive *a = A(archive_write_new)();
     if (!a) return fail(r, ENOMEM, "", "archive_write_new");
     struct pack_out out = { out_fd, sink, ctx };
-    struct pack_state p = { .a = a, .r = r };
+    struct pack_state p = { .a = a, .r = r, .exclude = exclude, .nexclude = nexclude };
     int rc = -1;
     A(archive_write_set_bytes_in_last_block)(a, 1);
     if (A(archive_write_set_format_pax_restricted)(a) != ARCHIVE_OK ||

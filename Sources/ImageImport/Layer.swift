@@ -39,15 +39,19 @@ public enum Layer {
 
     /// The overlay directory `dir` (an upper directory: whiteouts are char 0:0 devices) as an
     /// uncompressed layer tar written to `out`; its diff ID, hashed as it is written.
-    public static func pack(dir: String, to out: FD) throws -> (diffID: String, stats: Stats) {
+    public static func pack(dir: String, to out: FD, excluding: [String] = []) throws -> (diffID: String, stats: Stats) {
         let d = try FD.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         var r = sr_unpack_result()
         let hasher = Hasher()
         let ctx = Unmanaged.passUnretained(hasher).toOpaque()
-        let rc = sr_pack_layer(d.raw, out.raw, { ctx, buf, len in
-            let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
-            h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
-        }, ctx, &r)
+        let cex = excluding.map { strdup($0) }
+        defer { cex.forEach { free($0) } }
+        let rc = cex.map { UnsafePointer($0) }.withUnsafeBufferPointer { ex in
+            sr_pack_layer(d.raw, out.raw, { ctx, buf, len in
+                let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
+                h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
+            }, ctx, ex.baseAddress, Int32(ex.count), &r)
+        }
         withExtendedLifetime(hasher) {}
         if rc != 0 { throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err) }
         return ("sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined(), Stats(entries: r.entries, bytes: r.bytes))

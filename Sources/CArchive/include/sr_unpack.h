@@ -27,8 +27,10 @@ int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, 
 /* The other direction: the overlay upper directory dir_fd written to out_fd as an image
  * layer (pax tar, uncompressed): whiteouts (char 0:0) as .wh.NAME, opaque directories with a
  * .wh..wh..opq entry, xattrs but overlay's own, hard links kept, entries in name order.
- * `sink` gets every byte written (the diff ID). */
-int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
+ * `sink` gets every byte written (the diff ID). Paths in `exclude` (relative, "etc/hosts") are
+ * left out. */
+int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, const char *const *exclude, int nexclude,
+                  struct sr_unpack_result *res);
 
 struct archive;
 struct archive *sr_tar_open(int fd);

@@ -1,0 +1,160 @@
+import Engine
+import ImageImport
+import ImageStore
+import OCI
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a container changed, and an image of it: `diff`, `commit`, `export`. The changes
+/// are its overlay upper directory, read where it lies (a whiteout is a deletion).
+public enum ContainerImage {
+    public struct Change: Equatable {
+        public var kind: Character // A, C, D
+        public var path: String
+    }
+
+    /// Docker's `diff`: every path of the upper directory, A (added), C (changed: it exists
+    /// below) or D (deleted), sorted by path.
+    public static func diff(_ engine: Engine, _ id: String) throws -> [Change] {
+        let c = try engine.load(id)
+        let upper = engine.dir(id) + "/upper"
+        let layers = try engine.findImage(c.ImageID).layers.map { engine.store.layerPath($0.chainID) }
+        func below(_ rel: String) -> Bool {
+            for l in layers.reversed() {
+                var s = stat()
+                if lstat(l + "/" + rel, &s) == 0 { return !((s.st_mode & S_IFMT) == S_IFCHR && s.st_rdev == 0) }
+            }
+            return false
+        }
+        let stubs = Set(mountStubs(upper, below: below))
+        var out: [Change] = []
+        func walk(_ rel: String) throws {
+            for name in try Files.list(upper + (rel.isEmpty ? "" : "/" + rel)).sorted() {
+                let r = rel.isEmpty ? name : rel + "/" + name
+                if stubs.contains(r) { continue }
+                var s = stat()
+                guard lstat(upper + "/" + r, &s) == 0 else { continue }
+                if (s.st_mode & S_IFMT) == S_IFCHR && s.st_rdev == 0 {
+                    out.append(Change(kind: "D", path: "/" + r))
+                    continue
+                }
+                out.append(Change(kind: below(r) ? "C" : "A", path: "/" + r))
+                if (s.st_mode & S_IFMT) == S_IFDIR { try walk(r) }
+            }
+        }
+        try walk("")
+        return out.sorted { $0.path < $1.path }
+    }
+
+    /// The files the engine binds over (hosts, resolv.conf, hostname) leave empty mount points
+    /// in the upper directory where the image had none: not the container's changes.
+    static func mountStubs(_ upper: String, below: (String) -> Bool) -> [String] {
+        ["etc/hosts", "etc/resolv.conf", "etc/hostname"].filter { f in
+            var s = stat()
+            return lstat(upper + "/" + f, &s) == 0 && (s.st_mode & S_IFMT) == S_IFREG && s.st_size == 0 && !below(f)
+        }
+    }
+
+    /// `commit`: the container's changes as a new layer on its image, its config (command,
+    /// environment, ...) as the image's, and `changes` (Dockerfile lines: CMD, ENV, ...)
+    /// applied. A running container is frozen while its upper directory is read.
+    public static func commit(_ engine: Engine, _ id: String, name: String?, message: String?, author: String?,
+                              changes: [String], pause: Bool) throws -> String {
+        let c = try engine.load(id)
+        let image = try engine.findImage(c.ImageID)
+        var config = try JSON.decode(ImageConfig.self, from: try engine.store.readBlob(image.id), what: "image config")
+        var cc = config.config ?? .init()
+        cc.Env = c.Config.Env.filter { !$0.hasPrefix("HOSTNAME=") }
+        cc.Cmd = c.Config.Cmd
+        cc.Entrypoint = c.Config.Entrypoint
+        cc.WorkingDir = c.Config.WorkingDir
+        cc.User = c.Config.User
+        cc.Labels = c.Config.Labels.isEmpty ? cc.Labels : c.Config.Labels
+        cc.Healthcheck = c.Config.Healthcheck
+        if !changes.isEmpty {
+            let df = try Dockerfile.parse(changes.joined(separator: "\n"), file: "--change")
+            for ins in df.instructions {
+                switch ins.keyword {
+                case "CMD": cc.Cmd = ins.json ?? ["/bin/sh", "-c", ins.args]
+                case "ENTRYPOINT": cc.Entrypoint = ins.json ?? ["/bin/sh", "-c", ins.args]
+                case "ENV":
+                    for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) {
+                        cc.Env = (cc.Env ?? []).filter { !$0.hasPrefix(k + "=") } + ["\(k)=\(v ?? "")"]
+                    }
+                case "LABEL":
+                    var l = cc.Labels ?? [:]
+                    for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) { l[k] = v ?? "" }
+                    cc.Labels = l
+                case "WORKDIR": cc.WorkingDir = ins.args
+                case "USER": cc.User = ins.args
+                case "EXPOSE":
+                    var p = cc.ExposedPorts ?? [:]
+                    for w in ins.args.split(separator: " ") { p[w.contains("/") ? String(w) : w + "/tcp"] = .init() }
+                    cc.ExposedPorts = p
+                case "STOPSIGNAL": cc.StopSignal = ins.args
+                case "VOLUME":
+                    var v = cc.Volumes ?? [:]
+                    for p in ins.json ?? ins.args.split(separator: " ").map(String.init) { v[p] = .init() }
+                    cc.Volumes = v
+                default: throw Failure("--change \(ins.keyword): only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR")
+                }
+            }
+        }
+        config.config = cc
+        let upper = engine.dir(id) + "/upper"
+        let tar = engine.store.root + "/tmp/commit-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(tar) }
+        let running = engine.loadState(id).Running
+        if pause && running { try engine.pause(id, true) }
+        let packed: (diffID: String, stats: Layer.Stats)
+        do {
+            defer { if pause && running { try? engine.pause(id, false) } }
+            let out = try FD.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+            let lower = image.layers.map { engine.store.layerPath($0.chainID) }
+            let stubs = mountStubs(upper) { rel in
+                lower.reversed().contains { var s = stat(); return lstat($0 + "/" + rel, &s) == 0 }
+            }
+            packed = try Layer.pack(dir: upper, to: out, excluding: stubs)
+        }
+        let now = Time.rfc3339Nano()
+        let empty = packed.stats.entries == 0
+        var layers = image.layers
+        if !empty {
+            config.rootfs.diff_ids.append(packed.diffID)
+            let chain = ImageStore.chainIDs(config.rootfs.diff_ids).last!
+            layers.append(ImageStore.LayerRef(blob: packed.diffID, diffID: packed.diffID, chainID: chain, size: Int64(packed.stats.bytes)))
+        }
+        config.created = now
+        config.author = author ?? config.author
+        config.history = (config.history ?? []) + [ImageConfig.History(created: now, created_by: ([c.Path] + c.Args).joined(separator: " "),
+                                                                       comment: message, empty_layer: empty ? true : nil)]
+        let bytes = try JSON.encode(config)
+        let imageID = ImageStore.digest(bytes)
+        let names = try name.map { [try ImageStore.checkedName($0, what: "repository")] } ?? []
+        try engine.store.transaction {
+            if let l = layers.last, !empty {
+                try engine.store.ingest(fd: try FD.open(tar, O_RDONLY), expected: l.blob, what: "the committed layer")
+                if !Files.exists(engine.store.layerPath(l.chainID)) {
+                    try Layer.unpack(blob: tar, into: engine.store.layerPath(l.chainID), diffID: l.diffID)
+                    engine.store.track(engine.store.layerPath(l.chainID))
+                }
+            }
+            try engine.store.ingest(bytes: bytes, expected: imageID, what: "image config")
+            try engine.store.add(ImageStore.Image(id: imageID, names: names, layers: layers, created: now,
+                                                  size: ImageStore.unpackedSize(layers, blobs: 0)))
+        }
+        return imageID
+    }
+
+    /// `export`: the container's file system, merged, as a tar on `out` (its overlay mounted
+    /// for the time if it is not running).
+    public static func export(_ engine: Engine, _ id: String, to out: FD) throws {
+        let held = ContainerResources(engine: engine, id: id)
+        let wasMounted = Mounts.isOverlay(engine.dir(id) + "/rootfs")
+        if !wasMounted { try held.mountRootfs() }
+        defer { if !wasMounted && !engine.loadState(id).Running { _ = try? held.release(upTo: .rootfs) } }
+        _ = try Layer.pack(dir: engine.dir(id) + "/rootfs", to: out)
+    }
+}

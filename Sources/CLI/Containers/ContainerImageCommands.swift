@@ -1,0 +1,67 @@
+import ArgumentParser
+import Build
+import Engine
+import OS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "diff", abstract: "Files a container added (A), changed (C) or deleted (D).")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "Container (name or ID).") var container: String
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            for c in try ContainerImage.diff(e, try e.resolve(container)) { stdoutWrite("\(c.kind) \(c.path)\n") }
+        }
+    }
+}
+
+struct CommitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "commit", abstract: "Create an image from a container's changes.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .long], help: "Commit message.") var message: String?
+    @Option(name: [.short, .long], help: "Author.") var author: String?
+    @Option(name: [.short, .long], help: "A Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); repeatable.") var change: [String] = []
+    @Option(name: [.short, .long], help: "Freeze the container while its changes are read (default true).") var pause = true
+    @Argument(help: "Container (name or ID).") var container: String
+    @Argument(help: "REPOSITORY[:TAG]") var repository: String?
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            let id = try ContainerImage.commit(e, try e.resolve(container), name: repository, message: message, author: author,
+                                               changes: change, pause: pause)
+            stdoutWrite(id + "\n")
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "A container's file system as a tar archive.")
+    @OptionGroup var s: StoreOptions
+    @Option(name: [.short, .long], help: "Write to this file (default: standard output).") var output: String?
+    @Argument(help: "Container (name or ID).") var container: String
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            let id = try e.resolve(container)
+            if let o = output {
+                let tmp = Files.absolute(o) + ".tmp-\(getpid())"
+                do {
+                    try ContainerImage.export(e, id, to: try FD.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644))
+                    guard rename(tmp, Files.absolute(o)) == 0 else { throw SysError("rename", o) }
+                } catch {
+                    unlink(tmp)
+                    throw error
+                }
+            } else {
+                guard isatty(1) == 0 else { throw Failure("cowardly refusing to save to a terminal. Use the -o flag or redirect") }
+                try ContainerImage.export(e, id, to: FD(dup(1)))
+            }
+        }
+    }
+}
