@@ -338,6 +338,52 @@ public final class Orchestrator {
         return String(ImageStore.digest(Array(parts.joined(separator: "\u{0}").utf8)).dropFirst(7))
     }
 
+    // MARK: run
+
+    public struct OneOff {
+        public var command: [String]?
+        public var entrypoint: String?
+        public var env: [String] = []
+        public var user: String?
+        public var workdir: String?
+        public var name: String?
+        public var servicePorts = false
+        public var tty = false
+        public var interactive = false
+        public var autoRemove = false
+        public init() {}
+    }
+
+    /// `compose run`: its dependencies up (unless `noDeps`), then a one-off container of the
+    /// service (PROJECT-SERVICE-run-XXXXXX, no published ports unless asked), created.
+    public func createOneOff(_ s: Service, _ r: OneOff, noDeps: Bool) throws -> String {
+        if !noDeps && !s.dependsOn.isEmpty {
+            var u = UpOptions()
+            u.services = s.dependsOn.map(\.service).filter { project.service($0) != nil }
+            try up(u)
+            try awaitDependencies(s)
+        }
+        try ensureNetworks([s])
+        try ensureVolumes([s])
+        try ensureImages([s], rebuild: false)
+        let image = try engine.findImage(imageName(s))
+        var o = try options(s, image: imageName(s), name: r.name ?? "\(project.name)-\(s.name)-run-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))",
+                            hash: configHash(s, imageID: image.id))
+        if let e = r.entrypoint { o.overrides.entrypoint = e; o.overrides.command = r.command ?? [] } else if let c = r.command, !c.isEmpty {
+            if let e = s.entrypoint { o.overrides.command = Array(e.dropFirst()) + c } else { o.overrides.command = c }
+        }
+        o.overrides.env += r.env
+        if let u = r.user { o.overrides.user = u }
+        if let w = r.workdir { o.overrides.workdir = w }
+        if !r.servicePorts { o.publish = [] }
+        o.tty = r.tty
+        o.interactive = r.interactive
+        o.autoRemove = r.autoRemove
+        o.restart = try Container.RestartPolicy.parse("no")
+        o.labels[Self.oneoffLabel] = "True"
+        return try engine.create(o).Id
+    }
+
     // MARK: down, stop, start
 
     public func down(volumes: Bool, removeOrphans: Bool, timeout: Int?) throws {

@@ -132,6 +132,27 @@ final class ComposeTests: EngineTestCase {
         XCTAssertTrue(w.err.contains("dependency failed to start: container \(project)-worker-1 has no healthcheck configured"), w.err)
     }
 
+    func testRunKillAndImages() throws {
+        try write("compose.yaml", """
+        services:
+          db:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+          tool:
+            image: swiftrun.test/busybox-httpd:v1
+            entrypoint: ["sh", "-c"]
+            depends_on: [db]
+        """)
+        let r = try compose(["run", "--rm", "-T", "tool", "echo one-off; wget -q -O- http://db:8080/ | head -1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("one-off\n<h1>"), "the dependency was started and is reachable by name: \(r.out)")
+        XCTAssertFalse(try swiftrun(["ps", "-a"]).out.contains("tool-run"), "--rm removed the one-off container")
+        XCTAssertEqual(try compose(["run", "--rm", "-T", "tool", "exit 7"]).code, 7, "its exit code")
+        XCTAssertTrue(try compose(["images"]).out.contains("swiftrun.test/busybox-httpd"))
+        XCTAssertEqual(try compose(["kill", "db"]).code, 0)
+        XCTAssertTrue(try compose(["ps", "-a"]).out.contains("Exited (137)"))
+    }
+
     func testBuildAndWait() throws {
         try FileManager.default.createDirectory(atPath: dir + "/api", withIntermediateDirectories: true)
         try write("api/Dockerfile", """

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compose
+import Registry
 import Engine
 import OS
 import Runtime
@@ -42,7 +43,8 @@ struct ComposeGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compose", abstract: "Run multi-container applications from a compose file.",
         subcommands: [ComposeUp.self, ComposeDown.self, ComposePs.self, ComposeLogs.self, ComposeConfig.self, ComposeBuild.self,
-                      ComposeStart.self, ComposeStop.self, ComposeRestart.self, ComposeRm.self, ComposeExec.self])
+                      ComposeStart.self, ComposeStop.self, ComposeRestart.self, ComposeRm.self, ComposeExec.self, ComposeRun.self,
+                      ComposeKill.self, ComposeImages.self, ComposePull.self])
 
     /// `compose [OPTIONS] SUBCOMMAND [ARGS]` → `compose SUBCOMMAND [OPTIONS] [ARGS]`.
     static func reorder(_ args: [String]) -> [String] {
@@ -363,5 +365,107 @@ struct ComposeExec: ParsableCommand {
         for e in env { args += ["-e", e] }
         var exec = try ExecContainer.parse(args + [v.container.Id] + command)
         try exec.run()
+    }
+}
+
+struct ComposeRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a one-off command in a new container of a service.")
+    @OptionGroup var c: ComposeOptions
+    @Flag(help: "Remove the container when it exits.") var rm = false
+    @Flag(name: [.short, .long], help: "Detached: print its ID and return.") var detach = false
+    @Flag(name: .customLong("no-deps"), help: "Do not start the services it depends on.") var noDeps = false
+    @Flag(name: .customLong("service-ports"), help: "Publish the service's ports.") var servicePorts = false
+    @Flag(name: .customShort("T"), help: "No pseudo-terminal (the default without a terminal).") var noTTY = false
+    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE") var env: [String] = []
+    @Option(help: "Override the entrypoint.") var entrypoint: String?
+    @Option(name: [.short, .long], help: "User.") var user: String?
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
+    @Option(help: "The container's name.") var name: String?
+    @Argument(help: "Service.") var service: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() throws {
+        try containerCommand(failure: 1) {
+            let o = try c.orchestrator()
+            guard let s = o.project.service(service) else { throw Failure("no such service: \(service)") }
+            var r = Orchestrator.OneOff()
+            r.command = command.isEmpty ? nil : command
+            r.entrypoint = entrypoint
+            r.env = env
+            r.user = user
+            r.workdir = workdir
+            r.name = name
+            r.servicePorts = servicePorts
+            let tty = !noTTY && !detach && isatty(0) == 1 && isatty(1) == 1
+            r.tty = tty
+            r.interactive = !detach
+            r.autoRemove = rm && !detach
+            let id = try o.createOneOff(s, r, noDeps: noDeps)
+            if detach {
+                try o.engine.start(id)
+                stdoutWrite(id + "\n")
+                return
+            }
+            let code = try startAttached(o.engine, id, input: isatty(0) == 1 || !noTTY, tty: tty, raw: tty)
+            if rm { _ = try? o.engine.remove(id, force: true, volumes: true) }
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+struct ComposeKill: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to the services' containers.")
+    @OptionGroup var c: ComposeOptions
+    @Option(name: [.short, .long], help: "Signal (default SIGKILL).") var signal = "SIGKILL"
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            guard let sig = Signals.parse(signal) else { throw Failure("invalid signal: \(signal)") }
+            for v in ComposeLogs.selected(o, services) where v.state.Running {
+                try o.engine.kill(v.container.Id, signal: sig)
+                stderrWrite(" Container \(v.container.Name)  Killed\n")
+            }
+        }
+    }
+}
+
+struct ComposeImages: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "The images the project's containers use.")
+    @OptionGroup var c: ComposeOptions
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            var rows = [["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"]]
+            for v in o.containers() {
+                let img = try? o.engine.findImage(v.container.ImageID)
+                let n = v.container.Config.Image
+                let colon = n.lastIndex(of: ":").flatMap { n[$0...].contains("/") ? nil : $0 }
+                rows.append([v.container.Name, colon.map { String(n[..<$0]) } ?? n, colon.map { String(n[n.index(after: $0)...]) } ?? "latest",
+                             String(v.container.ImageID.dropFirst(7).prefix(12)), img.map { Images.human($0.size) } ?? ""])
+            }
+            var w = rows[0].map(\.count)
+            for r in rows { for (i, x) in r.enumerated() { w[i] = max(w[i], x.count) } }
+            for r in rows { stdoutWrite(r.enumerated().map { i, x in i == r.count - 1 ? x : x + String(repeating: " ", count: w[i] - x.count + 3) }.joined() + "\n") }
+        }
+    }
+}
+
+struct ComposePull: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull the services' images (those without a build section).")
+    @OptionGroup var c: ComposeOptions
+    @Flag(name: [.short, .long], help: "No progress output.") var quiet = false
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            for s in try o.ordered(services, noDeps: true) where s.build == nil {
+                guard let image = s.image else { continue }
+                stderrWrite(" \(s.name) Pulling\n")
+                let ui = PullProgress(tty: isatty(2) == 1, quiet: quiet, fd: 2)
+                _ = try Puller.pull(image, store: o.engine.store) { ui.show($0) }
+                stderrWrite(" \(s.name) Pulled\n")
+            }
+        }
     }
 }
