@@ -138,12 +138,12 @@ images: sysroot Sysroot/out/python-image.tar Sysroot/out/services-image.tar Sysr
 	python3 Sysroot/make-images.py $(ROOTFS) Sysroot/out
 
 # Debian bookworm minbase + python3, venv, pip, curl (debootstrap; ~60 MB downloaded once).
-Sysroot/out/python-image.tar: Sysroot/python-image.sh
+Sysroot/out/python-image.tar: Sysroot/python-image.sh Sysroot/docker-archive.py
 	@mkdir -p Sysroot/out
 	Sysroot/python-image.sh $@
 
 # postgresql-15 and redis-server (debootstrap; ~50 MB downloaded once): the compose stack's databases.
-Sysroot/out/services-image.tar: Sysroot/services-image.sh Sysroot/services-entrypoint.sh
+Sysroot/out/services-image.tar: Sysroot/services-image.sh Sysroot/services-entrypoint.sh Sysroot/docker-archive.py
 	@mkdir -p Sysroot/out
 	Sysroot/services-image.sh $@
 

@@ -23,34 +23,8 @@ chroot "$r" chown postgres:postgres /var/run/postgresql /var/lib/postgresql/data
 chroot "$r" chown redis:redis /data
 install -m 755 "$here/services-entrypoint.sh" "$r/usr/local/bin/docker-entrypoint.sh"
 tar --sort=name --mtime='2026-01-01 00:00:00Z' --numeric-owner -C "$r" -cf "$work/layer.tar" .
-python3 - "$work/layer.tar" "$out.tmp" <<'PY'
-import hashlib, io, json, sys, tarfile
-layer, out = sys.argv[1], sys.argv[2]
-h = hashlib.sha256()
-with open(layer, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-        h.update(chunk)
-diff = "sha256:" + h.hexdigest()
-config = {
-    "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-    "config": {"Env": ["PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                       "LANG=C.UTF-8", "PGDATA=/var/lib/postgresql/data"],
-               "Entrypoint": ["docker-entrypoint.sh"], "Cmd": ["postgres"],
-               "ExposedPorts": {"5432/tcp": {}, "6379/tcp": {}}, "StopSignal": "SIGINT"},
-    "rootfs": {"type": "layers", "diff_ids": [diff]},
-    "history": [{"created": "2026-01-01T00:00:00Z", "created_by": "debootstrap --variant=minbase bookworm + postgresql-15 redis-server"}],
-}
-cbytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-cid = hashlib.sha256(cbytes).hexdigest()
-manifest = json.dumps([{"Config": cid + ".json", "RepoTags": ["swiftrun.test/postgres:15", "swiftrun.test/redis:7"],
-                        "Layers": [diff[7:] + "/layer.tar"]}]).encode()
-with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
-    def add(name, data):
-        i = tarfile.TarInfo(name); i.size = len(data); i.mtime = 0
-        t.addfile(i, io.BytesIO(data))
-    add(cid + ".json", cbytes)
-    t.add(layer, arcname=diff[7:] + "/layer.tar")
-    add("manifest.json", manifest)
-PY
+python3 "$(dirname "$0")/docker-archive.py" "$work/layer.tar" "$out.tmp" \
+    '{"config": {"Env": ["PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "PGDATA=/var/lib/postgresql/data"], "Entrypoint": ["docker-entrypoint.sh"], "Cmd": ["postgres"], "ExposedPorts": {"5432/tcp": {}, "6379/tcp": {}}, "StopSignal": "SIGINT"}, "created_by": "debootstrap --variant=minbase bookworm + postgresql-15 redis-server"}' \
+    swiftrun.test/postgres:15 swiftrun.test/redis:7
 mv "$out.tmp" "$out"
 echo "services image: $out ($(du -h "$out" | cut -f1))"

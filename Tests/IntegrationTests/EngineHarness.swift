@@ -57,6 +57,43 @@ class EngineTestCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: root)
     }
 
+    /// Debian's docker-registry (the Distribution project's) on 127.0.0.1 with its storage
+    /// under `dir`, stopped (by pid) at teardown; its host:port.
+    func startDistributionRegistry(_ dir: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: "/usr/bin/docker-registry") else {
+            XCTFail("/usr/bin/docker-registry is missing: make deps installs it")
+            return ""
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        version: 0.1
+        log: {level: info}
+        storage: {filesystem: {rootdirectory: \(dir)/data}}
+        http: {addr: "127.0.0.1:0"}
+        """.write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
+        let log = dir + "/log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        p.arguments = ["serve", dir + "/config.yml"]
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardError = p.standardOutput
+        try p.run()
+        addTeardownBlock {
+            p.terminate()
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        var addr = ""
+        waitUntil(10, "the registry to listen") {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard let r = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
+            addr = String(text[r].dropFirst("listening on ".count))
+            return true
+        }
+        return addr
+    }
+
     @discardableResult
     func swiftrun(_ args: [String]) throws -> TestBundle.Result {
         try TestBundle.exec(TestBundle.binDir + "/swiftrun", withRoot(args))

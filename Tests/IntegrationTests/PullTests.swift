@@ -189,37 +189,10 @@ final class PullTests: EngineTestCase {
     /// Debian's docker-registry (the Distribution project's registry), filled by skopeo from
     /// the OCI layout: the same pull against the implementation most registries run.
     func testPullFromTheDistributionRegistry() throws {
-        for tool in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] where !FileManager.default.fileExists(atPath: tool) {
+        for tool in ["/usr/bin/skopeo"] where !FileManager.default.fileExists(atPath: tool) {
             throw XCTSkip("\(tool) is missing: make deps installs it")
         }
-        let dir = root + "-distribution"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try """
-        version: 0.1
-        log: {level: info}
-        storage: {filesystem: {rootdirectory: \(dir)/data}}
-        http: {addr: "127.0.0.1:0"}
-        """.write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        p.arguments = ["serve", dir + "/config.yml"]
-        let log = dir + "/log"
-        touch(log)
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        p.standardError = p.standardOutput
-        try p.run()
-        addTeardownBlock {
-            p.terminate()
-            p.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        var addr = ""
-        waitUntil(10, "the registry to listen") {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            guard let r = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
-            addr = String(text[r].dropFirst("listening on ".count))
-            return true
-        }
+        let addr = try startDistributionRegistry(root + "-distribution")
         let ref = "\(addr)/test/busybox:v1"
         let copy = try TestBundle.exec("/usr/bin/skopeo", ["copy", "--insecure-policy", "--dest-tls-verify=false",
                                                             "oci:" + TestBundle.packageRoot + "/Sysroot/out/busybox-oci:v1", "docker://" + ref])
