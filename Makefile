@@ -127,6 +127,7 @@ install: build
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-init $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-init
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-idle $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-idle
 	install -D -m 0755 $(RELEASE_BIN)/swiftrun-supervise $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-supervise
+	install -D -m 0755 $(RELEASE_BIN)/swiftrun-compose $(DESTDIR)$(PREFIX)/libexec/swiftrun/swiftrun-compose
 
 clean:
 	rm -rf .build Sysroot/out

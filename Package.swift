@@ -13,6 +13,7 @@ import PackageDescription
 //   Build (Dockerfile → image: RUN steps are containers of the engine)
 //   Compose (a compose file → networks, volumes, images and containers, in dependency order)
 //   RuncCLI (runc's command line, over Runtime only) · CLI (Docker's commands, one file each)
+//   ComposeCLI (the compose commands, in their own binary: swiftrun-compose)
 // CShim is reached only through OS, Runtime and Network: the engine and the CLI import none of it.
 // swiftrun-init, the container's first program, is plain C built static by the Makefile.
 // Metadata accessors instead of mangled names for concrete generic types: the runtime
@@ -41,6 +42,7 @@ let package = Package(
         .executable(name: "swiftrun", targets: ["swiftrun"]),
         .executable(name: "swiftrun-runc", targets: ["swiftrun-runc"]),
         .executable(name: "swiftrun-supervise", targets: ["swiftrun-supervise"]),
+        .executable(name: "swiftrun-compose", targets: ["swiftrun-compose"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,15 +74,21 @@ let package = Package(
         .target(name: "Compose", dependencies: ["Build", "Engine", "Network", "ImageStore", "OCI", "OS",
                                                 .product(name: "Yams", package: "Yams")], swiftSettings: v5),
         .target(name: "CLI", dependencies: [
-            "Compose", "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
+            "Build", "Runtime", "RuncCLI", "OCI", "OS", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "swiftrun", dependencies: ["CLI"], swiftSettings: v5),
+        // `swiftrun compose` execs it, as Docker's CLI runs its compose plugin: Yams and the
+        // Foundation it brings stay out of every other command.
+        .target(name: "ComposeCLI", dependencies: [
+            "CLI", "Compose", "Engine", "Runtime", "Registry", "OS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "swiftrun-compose", dependencies: ["ComposeCLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["RuncCLI"], swiftSettings: v5),
         // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
         .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
-        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build", "Compose"], swiftSettings: v5),
+        .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build", "Compose", "ComposeCLI"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim", "SeccompAgent"], swiftSettings: v5),
         // The seccomp notify agent the tests run at a listenerPath.
         .target(name: "SeccompAgent", path: "Tests/Fixtures/SeccompAgent"),

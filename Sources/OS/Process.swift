@@ -53,6 +53,14 @@ public enum ProcessControl {
         return pid
     }
 
+    /// execve of `path` with our environment: returns only if it failed, with the errno.
+    public static func execPath(_ path: String, args: [String]) -> Int32 {
+        let argv = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        _ = execv(path, argv)
+        return errno
+    }
+
     /// execveat(fd): returns only if it failed, with the errno.
     public static func exec(fd: Int32, args: [String], env: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
         let argv = args.map { strdup($0) } + [nil]

@@ -166,7 +166,7 @@ func eachArgument(_ refs: [String], _ body: (String) throws -> Void) throws {
 /// (`failure`); every other command exits 1 (a missing container, one not running, a bad
 /// template); 126 and 127 are the container's command that could not run. Flags the parser
 /// refuses are 125 everywhere (Root). ExitCodeTests keeps the table.
-func containerCommand(failure: Int32 = 1, _ body: () throws -> Void) throws {
+package func containerCommand(failure: Int32 = 1, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
@@ -181,7 +181,7 @@ func containerCommand(failure: Int32 = 1, _ body: () throws -> Void) throws {
 }
 
 extension StoreOptions {
-    func engine() throws -> Engine {
+    package func engine() throws -> Engine {
         let e = Engine(store: try store())
         e.warn = { stderrWrite("swiftrun: warning: \($0)\n") }
         return e

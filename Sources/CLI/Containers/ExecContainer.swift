@@ -7,8 +7,8 @@ import Runtime
 import Glibc
 #endif
 
-struct ExecContainer: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container (its namespaces, cgroup, user, capabilities and seccomp).")
+package struct ExecContainer: ParsableCommand {
+    package static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container (its namespaces, cgroup, user, capabilities and seccomp).")
     @OptionGroup var s: StoreOptions
     @Flag(name: [.short, .long], help: "Start it and return.") var detach = false
     @Option(name: [.short, .customLong("env")], help: "KEY=VALUE") var env: [String] = []
@@ -19,7 +19,9 @@ struct ExecContainer: ParsableCommand {
     @Argument(help: "Container (name or ID).") var container: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
-    func run() throws {
+    package init() {}
+
+    package func run() throws {
         var code: Int32 = 0
         if tty && interactive && !detach && isatty(0) == 0 {
             stderrWrite("swiftrun: the input device is not a TTY (drop -t, or run from a terminal)\n")

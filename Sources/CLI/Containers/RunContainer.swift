@@ -121,7 +121,7 @@ struct StartContainer: ParsableCommand {
 /// The supervisor gets pipes that we relay (StdioRelay), not our fds. With -t the output is
 /// the container's pty, which the supervisor copies into them; with -it our terminal is raw
 /// while attached and its size follows into the pty.
-func startAttached(_ engine: Engine, _ id: String, input: Bool, tty: Bool = false, raw: Bool = false) throws -> Int32 {
+package func startAttached(_ engine: Engine, _ id: String, input: Bool, tty: Bool = false, raw: Bool = false) throws -> Int32 {
     let relay = try StdioRelay(input: input)
     let ends = relay.containerStdio
     var a = Engine.Attach(stdin: input ? ends[0] : nil, stdout: ends[1], stderr: ends[2])

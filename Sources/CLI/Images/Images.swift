@@ -84,3 +84,6 @@ struct Images: ParsableCommand {
         return (r == r.rounded() ? String(Int(r)) : String(r)) + units[i]
     }
 }
+
+/// Docker's sizes ("2.15MB"), for the compose plugin too.
+package func humanSize(_ n: Int64) -> String { Images.human(n) }

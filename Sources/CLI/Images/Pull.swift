@@ -30,20 +30,20 @@ struct Pull: ParsableCommand {
 
 /// Docker's pull output: a line per layer; on a terminal the layer being downloaded shows
 /// bytes and rate, redrawn in place.
-final class PullProgress {
+package final class PullProgress {
     let tty: Bool, quiet: Bool
     let write: (String) -> Void
     var live: String?
     var started: [String: Int64] = [:]
     var lastDraw: Int64 = 0
 
-    init(tty: Bool, quiet: Bool, fd: Int32 = 1) {
+    package init(tty: Bool, quiet: Bool, fd: Int32 = 1) {
         self.tty = tty
         self.quiet = quiet
         write = fd == 2 ? { stderrWrite($0) } : { stdoutWrite($0) }
     }
 
-    func show(_ e: PullEvent) {
+    package func show(_ e: PullEvent) {
         if quiet { return }
         switch e {
         case .resolved(let s): write(s + "\n")

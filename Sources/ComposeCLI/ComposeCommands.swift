@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Compose
 import Registry
 import Engine
@@ -39,8 +40,15 @@ struct ComposeOptions: ParsableArguments {
     }
 }
 
-struct ComposeGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct ComposeGroup: ParsableCommand {
+    public init() {}
+
+    /// `swiftrun-compose ARGS` (what `swiftrun compose ARGS` execs).
+    public static func entry() -> Never {
+        dispatch(ComposeGroup.self, reorder(Array(CommandLine.arguments.dropFirst())), usageExit: 125)
+    }
+
+    public static let configuration = CommandConfiguration(
         commandName: "compose", abstract: "Run multi-container applications from a compose file.",
         subcommands: [ComposeUp.self, ComposeDown.self, ComposePs.self, ComposeLogs.self, ComposeConfig.self, ComposeBuild.self,
                       ComposeStart.self, ComposeStop.self, ComposeRestart.self, ComposeRm.self, ComposeExec.self, ComposeRun.self,
@@ -442,7 +450,7 @@ struct ComposeImages: ParsableCommand {
                 let n = v.container.Config.Image
                 let colon = n.lastIndex(of: ":").flatMap { n[$0...].contains("/") ? nil : $0 }
                 rows.append([v.container.Name, colon.map { String(n[..<$0]) } ?? n, colon.map { String(n[n.index(after: $0)...]) } ?? "latest",
-                             String(v.container.ImageID.dropFirst(7).prefix(12)), img.map { Images.human($0.size) } ?? ""])
+                             String(v.container.ImageID.dropFirst(7).prefix(12)), img.map { humanSize($0.size) } ?? ""])
             }
             var w = rows[0].map(\.count)
             for r in rows { for (i, x) in r.enumerated() { w[i] = max(w[i], x.count) } }

@@ -1,0 +1,2 @@
+import ComposeCLI
+ComposeGroup.entry()
