@@ -67,6 +67,8 @@ final class PortRelay {
     var conns: [Conn] = []
     /// The container's netns of the current run (nil between runs).
     var netns: FD?
+    /// The clock flows age by (a fake one in RelayUnitTests).
+    var now: () -> Int64 = Time.monotonicNanos
 
     init(listeners: [Listener]) { self.listeners = listeners }
 
@@ -109,8 +111,8 @@ final class PortRelay {
         }
         let flowBase = base + listeners.count + 2 * before.count
         for (k, f) in polledFlows.enumerated() where fds[flowBase + k].revents != 0 { replies(f) }
-        let now = Time.monotonicNanos()
-        flows.removeAll { now - $0.lastNs >= Self.flowIdleNs }
+        let t = now()
+        flows.removeAll { t - $0.lastNs >= Self.flowIdleNs }
         for (j, c) in before.enumerated() {
             let ra = fds[base + listeners.count + 2 * j].revents, rb = fds[base + listeners.count + 2 * j + 1].revents
             if !c.connected {
@@ -192,10 +194,10 @@ final class PortRelay {
                 to.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
                 let rc = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
                 guard rc == 0 else { continue }
-                flow = Flow(listener: i, client: from, inside: inside, now: Time.monotonicNanos())
+                flow = Flow(listener: i, client: from, inside: inside, now: now())
                 flows.append(flow)
             }
-            flow.lastNs = Time.monotonicNanos()
+            flow.lastNs = now()
             _ = send(flow.inside.raw, scratch.baseAddress, n, 0)
         }
     }
@@ -206,7 +208,7 @@ final class PortRelay {
         for _ in 0..<64 {
             let n = recv(f.inside.raw, scratch.baseAddress, 65536, 0)
             if n < 0 { return }
-            f.lastNs = Time.monotonicNanos()
+            f.lastNs = now()
             _ = withUnsafePointer(to: &client) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 sendto(listeners[f.listener].fd, scratch.baseAddress, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
