@@ -158,3 +158,49 @@ public enum ContainerImage {
         _ = try Layer.pack(dir: engine.dir(id) + "/rootfs", to: out)
     }
 }
+
+extension ContainerImage {
+    /// `cp`: between a container's file system and the host. The container's side is read
+    /// or written inside its root (RESOLVE_IN_ROOT: its symlinks cannot point at the host's
+    /// files, the class of CVE-2019-14271 and CVE-2018-15664); what lands in the container
+    /// is root's, what lands on the host is the caller's. A directory source copies itself
+    /// into an existing directory destination, its contents with a trailing `/.`.
+    public static func copy(_ engine: Engine, from: (container: String?, path: String), to: (container: String?, path: String)) throws {
+        var mounted: [ContainerResources] = []
+        defer { for r in mounted { _ = try? r.release(upTo: .rootfs) } }
+        func root(_ id: String) throws -> String {
+            let dir = engine.dir(id) + "/rootfs"
+            if !Mounts.isOverlay(dir) {
+                let r = ContainerResources(engine: engine, id: id)
+                try r.mountRootfs()
+                if !engine.loadState(id).Running { mounted.append(r) }
+            }
+            return dir
+        }
+        let srcRoot = try from.container.map(root) ?? "/"
+        let dstRoot = try to.container.map(root) ?? "/"
+        let tree = try SourceTree(path: srcRoot, what: from.container.map { "container \($0.prefix(12))" } ?? "the host")
+        let contentsOnly = from.path.hasSuffix("/.")
+        var src = DockerIgnore.clean(from.path)
+        if src == "." { src = "" }
+        var st = stat()
+        do { st = try tree.lstatIn(src) } catch {
+            throw Failure("Could not find the file \(from.path) in \(from.container == nil ? "the host" : "container \(from.container!.prefix(12))")")
+        }
+        let dstFD = try FD.open(dstRoot, O_RDONLY | O_DIRECTORY)
+        let copier = Copier(root: dstFD)
+        let dest = "/" + DockerIgnore.clean(to.path)
+        let destIsDir = (try? dstFD.openInRoot(dest, O_RDONLY | O_DIRECTORY)) != nil
+        let leaf = src.split(separator: "/").last.map(String.init) ?? ""
+        var entries: [SourceEntry] = []
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            let prefix = contentsOnly || !destIsDir ? "" : leaf
+            if !prefix.isEmpty { entries.append(SourceEntry(src: src, dst: prefix, st: st, link: nil)) }
+            try tree.walk(src, dstPrefix: prefix, into: &entries)
+            try copier.copy(entries, from: tree, to: dest, intoDirectory: true)
+        } else {
+            entries = [SourceEntry(src: src, dst: leaf, st: st, link: try tree.linkTarget(src, st))]
+            try copier.copy(entries, from: tree, to: destIsDir ? dest + "/" : dest, intoDirectory: destIsDir)
+        }
+    }
+}

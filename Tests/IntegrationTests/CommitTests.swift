@@ -30,4 +30,28 @@ final class CommitTests: EngineTestCase {
         XCTAssertTrue(list.out.contains("added.txt") && list.out.contains("bin/busybox"), "the merged file system")
         XCTAssertFalse(list.out.contains("www/index.html"), "deleted files are gone from it")
     }
+
+    func testCpBothWaysNeverFollowingTheContainersLinks() throws {
+        _ = try runDetached(["--name", "cp1", "--user", "root", "--network", "none", "--entrypoint", "sh", image, "-c",
+                             "ln -s /etc/shadow /tmp/evil; mkdir -p /tmp/d && echo inner > /tmp/d/f; sleep 300"])
+        waitUntil(10, "the link") { (try? swiftrun(["exec", "cp1", "test", "-L", "/tmp/evil"]).code) == 0 }
+        let host = root + "-cp"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        try "from-host\n".write(toFile: host + "/in.txt", atomically: true, encoding: .utf8)
+
+        XCTAssertEqual(try swiftrun(["cp", host + "/in.txt", "cp1:/tmp/"]).code, 0)
+        XCTAssertEqual(try swiftrun(["exec", "cp1", "cat", "/tmp/in.txt"]).out, "from-host\n")
+        XCTAssertEqual(try swiftrun(["cp", "cp1:/tmp/d", host]).code, 0)
+        XCTAssertEqual(try String(contentsOfFile: host + "/d/f", encoding: .utf8), "inner\n", "a directory into an existing one")
+        XCTAssertEqual(try swiftrun(["cp", "cp1:/tmp/evil", host + "/evil"]).code, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: host + "/evil"), "/etc/shadow",
+                       "the container's link is copied as a link: the host's /etc/shadow is not read")
+        let missing = try swiftrun(["cp", "cp1:/nope", host])
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertTrue(missing.err.contains("Could not find the file /nope"), missing.err)
+        XCTAssertEqual(try swiftrun(["stop", "-t", "0", "cp1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["cp", "cp1:/tmp/in.txt", host + "/back.txt"]).code, 0, "a stopped container too")
+        XCTAssertEqual(try String(contentsOfFile: host + "/back.txt", encoding: .utf8), "from-host\n")
+    }
 }

@@ -65,3 +65,29 @@ struct ExportCommand: ParsableCommand {
         }
     }
 }
+
+struct CopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cp", abstract: "Copy files between a container and the host (CONTAINER:PATH on one side).")
+    @OptionGroup var s: StoreOptions
+    @Argument(help: "CONTAINER:SRC_PATH or SRC_PATH") var source: String
+    @Argument(help: "CONTAINER:DEST_PATH or DEST_PATH") var destination: String
+
+    func run() throws {
+        try containerCommand {
+            let e = try s.engine()
+            func side(_ arg: String) throws -> (String?, String) {
+                // A path with a colon is the host's when it starts with / or . (Docker's rule).
+                guard !arg.hasPrefix("/") && !arg.hasPrefix("."), let colon = arg.firstIndex(of: ":") else {
+                    return (nil, Files.absolute(arg))
+                }
+                let path = String(arg[arg.index(after: colon)...])
+                return (try e.resolve(String(arg[..<colon])), path.hasPrefix("/") ? path : "/" + path)
+            }
+            let from = try side(source), to = try side(destination)
+            guard (from.0 == nil) != (to.0 == nil) else {
+                throw Failure("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH")
+            }
+            try ContainerImage.copy(e, from: (from.0, from.1), to: (to.0, to.1))
+        }
+    }
+}
