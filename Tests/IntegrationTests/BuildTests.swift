@@ -283,6 +283,9 @@ final class BuildTests: EngineTestCase {
         let again = try build(["-t", "mounts:v1", "--no-cache", "--secret", "id=api_key,src=" + secretFile])
         XCTAssertEqual(again.code, 0, again.err)
         XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "mounts:v1", "/runs-seen"]).out, "2\n")
+        XCTAssertEqual(try swiftrun(["builder", "prune", "-f"]).code, 0)
+        XCTAssertEqual(try build(["-t", "mounts:v1", "--no-cache", "--secret", "id=api_key,src=" + secretFile]).code, 0)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "mounts:v1", "/runs-seen"]).out, "1\n", "builder prune emptied the cache mount")
         let missing = try build([])
         XCTAssertEqual(missing.code, 1, "a RUN that needs the secret fails without it")
     }

@@ -120,6 +120,12 @@ struct BuilderPrune: ParsableCommand {
                 freed += img.size
                 n += 1
             }
+            // RUN --mount=type=cache directories go with the rest of the cache.
+            let mounts = e.store.root + "/build-cache-mounts"
+            for d in (try? Files.list(mounts)) ?? [] {
+                freed += Int64(Files.size(mounts + "/" + d))
+                try Files.removeTree(mounts + "/" + d)
+            }
             stdoutWrite("Total reclaimed space: \(Images.human(freed))\n")
             _ = n
         }
