@@ -20,15 +20,9 @@ public enum ContainerImage {
     public static func diff(_ engine: Engine, _ id: String) throws -> [Change] {
         let c = try engine.load(id)
         let upper = engine.dir(id) + "/upper"
-        let layers = try engine.findImage(c.ImageID).layers.map { engine.store.layerPath($0.chainID) }
-        func below(_ rel: String) -> Bool {
-            for l in layers.reversed() {
-                var s = stat()
-                if lstat(l + "/" + rel, &s) == 0 { return !((s.st_mode & S_IFMT) == S_IFCHR && s.st_rdev == 0) }
-            }
-            return false
-        }
-        let stubs = Set(mountStubs(upper, below: below))
+        let stack = LayerStack(dirs: try engine.findImage(c.ImageID).layers.map { engine.store.layerPath($0.chainID) })
+        let below = stack.present
+        let stubs = Set(stack.mountStubs(in: upper))
         var out: [Change] = []
         func walk(_ rel: String) throws {
             for name in try Files.list(upper + (rel.isEmpty ? "" : "/" + rel)).sorted() {
@@ -46,15 +40,6 @@ public enum ContainerImage {
         }
         try walk("")
         return out.sorted { $0.path < $1.path }
-    }
-
-    /// The files the engine binds over (hosts, resolv.conf, hostname) leave empty mount points
-    /// in the upper directory where the image had none: not the container's changes.
-    static func mountStubs(_ upper: String, below: (String) -> Bool) -> [String] {
-        ["etc/hosts", "etc/resolv.conf", "etc/hostname"].filter { f in
-            var s = stat()
-            return lstat(upper + "/" + f, &s) == 0 && (s.st_mode & S_IFMT) == S_IFREG && s.st_size == 0 && !below(f)
-        }
     }
 
     /// `commit`: the container's changes as a new layer on its image, its config (command,
@@ -112,10 +97,7 @@ public enum ContainerImage {
         do {
             defer { if pause && running { try? engine.pause(id, false) } }
             let out = try FD.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-            let lower = image.layers.map { engine.store.layerPath($0.chainID) }
-            let stubs = mountStubs(upper) { rel in
-                lower.reversed().contains { var s = stat(); return lstat($0 + "/" + rel, &s) == 0 }
-            }
+            let stubs = LayerStack(dirs: image.layers.map { engine.store.layerPath($0.chainID) }).mountStubs(in: upper)
             packed = try Layer.pack(dir: upper, to: out, excluding: stubs)
         }
         let now = Time.rfc3339Nano()

@@ -119,8 +119,10 @@ extension Builder {
             throw BuildError(msg)
         }
         let upper = try ws.finish()
-        dropMountpoints(upper, st)
-        mounts.dropStubs(upper) { self.presentInLayers($0, st) }
+        // The runtime's bind stubs and the mounts' targets are not the step's changes.
+        let below = layers(st)
+        for f in below.mountStubs(in: upper) { unlink(upper + "/" + f) }
+        mounts.dropStubs(upper, present: below.present)
         for h in mounts.holds { h.discard() }
         var next = st
         try commit(&next, layerFrom: upper, createdBy: "RUN " + (ins.json.map { "[\($0.joined(separator: " "))]" } ?? ins.args), key: key)
@@ -166,24 +168,7 @@ extension Builder {
         return (code, tail)
     }
 
-    /// The files the runtime bound over (/etc/hosts, resolv.conf, hostname) leave an empty
-    /// mount point in the upper directory where the image had none: not the step's change.
-    func dropMountpoints(_ upper: String, _ st: State) {
-        for f in ["etc/hosts", "etc/resolv.conf", "etc/hostname"] {
-            var s = stat()
-            guard lstat(upper + "/" + f, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG, s.st_size == 0 else { continue }
-            if !presentInLayers(f, st) { unlink(upper + "/" + f) }
-        }
-    }
-
-    func presentInLayers(_ rel: String, _ st: State) -> Bool {
-        for l in st.layers.reversed() {
-            var s = stat()
-            guard lstat(store.layerPath(l.chainID) + "/" + rel, &s) == 0 else { continue }
-            return !((s.st_mode & S_IFMT) == S_IFCHR && s.st_rdev == 0)
-        }
-        return false
-    }
+    func layers(_ st: State) -> LayerStack { LayerStack(dirs: st.layers.map { store.layerPath($0.chainID) }) }
 
     // MARK: COPY and ADD
 

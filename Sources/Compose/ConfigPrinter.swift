@@ -1,3 +1,4 @@
+import Engine
 import Yams
 
 /// `compose config`: the project as resolved (interpolated, merged, paths absolute), in
@@ -34,10 +35,10 @@ public enum ConfigPrinter {
             if let h = s.healthcheck {
                 var hm: [(String, Node)] = []
                 if let t = h.test { hm.append(("test", list(t))) }
-                if let v = h.interval { hm.append(("interval", Node(GoDur.format(v)))) }
-                if let v = h.timeout { hm.append(("timeout", Node(GoDur.format(v)))) }
+                if let v = h.interval { hm.append(("interval", Node(GoDuration.format(v)))) }
+                if let v = h.timeout { hm.append(("timeout", Node(GoDuration.format(v)))) }
                 if let v = h.retries { hm.append(("retries", Node(String(v)))) }
-                if let v = h.startPeriod { hm.append(("start_period", Node(GoDur.format(v)))) }
+                if let v = h.startPeriod { hm.append(("start_period", Node(GoDuration.format(v)))) }
                 if h.disable { hm.append(("disable", Node("true"))) }
                 m.append(("healthcheck", map(hm)))
             }
@@ -61,6 +62,3 @@ public enum ConfigPrinter {
         return (try? Yams.serialize(node: map(top))) ?? ""
     }
 }
-
-import Engine
-typealias GoDur = GoDuration

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLI
 import Compose
+import OCI
 import Registry
 import Engine
 import OS
@@ -143,7 +144,7 @@ struct ComposePs: ParsableCommand {
         try engine {
             let o = try c.orchestrator()
             var rows: [[String]] = []
-            var json: [String] = []
+            var json: [JSONValue] = []
             let now = Time.nowNanos()
             for v in o.containers(all: all) {
                 let svc = v.container.Config.Labels["com.docker.compose.service"] ?? ""
@@ -153,10 +154,13 @@ struct ComposePs: ParsableCommand {
                 let cmd = "\"" + ([v.container.Path] + v.container.Args).joined(separator: " ") + "\""
                 let ports = v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : ""
                 rows.append([v.container.Name, v.container.Config.Image, cmd, svc, DockerWords.humanDuration(now - v.container.CreatedNs) + " ago", status, ports])
-                json.append("{\"Name\":\(jsonString(v.container.Name)),\"Service\":\(jsonString(svc)),\"State\":\(jsonString(v.state.Status.rawValue)),\"Health\":\(jsonString(v.state.Health?.Status.rawValue ?? "")),\"ExitCode\":\(v.state.ExitCode),\"Publishers\":\(jsonString(ports))}")
+                json.append(.object(["Name": .string(v.container.Name), "Service": .string(svc), "State": .string(v.state.Status.rawValue),
+                                     "Health": .string(v.state.Health?.Status.rawValue ?? ""), "ExitCode": .number(String(v.state.ExitCode)),
+                                     "Publishers": .string(ports)],
+                                    order: ["Name", "Service", "State", "Health", "ExitCode", "Publishers"]))
             }
             if quiet { return }
-            if format == "json" { stdoutWrite("[" + json.joined(separator: ",") + "]\n"); return }
+            if format == "json" { stdoutWrite(try JSON.string(JSONValue.array(json)) + "\n"); return }
             let head = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
             var w = head.map(\.count)
             for r in rows { for (i, x) in r.enumerated() { w[i] = max(w[i], x.count) } }
@@ -164,10 +168,6 @@ struct ComposePs: ParsableCommand {
                 stdoutWrite(r.enumerated().map { i, x in i == r.count - 1 ? x : x + String(repeating: " ", count: w[i] - x.count + 3) }.joined() + "\n")
             }
         }
-    }
-
-    func jsonString(_ s: String) -> String {
-        "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }
 }
 

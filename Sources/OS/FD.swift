@@ -11,6 +11,13 @@ public final class FD {
 
     deinit { if raw >= 0 { Glibc.close(raw) } }
 
+    /// A CLOEXEC copy of `fd` (one of ours, such as stdout), so that nothing we spawn inherits it.
+    public convenience init(checkedDup fd: Int32) throws {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw SysError("fcntl F_DUPFD_CLOEXEC", "fd \(fd)") }
+        self.init(copy)
+    }
+
     /// Gives the descriptor up without closing it.
     public func release() -> Int32 {
         let r = raw

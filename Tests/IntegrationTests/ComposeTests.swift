@@ -79,6 +79,10 @@ final class ComposeTests: EngineTestCase {
         XCTAssertTrue(ps.out.contains("\(project)-db-1") && ps.out.contains("(healthy)"), ps.out)
         XCTAssertTrue(ps.out.contains("Exited (0)"), "the migration ran once: \(ps.out)")
         XCTAssertTrue(ps.out.contains("127.0.0.1:18491->8080/tcp"), ps.out)
+        let js = try compose(["ps", "--format", "json"]).out
+        let rows = (try JSONSerialization.jsonObject(with: Data(js.utf8)) as? [[String: Any]]) ?? []
+        XCTAssertEqual(rows.compactMap { $0["Service"] as? String }.sorted(), ["api", "db"], js)
+        XCTAssertEqual(rows.first { $0["Service"] as? String == "db" }?["Health"] as? String, "healthy", js)
 
         // The API sees its environment and reaches the db by its service name.
         let ex = try compose(["exec", "-T", "api", "sh", "-c", "echo $OPENAI_API_KEY; wget -q -O- http://db:5432/ | head -1; cat /etc/hostname >/dev/null"])

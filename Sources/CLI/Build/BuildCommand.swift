@@ -44,7 +44,7 @@ struct BuildCommand: ParsableCommand {
             guard ["default", "none", "host", "bridge"].contains(network) else { throw Failure("invalid --network \(network): use default, none or host") }
             var o = Builder.Options(context: context)
             if file == "-" {
-                o.dockerfileText = String(decoding: try FD(dup(0)).readToEnd(), as: UTF8.self)
+                o.dockerfileText = String(decoding: try FD(checkedDup: 0).readToEnd(), as: UTF8.self)
             } else {
                 o.dockerfile = file
             }

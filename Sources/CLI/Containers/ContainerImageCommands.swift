@@ -60,7 +60,7 @@ struct ExportCommand: ParsableCommand {
                 }
             } else {
                 guard isatty(1) == 0 else { throw Failure("cowardly refusing to save to a terminal. Use the -o flag or redirect") }
-                try ContainerImage.export(e, id, to: FD(dup(1)))
+                try ContainerImage.export(e, id, to: try FD(checkedDup: 1))
             }
         }
     }
