@@ -48,6 +48,28 @@ public enum Files {
         }
     }
 
+    /// `save -o`, `export -o`: the output written beside `path` and renamed over it, so a
+    /// failure leaves no half archive; but a path that is a device, pipe or socket (`-o
+    /// /dev/null`, a fifo) is written in place, never replaced by a file.
+    public static func writeOutput(_ path: String, mode: mode_t = 0o644, _ body: (FD) throws -> Void) throws {
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            guard (st.st_mode & S_IFMT) != S_IFDIR else { throw Failure("\(path) is a directory: give a file name") }
+            try body(try FD.open(path, O_WRONLY | O_CLOEXEC))
+            return
+        }
+        let part = "\(path).part-\(getpid())"
+        do {
+            let fd = try FD.open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
+            try body(fd)
+            if fsync(fd.raw) < 0 { throw SysError("fsync", part) }
+            if rename(part, path) < 0 { throw SysError("rename", path) }
+        } catch {
+            unlink(part)
+            throw error
+        }
+    }
+
     public static func write(_ path: String, _ string: String) throws {
         let fd = try FD.open(path, O_WRONLY | O_CREAT | O_TRUNC)
         try fd.writeAll(Array(string.utf8))

@@ -34,4 +34,23 @@ final class SaveTests: EngineTestCase {
         let parts = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix((out as NSString).lastPathComponent) }
         XCTAssertEqual(parts, [], "no partial file")
     }
+
+    /// `-o` naming a pipe or device (`-o /dev/null`) writes into it: renaming a file over it
+    /// would replace the host's /dev/null. A fifo of the test's own stands in for it.
+    func testOutputToAPipeWritesIntoIt() throws {
+        let fifo = root + "-fifo", got = root + "-fifo.out"
+        defer { unlink(fifo); unlink(got) }
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "cat \(fifo) > \(got)"]
+        try reader.run()
+        let r = try swiftrun(["save", "-o", fifo, image])
+        reader.waitUntilExit()
+        XCTAssertEqual(r.code, 0, r.err)
+        var st = stat()
+        XCTAssertEqual(lstat(fifo, &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO, "still a pipe")
+        XCTAssertTrue(try TestBundle.exec("/usr/bin/tar", ["-tf", got]).out.contains("index.json"), "the archive went through it")
+    }
 }

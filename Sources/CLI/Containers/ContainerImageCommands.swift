@@ -50,14 +50,7 @@ struct ExportCommand: ParsableCommand {
             let e = try s.engine()
             let id = try e.resolve(container)
             if let o = output {
-                let tmp = Files.absolute(o) + ".tmp-\(getpid())"
-                do {
-                    try ContainerImage.export(e, id, to: try FD.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644))
-                    guard rename(tmp, Files.absolute(o)) == 0 else { throw SysError("rename", o) }
-                } catch {
-                    unlink(tmp)
-                    throw error
-                }
+                try Files.writeOutput(Files.absolute(o)) { try ContainerImage.export(e, id, to: $0) }
             } else {
                 guard isatty(1) == 0 else { throw Failure("cowardly refusing to save to a terminal. Use the -o flag or redirect") }
                 try ContainerImage.export(e, id, to: try FD(checkedDup: 1))

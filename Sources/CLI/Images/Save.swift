@@ -21,17 +21,7 @@ struct Save: ParsableCommand {
                 try Saver.save(images, store: store, to: 1)
                 return
             }
-            // Written beside the target and renamed: a failure leaves no half archive.
-            let part = output + ".part-\(getpid())"
-            do {
-                let fd = try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
-                try Saver.save(images, store: store, to: fd.raw)
-                if fsync(fd.raw) < 0 { throw SysError("fsync", part) }
-                if rename(part, output) < 0 { throw SysError("rename", output) }
-            } catch {
-                unlink(part)
-                throw error
-            }
+            try Files.writeOutput(output) { try Saver.save(images, store: store, to: $0.raw) }
         }
     }
 }
