@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(name: "swiftrun-compose", dependencies: ["ComposeCLI"], swiftSettings: v5),
         .executableTarget(name: "swiftrun-runc", dependencies: ["RuncCLI"], swiftSettings: v5),
         // The per-container supervisor, started by `swiftrun run/start`: the engine alone.
-        .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore"], swiftSettings: v5,
+        .executableTarget(name: "swiftrun-supervise", dependencies: ["Engine", "ImageStore", "Network"], swiftSettings: v5,
                          linkerSettings: staticSupervisor),
         .testTarget(name: "UnitTests", dependencies: ["OCI", "Runtime", "RuncCLI", "OS", "CLI", "CShim", "ImageStore", "ImageImport", "Engine", "Network", "Registry", "Template", "Build", "Compose", "ComposeCLI"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: ["OCI", "OS", "ImageStore", "ImageImport", "CShim", "SeccompAgent"], swiftSettings: v5),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Engine and health-check benchmarks (issues 4 and 5), side by side where a peer exists:
 #  - `swiftrun run --rm --network none IMAGE true` end to end, against runc on a prepared
-#    bundle (a new, unconfigured netns, like none), and the same on the default bridge;
+#    bundle (a new, unconfigured netns, like none), and the same on the default bridge in a
+#    loop (warm) and cold;
 #  - supervisor memory per idle container (RSS and PSS; conmon measured 2.2-2.5 MB RSS here),
 #    in swiftrun-idle and, without it, idling in place; its CPU per probe wake, both ways;
 #  - `ps -a` with 100 containers; `logs --tail 10` of a 1 MiB and a 1 GiB log;
@@ -33,16 +34,17 @@ mount --bind -o ro "$rootfs" "$work/bundle/rootfs"
 jq '.ociVersion="1.0.2" | .process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/swiftrun-bench/b"' \
    "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 echo; echo "### run --rm true, end to end"
+# The default network with no other container: after the first run the bridge stays warm
+# for the next (HostNetwork.lingerNanos), as a loop of `run --rm` finds docker0.
 hyperfine --warmup 3 --runs ${BENCH_RUNS:-30} --export-markdown "$work/run.md" \
     -n "swiftrun run --rm --network none IMAGE true" "$S run --rm $st --no-healthcheck --network none --entrypoint true $img" \
+    -n "swiftrun run --rm IMAGE true (default bridge, a loop)" "$S run --rm $st --no-healthcheck --entrypoint true $img" \
     -n "runc run (prepared bundle)" "runc --root $work/runc run --bundle $work/bundle b" >/dev/null
 cat "$work/run.md"
-# The default network: a veth on the bridge, which another container keeps up (as docker0).
-$S run -d $st --name keep --no-healthcheck --entrypoint sleep $img 1000 >/dev/null
-hyperfine --warmup 3 --runs ${BENCH_RUNS:-30} --export-markdown "$work/run.md" \
-    -n "swiftrun run --rm IMAGE true (bridge)" "$S run --rm $st --no-healthcheck --entrypoint true $img" >/dev/null
+# Cold: the run makes the bridge and its table (after the linger took the last one down).
+hyperfine --runs 5 --prepare "sleep 6" --export-markdown "$work/run.md" \
+    -n "swiftrun run --rm IMAGE true (default bridge, cold)" "$S run --rm $st --no-healthcheck --entrypoint true $img" >/dev/null
 tail -n +3 "$work/run.md"
-$S rm -f $st keep >/dev/null
 command -v podman >/dev/null || echo "podman: not installed here (FACTS.md measured podman run --rm at 470-650 ms)"
 
 echo; echo "### supervisor memory, 10 idle containers"

@@ -217,8 +217,17 @@ public final class Supervisor {
         if carried.lockFD >= 0 { close(carried.lockFD); carried.lockFD = -1 }
         Self.writeLine(report, "exited \(code)")
         HostNetwork.awaitGone(carried.goingVeths)
-        HostNetwork.teardownUnused()
+        if HostNetwork.markUnusedIdle() { Self.spawnLingerer() }
         return 0
+    }
+
+    /// `swiftrun-supervise --linger-network`: a process of its own (in a session of its own,
+    /// holding nothing but /dev/null) takes an unused bridge down after the linger, so this
+    /// supervisor ends with its container as `stop`, `rm` and the tests expect.
+    static func spawnLingerer() {
+        guard let null = try? FD.open("/dev/null", O_RDWR | O_CLOEXEC) else { return }
+        _ = try? ProcessControl.spawn("/proc/self/exe", args: ["swiftrun-supervise", "--linger-network"], env: [],
+                                      fds: [null.raw, null.raw, null.raw], newSession: true)
     }
 
     /// A run has begun: recorded, health from "starting", the `start` event.

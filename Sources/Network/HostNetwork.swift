@@ -145,6 +145,7 @@ public enum HostNetwork {
             let subnet = net.subnet
             try ensureBridge(net)
             let d = bridgeDir(net.Bridge)
+            unlink(d + "/idle")
             let taken = Set(leases(net.Bridge).compactMap { IPv4($0.IP)?.value })
             let range = subnet.hostRange
             guard !range.isEmpty else { throw NetworkError("network \(net.Name): subnet \(subnet) has no room for containers") }
@@ -194,6 +195,12 @@ public enum HostNetwork {
         }
         // A half-made bridge from a crash: start over.
         _ = try? nl.delete(net.Bridge)
+        // A bridge lingering unused on an overlapping subnet (a removed network's, the default
+        // bridge's before SWIFTRUN_BRIDGE_SUBNET changed) gives way.
+        for b in bridges() where b != net.Bridge && leases(b).isEmpty {
+            if let other = try? JSON.decode(NetworkRecord.self, from: Files.read(bridgeDir(b) + "/network.json"), what: "network"),
+               other.subnet.overlaps(subnet) { teardownIfUnused(b) }
+        }
         if let clash = hostRoutes().first(where: { $0.subnet.overlaps(subnet) && $0.dev != net.Bridge }) {
             throw NetworkError("network \(net.Name): subnet \(subnet) overlaps the host's route \(clash.subnet) on \(clash.dev); "
                                + "choose another subnet (`swiftrun network create --subnet`, or SWIFTRUN_BRIDGE_SUBNET for the default bridge)")
@@ -342,10 +349,53 @@ public enum HostNetwork {
         if !left.isEmpty, let nl = try? Netlink() { for v in left { nl.delete(index: v.index) } }
     }
 
+    /// One bridge, if nobody uses it.
+    static func teardownIfUnused(locking bridge: String) {
+        guard Files.exists(bridgeDir(bridge)) else { return }
+        _ = try? withLock { teardownIfUnused(bridge) }
+    }
+
     /// Every bridge nobody uses any more goes (and ip_forward is put back after the last).
     public static func teardownUnused() {
         guard Files.exists(dir) else { return }
         _ = try? withLock { for b in bridges() { teardownIfUnused(b) } }
+    }
+
+    /// How long a bridge nobody uses stays up after its last container left. A loop of
+    /// `run --rm` then finds it warm, as Docker's docker0 always is: making a bridge and its
+    /// nftables table costs 30-100 ms here, taking it down 40 ms (docs/benchmarks.md). Not
+    /// forever: a host that stopped using swiftrun gets its links, rules and ip_forward back.
+    public static let lingerNanos: Int64 = 5_000_000_000
+
+    /// The supervisor's last step: every bridge nobody uses is marked idle from now (its
+    /// `idle` file); true if there is one, and then the caller starts `lingerThenTeardown`
+    /// in a process of its own. A lease taken meanwhile removes the mark.
+    public static func markUnusedIdle() -> Bool {
+        guard Files.exists(dir) else { return false }
+        return (try? withLock {
+            var any = false
+            for b in bridges() where leases(b).isEmpty {
+                try? Files.writeAtomic(bridgeDir(b) + "/idle", Array(String(Time.monotonicNanos()).utf8), mode: 0o600)
+                any = true
+            }
+            return any
+        }) ?? false
+    }
+
+    /// Waits out the linger, then takes down every bridge idle for that long. A bridge used
+    /// and left again meanwhile has a newer mark, and its own lingerer.
+    public static func lingerThenTeardown() {
+        let deadline = Time.monotonicNanos() + lingerNanos
+        while case let left = deadline - Time.monotonicNanos(), left > 0 { usleep(UInt32(min(left / 1000, 500_000))) }
+        guard Files.exists(dir) else { return }
+        _ = try? withLock {
+            let now = Time.monotonicNanos()
+            for b in bridges() {
+                guard let mark = try? Files.readString(bridgeDir(b) + "/idle"), let t = Int64(mark.trimmed()),
+                      now - t >= lingerNanos else { continue }
+                teardownIfUnused(b)
+            }
+        }
     }
 
     static func drop(_ l: Lease, bridgeGoes: Bool = false, deleteVeth: Bool = true) {

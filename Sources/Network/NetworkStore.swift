@@ -102,6 +102,9 @@ public struct NetworkStore {
     public func remove(_ rec: NetworkRecord) throws {
         guard !Self.builtinModes.contains(rec.Name) else { throw NetworkError("\(rec.Name) is a pre-defined network and cannot be removed") }
         if unlink(dir + "/" + rec.Name + ".json") != 0 { throw SysError("unlink", dir + "/" + rec.Name + ".json") }
+        // Its bridge may be lingering after its last container (HostNetwork.lingerNanos): a
+        // removed network's goes now, as Docker's does, and frees its subnet.
+        HostNetwork.teardownIfUnused(locking: rec.Bridge)
     }
 }
 

@@ -57,6 +57,33 @@ class EngineTestCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: root)
     }
 
+    /// A TCP port nobody on the host has bound, from the kernel.
+    func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: sa.sin_port))
+    }
+
+    /// Python's http.server on 127.0.0.1 serving `dir` (stopped by pid at teardown); its base URL.
+    func serveFiles(_ dir: String) throws -> String {
+        let port = freePort()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, String(port)]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        addTeardownBlock { p.terminate(); p.waitUntilExit() }
+        let base = "http://127.0.0.1:\(port)"
+        waitUntil(10, "the file server to listen") { (try? TestBundle.exec("/usr/bin/curl", ["-sf", "-o", "/dev/null", base + "/"]).code) == 0 }
+        return base
+    }
+
     /// Debian's docker-registry (the Distribution project's) on 127.0.0.1 with its storage
     /// under `dir`, stopped (by pid) at teardown; its host:port.
     func startDistributionRegistry(_ dir: String) throws -> String {

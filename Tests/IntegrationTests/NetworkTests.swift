@@ -28,18 +28,6 @@ final class NetworkTests: EngineTestCase {
         return (nets?[network] as? [String: Any])?["IPAddress"] as? String ?? ""
     }
 
-    /// A TCP port nobody on the host has bound, from the kernel.
-    func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: sa.sin_port))
-    }
-
     /// Two free TCP ports in a row: p and p+1.
     func freePortPair() -> Int {
         while true {
@@ -375,6 +363,40 @@ final class NetworkTests: EngineTestCase {
         XCTAssertFalse(try sh("ip -o link").out.contains(veth), "gone with its netns")
     }
 
+    /// A bridge nobody uses stays up for HostNetwork's linger (a loop of `run --rm` finds it
+    /// warm, as Docker's docker0), then goes with its table and directory; `network rm` takes
+    /// it at once and frees its subnet for the next network.
+    func testBridgeLingersWarmThenGoes() throws {
+        let subnet = "10.251.93.0/24"
+        XCTAssertEqual(try swiftrun(["network", "create", "--subnet", subnet, "warm"]).code, 0)
+        defer { _ = try? swiftrun(["network", "rm", "warm"]) }
+        let bridge = try XCTUnwrap(try networkBridge("warm"))
+        for _ in 0..<2 {
+            let r = try swiftrun(["run", "--rm", "--network", "warm", "--entrypoint", "true", image])
+            XCTAssertEqual(r.code, 0, r.err)
+            XCTAssertTrue(try sh("ip -o link show \(bridge)").code == 0, "kept warm after its last container")
+            XCTAssertTrue(try sh("nft list tables").out.contains("swiftrun-\(bridge)"))
+        }
+        try waitUntil(15, "the unused bridge to go") { try sh("ip -o link show \(bridge) 2>/dev/null").code != 0 }
+        XCTAssertFalse(try sh("nft list tables").out.contains("swiftrun-\(bridge)"), "its table went with it")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/run/swiftrun/net/\(bridge)"))
+
+        // network rm while the bridge lingers: gone at once, and the subnet is free again.
+        let r = try swiftrun(["run", "--rm", "--network", "warm", "--entrypoint", "true", image])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try swiftrun(["network", "rm", "warm"]).code, 0)
+        XCTAssertNotEqual(try sh("ip -o link show \(bridge) 2>/dev/null").code, 0, "network rm takes its bridge down")
+        XCTAssertEqual(try swiftrun(["network", "create", "--subnet", subnet, "warm"]).code, 0)
+        let again = try swiftrun(["run", "--rm", "--network", "warm", "--entrypoint", "true", image])
+        XCTAssertEqual(again.code, 0, again.err)
+    }
+
+    func networkBridge(_ name: String) throws -> String? {
+        let r = try swiftrun(["network", "inspect", "--format", "{{json .}}", name])
+        let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        return (obj?["Options"] as? [String: Any])?["com.docker.network.bridge.name"] as? String
+    }
+
     func testOutboundNATAndCleanupAfterSupervisorKill() throws {
         // "Outside": a namespace of this test's, reached through the host like the internet
         // would be. The server answers with the address it sees: the host's, masqueraded.
@@ -403,10 +425,12 @@ final class NetworkTests: EngineTestCase {
         try waitUntil(5, "the container to die with its supervisor") { try inspect("doomed")["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false }
         XCTAssertEqual(try swiftrun(["rm", "doomed"]).code, 0)
         XCTAssertFalse(try sh("ip -o link").out.contains("sr" + id.prefix(10)))
-        XCTAssertFalse(try sh("nft list ruleset").out.contains("swiftrun"), "no table left")
-        XCTAssertFalse(try sh("ip -o link").out.contains("swiftrun0"), "no bridge left")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/run/swiftrun/net"), "leases and bridge gone with the last container")
-        XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), forwardBefore, "ip_forward put back")
+        XCTAssertFalse(try sh("nft list ruleset").out.contains(" \(port) "), "its published port left the table's map")
+        // The default bridge is every root's (other containers may be on it): that an unused
+        // bridge goes is testBridgeLingersWarmThenGoes's, on a network of its own.
+        if !FileManager.default.fileExists(atPath: "/run/swiftrun/net") {
+            XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), forwardBefore, "ip_forward put back")
+        }
         _ = try runDetached(["--name", "again", "--no-healthcheck", "-p", "\(port):8080", image])
         XCTAssertEqual(try waitHTTP("http://127.0.0.1:\(port)/health"), "ok\n")
     }
