@@ -58,35 +58,7 @@ public enum ContainerImage {
         cc.User = c.Config.User
         cc.Labels = c.Config.Labels.isEmpty ? cc.Labels : c.Config.Labels
         cc.Healthcheck = c.Config.Healthcheck
-        if !changes.isEmpty {
-            let df = try Dockerfile.parse(changes.joined(separator: "\n"), file: "--change")
-            for ins in df.instructions {
-                switch ins.keyword {
-                case "CMD": cc.Cmd = ins.json ?? ["/bin/sh", "-c", ins.args]
-                case "ENTRYPOINT": cc.Entrypoint = ins.json ?? ["/bin/sh", "-c", ins.args]
-                case "ENV":
-                    for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) {
-                        cc.Env = (cc.Env ?? []).filter { !$0.hasPrefix(k + "=") } + ["\(k)=\(v ?? "")"]
-                    }
-                case "LABEL":
-                    var l = cc.Labels ?? [:]
-                    for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) { l[k] = v ?? "" }
-                    cc.Labels = l
-                case "WORKDIR": cc.WorkingDir = ins.args
-                case "USER": cc.User = ins.args
-                case "EXPOSE":
-                    var p = cc.ExposedPorts ?? [:]
-                    for w in ins.args.split(separator: " ") { p[w.contains("/") ? String(w) : w + "/tcp"] = .init() }
-                    cc.ExposedPorts = p
-                case "STOPSIGNAL": cc.StopSignal = ins.args
-                case "VOLUME":
-                    var v = cc.Volumes ?? [:]
-                    for p in ins.json ?? ins.args.split(separator: " ").map(String.init) { v[p] = .init() }
-                    cc.Volumes = v
-                default: throw Failure("--change \(ins.keyword): only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR")
-                }
-            }
-        }
+        try apply(changes: changes, to: &cc)
         config.config = cc
         let upper = engine.dir(id) + "/upper"
         let tar = engine.store.root + "/tmp/commit-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -130,6 +102,82 @@ public enum ContainerImage {
         return imageID
     }
 
+    /// `commit --change` and `import --change`: Dockerfile lines applied to an image's config.
+    static func apply(changes: [String], to cc: inout ImageConfig.ContainerConfig) throws {
+        guard !changes.isEmpty else { return }
+        let df = try Dockerfile.parse(changes.joined(separator: "\n"), file: "--change")
+        for ins in df.instructions {
+            switch ins.keyword {
+            case "CMD": cc.Cmd = ins.json ?? ["/bin/sh", "-c", ins.args]
+            case "ENTRYPOINT": cc.Entrypoint = ins.json ?? ["/bin/sh", "-c", ins.args]
+            case "ENV":
+                for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) {
+                    cc.Env = (cc.Env ?? []).filter { !$0.hasPrefix(k + "=") } + ["\(k)=\(v ?? "")"]
+                }
+            case "LABEL":
+                var l = cc.Labels ?? [:]
+                for (k, v) in try ShellLex().pairs(ins.args, legacy: true, { _ in nil }) { l[k] = v ?? "" }
+                cc.Labels = l
+            case "WORKDIR": cc.WorkingDir = ins.args
+            case "USER": cc.User = ins.args
+            case "EXPOSE":
+                var p = cc.ExposedPorts ?? [:]
+                for w in ins.args.split(separator: " ") { p[w.contains("/") ? String(w) : w + "/tcp"] = .init() }
+                cc.ExposedPorts = p
+            case "STOPSIGNAL": cc.StopSignal = ins.args
+            case "VOLUME":
+                var v = cc.Volumes ?? [:]
+                for p in ins.json ?? ins.args.split(separator: " ").map(String.init) { v[p] = .init() }
+                cc.Volumes = v
+            default: throw Failure("--change \(ins.keyword): only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR")
+            }
+        }
+    }
+
+    /// `import`: a root file system tarball (plain, gzip, zstd, bzip2 or xz) at `path` as an
+    /// image of one layer, `changes` applied to an empty config. bzip2 and xz, which image
+    /// manifests cannot name, are stored as the plain tar of the same tree.
+    public static func importTarball(_ store: ImageStore, path: String, source: String, name: String?, message: String?,
+                                     changes: [String]) throws -> String {
+        var cc = ImageConfig.ContainerConfig()
+        try apply(changes: changes, to: &cc)
+        let names = try name.map { [try ImageStore.checkedName($0, what: "repository")] } ?? []
+        let now = Time.rfc3339Nano()
+        return try store.transaction {
+            let scratch = store.tmp + "/import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { try? Files.removeTree(scratch) }
+            let unpacked: (diffID: String, stats: Layer.Stats)
+            do { unpacked = try Layer.unpackComputingDiffID(blob: path, into: scratch) } catch {
+                throw Failure("importing \(source): \(error): not a tar archive, or a damaged one")
+            }
+            var diffID = unpacked.diffID
+            let blob: String
+            if Layer.mediaType(ofBlob: path) != nil {
+                blob = try store.ingest(fd: try FD.open(path, O_RDONLY), expected: nil, what: "the imported archive")
+            } else {
+                let tar = scratch + ".tar"
+                defer { unlink(tar) }
+                diffID = try Layer.pack(dir: scratch, to: try FD.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)).diffID
+                blob = try store.ingest(fd: try FD.open(tar, O_RDONLY), expected: diffID, what: "the imported archive")
+            }
+            let dest = store.layerPath(diffID)
+            if !Files.exists(dest) {
+                guard rename(scratch, dest) == 0 else { throw SysError("rename", dest) }
+                store.track(dest)
+            }
+            let layer = ImageStore.LayerRef(blob: blob, diffID: diffID, chainID: diffID, size: Int64(unpacked.stats.bytes))
+            let config = ImageConfig(config: cc, rootfs: .init(diff_ids: [diffID]),
+                                     history: [.init(created: now, comment: message ?? "Imported from \(source)")])
+            var withDate = config
+            withDate.created = now
+            let bytes = try JSON.encode(withDate)
+            let imageID = ImageStore.digest(bytes)
+            try store.ingest(bytes: bytes, expected: imageID, what: "image config")
+            try store.add(ImageStore.Image(id: imageID, names: names, layers: [layer], created: now, size: Int64(unpacked.stats.bytes)))
+            return imageID
+        }
+    }
+
     /// `export`: the container's file system, merged, as a tar on `out` (its overlay mounted
     /// for the time if it is not running).
     public static func export(_ engine: Engine, _ id: String, to out: FD) throws {
@@ -147,7 +195,10 @@ extension ContainerImage {
     /// files, the class of CVE-2019-14271 and CVE-2018-15664); what lands in the container
     /// is root's, what lands on the host is the caller's. A directory source copies itself
     /// into an existing directory destination, its contents with a trailing `/.`.
-    public static func copy(_ engine: Engine, from: (container: String?, path: String), to: (container: String?, path: String)) throws {
+    /// `archive` (-a): owners kept from the source; `followLink` (-L): a source that is a
+    /// symlink is copied as what it points at (resolved inside its own root), under its name.
+    public static func copy(_ engine: Engine, from: (container: String?, path: String), to: (container: String?, path: String),
+                            archive: Bool = false, followLink: Bool = false) throws {
         var mounted: [ContainerResources] = []
         defer { for r in mounted { _ = try? r.release(upTo: .rootfs) } }
         func root(_ id: String) throws -> String {
@@ -166,14 +217,18 @@ extension ContainerImage {
         var src = DockerIgnore.clean(from.path)
         if src == "." { src = "" }
         var st = stat()
-        do { st = try tree.lstatIn(src) } catch {
+        let leaf = src.split(separator: "/").last.map(String.init) ?? ""
+        do {
+            if followLink { src = try tree.followed(src) }
+            st = try tree.lstatIn(src)
+        } catch {
             throw Failure("Could not find the file \(from.path) in \(from.container == nil ? "the host" : "container \(from.container!.prefix(12))")")
         }
         let dstFD = try FD.open(dstRoot, O_RDONLY | O_DIRECTORY)
-        let copier = Copier(root: dstFD)
+        var copier = Copier(root: dstFD)
+        copier.keepOwner = archive
         let dest = "/" + DockerIgnore.clean(to.path)
         let destIsDir = (try? dstFD.openInRoot(dest, O_RDONLY | O_DIRECTORY)) != nil
-        let leaf = src.split(separator: "/").last.map(String.init) ?? ""
         var entries: [SourceEntry] = []
         if (st.st_mode & S_IFMT) == S_IFDIR {
             let prefix = contentsOnly || !destIsDir ? "" : leaf

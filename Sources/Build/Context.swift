@@ -91,6 +91,22 @@ final class SourceTree {
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// `cp -L`: `rel` with its own symlinks followed, inside the tree: an absolute target or
+    /// a `..` past the top stays in the root, as the container itself would see it.
+    func followed(_ rel: String) throws -> String {
+        var cur = rel
+        for _ in 0..<40 {
+            guard let target = try linkTarget(cur, try lstatIn(cur)) else { return cur }
+            let base = target.hasPrefix("/") ? "" : Self.split(cur).0
+            var parts: [Substring] = []
+            for c in (base + "/" + target).split(separator: "/") where c != "." {
+                if c == ".." { _ = parts.popLast() } else { parts.append(c) }
+            }
+            cur = parts.joined(separator: "/")
+        }
+        throw SysError("stat", "\(what)/\(rel)", errno: ELOOP)
+    }
+
     /// Opens a regular file of the tree for reading.
     func open(_ rel: String) throws -> FD {
         try root.openInRoot(rel, O_RDONLY | O_NOFOLLOW)

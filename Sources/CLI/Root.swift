@@ -22,7 +22,7 @@ public struct SwiftrunRoot: ParsableCommand {
         version: swiftrunVersion, subcommands: [RunCommand.self, CreateContainer.self, StartContainer.self, StopContainer.self, RestartContainer.self,
                       KillContainer.self, RemoveContainer.self, PsCommand.self, LogsCommand.self, InspectContainer.self,
                       ExecContainer.self, WaitContainer.self, UpdateContainer.self, RenameContainer.self, StatsCommand.self, PauseContainer.self, UnpauseContainer.self, TopContainer.self, ContainerGroup.self, EventsCommand.self, HealthcheckGroup.self, PortCommand.self, NetworkGroup.self, VolumeGroup.self,
-                      BuildCommand.self, BuilderGroup.self, ComposePlugin.self, DiffCommand.self, CommitCommand.self, ExportCommand.self, CopyCommand.self, HistoryCommand.self, Load.self, Save.self, Pull.self, PushCommand.self, Login.self, Logout.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, VersionCommand.self, InfoCommand.self, SystemGroup.self, OCIGroup.self, DebugGroup.self])
+                      BuildCommand.self, BuilderGroup.self, ComposePlugin.self, DiffCommand.self, CommitCommand.self, ExportCommand.self, ImportCommand.self, CopyCommand.self, HistoryCommand.self, Load.self, Save.self, Pull.self, PushCommand.self, Login.self, Logout.self, Images.self, Tag.self, Rmi.self, ImageGroup.self, VersionCommand.self, InfoCommand.self, SystemGroup.self, OCIGroup.self, DebugGroup.self])
     public init() {}
 
     public static func entry() -> Never {

@@ -1,6 +1,7 @@
 import CArchive
 import Crypto
 import ImageStore
+import OCI
 import OS
 #if canImport(Glibc)
 import Glibc
@@ -63,6 +64,20 @@ public enum Layer {
     /// image cannot poison the layer of another by claiming its diff ID.
     @discardableResult
     public static func unpack(blob: String, into dest: String, diffID: String? = nil) throws -> Stats {
+        try unpackHashed(blob: blob, into: dest) { got in
+            if let want = diffID, got != want {
+                throw UnpackError(entry: "", reason: "the layer's uncompressed content is \(got), but the image config claims \(want): refused (a layer must be what its diff ID names)", errno: EBADMSG)
+            }
+        }.stats
+    }
+
+    /// `import`: a tar (any compression libarchive reads) unpacked into `dest`; its diff ID
+    /// is what the uncompressed stream hashed to.
+    public static func unpackComputingDiffID(blob: String, into dest: String) throws -> (diffID: String, stats: Stats) {
+        try unpackHashed(blob: blob, into: dest) { _ in }
+    }
+
+    static func unpackHashed(blob: String, into dest: String, check: (String) throws -> Void) throws -> (diffID: String, stats: Stats) {
         let src = try FD.open(blob, O_RDONLY)
         let tmp = dest + ".partial-\(getpid())"
         try? Files.removeTree(tmp)
@@ -80,18 +95,33 @@ public enum Layer {
             if rc != 0 {
                 throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err)
             }
-            if let want = diffID {
-                let got = "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
-                guard got == want else {
-                    throw UnpackError(entry: "", reason: "the layer's uncompressed content is \(got), but the image config claims \(want): refused (a layer must be what its diff ID names)", errno: EBADMSG)
-                }
-            }
+            let got = "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
+            try check(got)
             guard rename(tmp, dest) == 0 else { throw SysError("rename", dest) }
-            return Stats(entries: r.entries, bytes: r.bytes)
+            return (got, Stats(entries: r.entries, bytes: r.bytes))
         } catch {
             try? Files.removeTree(tmp)
             throw error
         }
+    }
+
+    /// The OCI media type of a layer blob, from its first bytes: gzip, zstd or a plain tar;
+    /// nil for bzip2 and xz, which libarchive reads but no image manifest can name.
+    public static func mediaType(ofBlob path: String) -> String? {
+        var b = [UInt8](repeating: 0, count: 6)
+        if let fd = try? FD.open(path, O_RDONLY) { _ = b.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, 6) } }
+        if b[0] == 0x1f && b[1] == 0x8b { return MediaType.ociLayerTar + "+gzip" }
+        if b[0..<4] == [0x28, 0xb5, 0x2f, 0xfd] { return MediaType.ociLayerTar + "+zstd" }
+        if b[0..<3] == [0x42, 0x5a, 0x68] || b == [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] { return nil }
+        return MediaType.ociLayerTar
+    }
+
+    /// The media type `save` and `push` write for a stored layer.
+    public static func manifestMediaType(ofBlob path: String) throws -> String {
+        guard let t = mediaType(ofBlob: path) else {
+            throw Failure("layer \(path.split(separator: "/").last ?? ""): bzip2 or xz compressed, which an image manifest cannot name; rebuild or re-import the image")
+        }
+        return t
     }
 
     static func cString<T>(_ tuple: T) -> String {

@@ -46,7 +46,7 @@ public enum Saver {
                 var layers: [Descriptor] = []
                 for l in img.layers {
                     try blob(l.blob)
-                    layers.append(Descriptor(mediaType: try Self.layerType(store.blobPath(l.blob)), digest: l.blob, size: Int64(Files.size(store.blobPath(l.blob)))))
+                    layers.append(Descriptor(mediaType: try Layer.manifestMediaType(ofBlob: store.blobPath(l.blob)), digest: l.blob, size: Int64(Files.size(store.blobPath(l.blob)))))
                 }
                 let manifest = ImageManifest(schemaVersion: 2, mediaType: MediaType.ociManifest,
                                              config: Descriptor(mediaType: MediaType.ociConfig, digest: img.id, size: Int64(Files.size(store.blobPath(img.id)))),
@@ -79,15 +79,5 @@ public enum Saver {
             throw Failure("\(error): \(String(cString: err))")
         }
         if sr_tar_close(a, failed ? 1 : 0, &err, err.count) != 0 { throw Failure("save: \(String(cString: err))") }
-    }
-
-    /// The OCI media type of a stored layer, from its first bytes.
-    static func layerType(_ path: String) throws -> String {
-        let fd = try FD.open(path, O_RDONLY)
-        var magic = [UInt8](repeating: 0, count: 4)
-        _ = magic.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, 4) }
-        if magic[0] == 0x1f && magic[1] == 0x8b { return MediaType.ociLayerTar + "+gzip" }
-        if magic == [0x28, 0xb5, 0x2f, 0xfd] { return MediaType.ociLayerTar + "+zstd" }
-        return MediaType.ociLayerTar
     }
 }

@@ -1,3 +1,4 @@
+import ImageImport
 import ImageStore
 import OCI
 import OS
@@ -37,7 +38,7 @@ public enum Push {
             } else {
                 say("\(short): Pushed")
             }
-            descriptors.insert(Descriptor(mediaType: layerType(path), digest: l.blob, size: size), at: 0)
+            descriptors.insert(Descriptor(mediaType: try Layer.manifestMediaType(ofBlob: path), digest: l.blob, size: size), at: 0)
         }
         let configPath = store.blobPath(img.id)
         let configSize = Int64(Files.size(configPath))
@@ -48,15 +49,6 @@ public enum Push {
         let bytes = try JSON.encode(manifest)
         let digest = try client.putManifest(ref.tag ?? "latest", bytes, mediaType: MediaType.ociManifest)
         say("\(ref.tag ?? "latest"): digest: \(digest) size: \(bytes.count)")
-    }
-
-    /// A layer blob's media type from its first bytes: gzip, zstd or a plain tar.
-    static func layerType(_ path: String) -> String {
-        var b = [UInt8](repeating: 0, count: 4)
-        if let fd = try? FD.open(path, O_RDONLY) { _ = b.withUnsafeMutableBytes { read(fd.raw, $0.baseAddress, 4) } }
-        if b[0] == 0x1f && b[1] == 0x8b { return "application/vnd.oci.image.layer.v1.tar+gzip" }
-        if b == [0x28, 0xb5, 0x2f, 0xfd] { return "application/vnd.oci.image.layer.v1.tar+zstd" }
-        return "application/vnd.oci.image.layer.v1.tar"
     }
 }
 

@@ -62,6 +62,8 @@ struct ExportCommand: ParsableCommand {
 struct CopyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cp", abstract: "Copy files between a container and the host (CONTAINER:PATH on one side).")
     @OptionGroup var s: StoreOptions
+    @Flag(name: [.short, .long], help: "Archive mode: keep the source's owners (uid:gid).") var archive = false
+    @Flag(name: [.customShort("L"), .long], help: "Follow a symlink given as the source (inside its own root).") var followLink = false
     @Argument(help: "CONTAINER:SRC_PATH or SRC_PATH") var source: String
     @Argument(help: "CONTAINER:DEST_PATH or DEST_PATH") var destination: String
 
@@ -80,7 +82,7 @@ struct CopyCommand: ParsableCommand {
             guard (from.0 == nil) != (to.0 == nil) else {
                 throw Failure("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH")
             }
-            try ContainerImage.copy(e, from: (from.0, from.1), to: (to.0, to.1))
+            try ContainerImage.copy(e, from: (from.0, from.1), to: (to.0, to.1), archive: archive, followLink: followLink)
         }
     }
 }

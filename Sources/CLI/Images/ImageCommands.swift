@@ -8,7 +8,7 @@ import Template
 /// `swiftrun image inspect|tag|rm|ls`, and the top-level `tag` and `rmi`.
 struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "image", abstract: "Manage images.",
-                                                    subcommands: [ImageInspect.self, Tag.self, Rmi.self, Images.self, Load.self, Save.self, Pull.self, ImagePrune.self])
+                                                    subcommands: [ImageInspect.self, Tag.self, Rmi.self, Images.self, Load.self, Save.self, ImportCommand.self, Pull.self, ImagePrune.self])
 }
 
 struct ImageInspect: ParsableCommand {
