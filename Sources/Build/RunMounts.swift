@@ -59,7 +59,7 @@ struct RunMounts {
         switch type {
         case "cache":
             let id = f["id"] ?? target
-            let dir = builder.store.root + "/build-cache-mounts/" + String(ImageStore.digest(Array(id.utf8)).dropFirst(7).prefix(32))
+            let dir = builder.store.buildCacheMounts + "/" + String(ImageStore.digest(Array(id.utf8)).dropFirst(7).prefix(32))
             if !Files.exists(dir) {
                 try Files.mkdirAll(dir, mode: 0o755)
                 if let u = f["uid"].flatMap(UInt32.init) { chown(dir, u, f["gid"].flatMap(UInt32.init) ?? 0) }

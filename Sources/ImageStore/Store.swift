@@ -13,6 +13,8 @@ public final class ImageStore {
     package var blobs: String { root + "/blobs/sha256" }
     package var layers: String { root + "/layers" }
     package var tmp: String { root + "/tmp" }
+    /// RUN --mount=type=cache directories: build cache, freed by `builder prune`.
+    public var buildCacheMounts: String { root + "/build-cache-mounts" }
     var indexPath: String { root + "/images.json" }
 
     public struct LayerRef: Codable, Equatable {

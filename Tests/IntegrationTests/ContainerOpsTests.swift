@@ -132,6 +132,44 @@ final class ContainerOpsTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "")
     }
 
+    /// `system df`: Docker's four rows, what is active and what a prune would give back.
+    func testSystemDf() throws {
+        func rows() throws -> [String: [String: String]] {
+            let r = try swiftrun(["system", "df", "--format", "json"])
+            XCTAssertEqual(r.code, 0, r.err)
+            var out: [String: [String: String]] = [:]
+            for l in lines(r.out) {
+                let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: String]
+                out[o["Type"]!] = o
+            }
+            return out
+        }
+        var df = try rows()
+        XCTAssertEqual(df.keys.sorted(), ["Build Cache", "Containers", "Images", "Local Volumes"])
+        XCTAssertEqual(df["Images"]?["TotalCount"], "1")
+        XCTAssertEqual(df["Images"]?["Active"], "0")
+        XCTAssertTrue(df["Images"]?["Reclaimable"]?.hasSuffix("(100%)") == true, "\(df)")
+
+        _ = try runDetached(["--name", "writer", "-u", "root", "-v", "dfdata:/data", "--network", "none", "--no-healthcheck",
+                             "--entrypoint", "sh", image, "-c", "head -c 200000 /dev/zero > /data/z; head -c 50000 /dev/zero > /z; sleep 300"])
+        XCTAssertEqual(try swiftrun(["volume", "create", "dfidle"]).code, 0)
+        waitUntil(10, "the writes") { (try? swiftrun(["exec", "writer", "test", "-s", "/z"]).code) == 0 }
+        df = try rows()
+        XCTAssertEqual(df["Images"]?["Active"], "1")
+        XCTAssertEqual(df["Images"]?["Reclaimable"], "0B (0%)")
+        XCTAssertEqual(df["Containers"]?["Size"], "50kB", "the container's writable layer")
+        XCTAssertEqual(df["Containers"]?["Reclaimable"], "0B (0%)", "it runs")
+        XCTAssertEqual(df["Local Volumes"]?["TotalCount"], "2")
+        XCTAssertEqual(df["Local Volumes"]?["Active"], "1")
+        XCTAssertEqual(df["Local Volumes"]?["Size"], "200kB")
+        XCTAssertEqual(try swiftrun(["stop", "-t", "0", "writer"]).code, 0)
+        XCTAssertEqual(try rows()["Containers"]?["Reclaimable"], "50kB (100%)", "a stopped container's layer is reclaimable")
+        let table = try swiftrun(["system", "df"])
+        XCTAssertTrue(table.out.hasPrefix("TYPE "), table.out)
+        let v = try swiftrun(["system", "df", "-v"])
+        XCTAssertTrue(v.out.contains("Containers space usage:") && v.out.contains("writer") && v.out.contains("dfidle"), v.out)
+    }
+
     /// Every list takes Docker's --format: a template, json, or 'table TEMPLATE'.
     func testListsTakeTemplates() throws {
         XCTAssertEqual(try swiftrun(["volume", "create", "tplvol"]).code, 0)

@@ -101,6 +101,11 @@ final class HealthUnitTests: XCTestCase {
 }
 
 final class DockerWordsTests: XCTestCase {
+    /// Docker's sizes: three significant digits, decimal units (units.HumanSizeWithPrecision).
+    func testHumanSizesAsDockerPrintsThem() {
+        XCTAssertEqual([0, 999, 1000, 2_135_040, 16_430_000, 133_400_000, 999_999, 5_000].map { Images.human($0) },
+                       ["0B", "999B", "1kB", "2.14MB", "16.4MB", "133MB", "1MB", "5kB"])
+    }
     let s: Int64 = 1_000_000_000
 
     func testHumanDuration() {

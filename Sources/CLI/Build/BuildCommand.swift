@@ -121,9 +121,9 @@ struct BuilderPrune: ParsableCommand {
                 n += 1
             }
             // RUN --mount=type=cache directories go with the rest of the cache.
-            let mounts = e.store.root + "/build-cache-mounts"
+            let mounts = e.store.buildCacheMounts
             for d in (try? Files.list(mounts)) ?? [] {
-                freed += Int64(Files.size(mounts + "/" + d))
+                freed += Files.treeSize(mounts + "/" + d)
                 try Files.removeTree(mounts + "/" + d)
             }
             stdoutWrite("Total reclaimed space: \(Images.human(freed))\n")

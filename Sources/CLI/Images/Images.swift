@@ -75,13 +75,19 @@ struct Images: ParsableCommand {
         return String(t.prefix(10)) + " " + String(t.dropFirst(11).prefix(8)) + " +0000 UTC"
     }
 
+    /// Docker's units.HumanSizeWithPrecision(n, 3): decimal units, three significant digits
+    /// ("2.13MB", "16.4MB", "133MB").
     static func human(_ n: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB"]
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
         var v = Double(n), i = 0
         while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
-        if i == 0 { return "\(n)B" }
-        let r = (v * 10).rounded() / 10
-        return (r == r.rounded() ? String(Int(r)) : String(r)) + units[i]
+        let decimals = v >= 100 ? 0 : v >= 10 ? 1 : 2
+        let scale = [1.0, 10.0, 100.0][decimals]
+        var r = (v * scale).rounded() / scale
+        if r >= 1000 && i < units.count - 1 { r /= 1000; i += 1 }
+        var s = String(r)
+        if s.contains(".") { while s.hasSuffix("0") { s.removeLast() }; if s.hasSuffix(".") { s.removeLast() } }
+        return s + units[i]
     }
 }
 

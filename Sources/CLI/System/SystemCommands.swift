@@ -186,5 +186,5 @@ struct SystemPrune: ParsableCommand {
 
 struct SystemGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "system", abstract: "Manage swiftrun as a whole.",
-                                                    subcommands: [SystemPrune.self, InfoCommand.self])
+                                                    subcommands: [SystemPrune.self, InfoCommand.self, DiskUsageCommand.self])
 }
