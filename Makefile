@@ -108,12 +108,13 @@ integration: debug sysroot
 demo: build sysroot images
 	@Sysroot/demo.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out
 
-bench: build sysroot images Sysroot/out/minbase.tar.gz
+bench: build sysroot images vm Sysroot/out/minbase.tar.gz
 	@bench/runtime.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS)
 	@bench/unpack.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/minbase.tar.gz
 	@bench/engine.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/network.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/build.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar $(CURDIR)/Sysroot/out/minbase.tar.gz
+	@bench/containerd.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-oci.tar
 
 # The unpack benchmark's layer: Debian minbase via debootstrap (downloads ~40 MB once).
 Sysroot/out/minbase.tar.gz: Sysroot/minbase-layer.sh
