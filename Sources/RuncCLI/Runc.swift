@@ -17,7 +17,7 @@ public enum Runc {
         .value("log", nil, "Log file (errors are also written here, for conmon and podman)."),
         .value("log-format", nil, "text or json."),
         .flag("debug", nil, "Log debug messages, with phase timings."),
-        .flag("systemd-cgroup", nil, "Accept a systemd-style cgroupsPath (slice:prefix:name); no systemd is used."),
+        .flag("systemd-cgroup", nil, "cgroupsPath in systemd's form (slice:prefix:name), placed where systemd keeps it; needs a host run by systemd."),
         .value("cgroup-manager", nil, "Accepted for crun compatibility (cgroupfs, systemd, disabled)."),
         .value("criu", nil, "Accepted for runc compatibility; checkpointing is not supported."),
         .value("rootless", nil, "Accepted for runc compatibility (auto, true, false)."),
@@ -101,6 +101,14 @@ public enum Runc {
         let ctx = Context(root: parsed.value("root") ?? defaultStateRoot(),
                           logger: Logger(path: parsed.value("log"), json: format == "json", debug: parsed.has("debug")),
                           debug: parsed.has("debug"))
+        // runc refuses the systemd driver on a host without systemd; swiftrun-runc places
+        // the cgroup itself (no unit through D-Bus), but only where systemd owns the tree.
+        if ["create", "run"].contains(cmd.name), parsed.has("systemd-cgroup") || parsed.value("cgroup-manager") == "systemd",
+           !Files.exists("/run/systemd/system") {
+            ctx.logger.error("systemd not running on this host (no /run/systemd/system), cannot use the systemd cgroup driver: "
+                             + "drop --systemd-cgroup (containerd: SystemdCgroup = false; CRI-O and podman: cgroup_manager = \"cgroupfs\")")
+            exit(1)
+        }
         do {
             exit(try cmd.body(ctx, parsed))
         } catch let e as UsageError {

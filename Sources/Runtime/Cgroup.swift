@@ -47,14 +47,17 @@ public struct Cgroup {
     }
 
     /// linux.cgroupsPath → a path in the hierarchy. Empty: /swiftrun/<id>. "slice:prefix:name"
-    /// (systemd form, as podman passes with --systemd-cgroup) maps to /slice/prefix-name.scope.
+    /// (systemd form, as the callers pass with --systemd-cgroup) is where systemd keeps that
+    /// unit: the slice expanded by its dashes, as runc does (kubepods-besteffort.slice is
+    /// /kubepods.slice/kubepods-besteffort.slice), then prefix-name.scope.
     public static func resolvePath(_ cgroupsPath: String?, id: String) throws -> String {
         var p = cgroupsPath ?? ""
         if p.isEmpty { p = Self.defaultParent + "/\(id)" }
         let parts = p.split(separator: ":", omittingEmptySubsequences: false)
         if parts.count == 3 && !p.hasPrefix("/") {
-            let slice = parts[0].isEmpty ? "swiftrun.slice" : String(parts[0])
-            p = "/\(slice)/\(parts[1])-\(parts[2]).scope"
+            let slice = try expandSlice(parts[0].isEmpty ? "system.slice" : String(parts[0]))
+            let unit = parts[2].hasSuffix(".slice") ? String(parts[2]) : "\(parts[1])-\(parts[2]).scope"
+            p = (slice == "/" ? "" : slice) + "/" + unit
         }
         if !p.hasPrefix("/") { p = Self.defaultParent + "/" + p }
         let comps = p.split(separator: "/")
@@ -63,6 +66,21 @@ public struct Cgroup {
             throw Failure("cgroupsPath \(p): '.' and '..' are not allowed")
         }
         return "/" + comps.joined(separator: "/")
+    }
+
+    /// systemd's slice name → its path: a-b.slice is /a.slice/a-b.slice; -.slice is the root.
+    static func expandSlice(_ slice: String) throws -> String {
+        let bad = Failure("cgroupsPath: invalid slice name \"\(slice)\" (systemd's: NAME.slice, dashes for nesting)")
+        guard slice.hasSuffix(".slice"), slice.count > 6, !slice.contains("/") else { throw bad }
+        let name = slice.dropLast(6)
+        if name == "-" { return "/" }
+        var path = "", prefix = ""
+        for c in name.split(separator: "-", omittingEmptySubsequences: false) {
+            guard !c.isEmpty else { throw bad }
+            path += "/" + prefix + c + ".slice"
+            prefix += c + "-"
+        }
+        return path
     }
 
     /// Creates the cgroup (mkdir -p) and returns the directories made, for cleanup on failure.

@@ -167,4 +167,18 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(obj?["level"] as? String, "error")
         XCTAssertTrue((obj?["msg"] as? String ?? "").contains("does not exist"))
     }
+
+    /// --systemd-cgroup where no systemd runs (this host, the VM): refused before anything
+    /// is made, with runc's words and what to set instead, in the caller's JSON log.
+    func testSystemdCgroupDriverWithoutSystemdIsAClearError() throws {
+        guard !FileManager.default.fileExists(atPath: "/run/systemd/system") else { throw XCTSkip("systemd runs here") }
+        let b = try TestBundle()
+        defer { b.cleanup() }
+        let log = b.dir + "/log.json"
+        let r = try b.runc(["--log", log, "--log-format", "json", "--systemd-cgroup", "run", "--bundle", b.dir, b.id])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("systemd not running on this host") && r.err.contains("SystemdCgroup = false"), r.err)
+        XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("\"level\":\"error\""))
+        XCTAssertNotEqual(try b.runc(["state", b.id]).code, 0, "no container made")
+    }
 }

@@ -87,6 +87,13 @@ final class TranslationTests: XCTestCase {
         XCTAssertEqual(try Cgroup.resolvePath(nil, id: "c1"), "/swiftrun/c1")
         XCTAssertEqual(try Cgroup.resolvePath("/a/b", id: "c1"), "/a/b")
         XCTAssertEqual(try Cgroup.resolvePath("machine.slice:libpod:abc", id: "c1"), "/machine.slice/libpod-abc.scope")
+        // systemd's slices nest by dashes (the kubelet's pod slices), as runc expands them.
+        XCTAssertEqual(try Cgroup.resolvePath("kubepods-besteffort-pod12.slice:cri-containerd:abc", id: "c1"),
+                       "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12.slice/cri-containerd-abc.scope")
+        XCTAssertEqual(try Cgroup.resolvePath(":libpod:abc", id: "c1"), "/system.slice/libpod-abc.scope")
+        XCTAssertEqual(try Cgroup.resolvePath("-.slice:p:abc", id: "c1"), "/p-abc.scope")
+        XCTAssertEqual(try Cgroup.resolvePath("machine.slice:p:sub.slice", id: "c1"), "/machine.slice/sub.slice")
+        for bad in ["a--b.slice:p:n", "-a.slice:p:n", "notaslice:p:n"] { XCTAssertThrowsError(try Cgroup.resolvePath(bad, id: "c1"), bad) }
         XCTAssertThrowsError(try Cgroup.resolvePath("/a/../b", id: "c1"))
         XCTAssertThrowsError(try Cgroup.resolvePath("/", id: "c1"))
     }
