@@ -89,6 +89,21 @@ final class ImageCommandsTests: XCTestCase {
         XCTAssertEqual(lines(try swiftrun(["images", "--filter", "dangling=true", "--format", "{{.Repository}}:{{.Tag}}"]).out), ["<none>:<none>"])
         XCTAssertEqual(lines(try swiftrun(["images", "--filter", "reference=swiftrun.test/*", "--format", "{{.Repository}}:{{.Tag}}"]).out),
                        [image])
+        // label=, before=, since=: two images made one after the other, labelled apart.
+        let tree = root + "-tree"
+        defer { try? FileManager.default.removeItem(atPath: tree); try? FileManager.default.removeItem(atPath: tree + ".tar") }
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try "x\n".write(toFile: tree + "/file", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TestBundle.exec("/usr/bin/tar", ["-cf", tree + ".tar", "-C", tree, "."]).code, 0)
+        XCTAssertEqual(try swiftrun(["import", "-c", "LABEL tier=web", tree + ".tar", "first:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["import", "-c", "LABEL tier=db", "-c", "LABEL extra=1", tree + ".tar", "second:v1"]).code, 0)
+        func names(_ f: String) throws -> [String] { lines(try swiftrun(["images", "--filter", f, "--format", "{{.Repository}}"]).out) }
+        XCTAssertEqual(try names("label=tier=web"), ["first"])
+        XCTAssertEqual(try names("label=extra"), ["second"])
+        XCTAssertEqual(try names("since=first:v1"), ["second"])
+        XCTAssertFalse(try names("before=second:v1").contains("second"))
+        XCTAssertTrue(try names("before=second:v1").contains("first"))
+        XCTAssertEqual(try swiftrun(["images", "--filter", "color=red"]).code, 1)
         let json = try JSONSerialization.jsonObject(with: Data(lines(try swiftrun(["images", "--format", "json"]).out)[0].utf8)) as! [String: Any]
         XCTAssertEqual(Set(json.keys), ["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size",
                                         "Tag", "UniqueSize", "VirtualSize"])

@@ -12,7 +12,7 @@ struct Images: ParsableCommand {
     @Flag(name: [.short, .long], help: "Only image IDs.") var quiet = false
     @Flag(name: [.short, .long], help: "Intermediate images too (the build cache; untagged images are always listed, as <none>).") var all = false
     @Flag(name: .customLong("no-trunc"), help: "Full image IDs.") var noTrunc = false
-    @Option(name: [.short, .long], help: "dangling=true|false, reference=PATTERN (a glob on repository[:tag]).") var filter: [String] = []
+    @Option(name: [.short, .long], help: "dangling=true|false, reference=PATTERN (a glob on repository[:tag]), label=KEY[=VALUE], before=IMAGE, since=IMAGE.") var filter: [String] = []
     @Option(help: "table (default), json, a Go template, or 'table TEMPLATE'.") var format: String?
     @Argument(help: "REPOSITORY[:TAG]: only these (a glob, as --filter reference=).") var reference: String?
 
@@ -31,8 +31,25 @@ struct Images: ParsableCommand {
                         i.names = img.names.filter { n in Glob.match(kv[1], n) || Glob.match(kv[1], String(n.prefix { $0 != ":" })) }
                         return i.names.isEmpty ? nil : i
                     }
+                case ("label", 2):
+                    // label=KEY or label=KEY=VALUE, on the image's config.
+                    let l = kv[1].split(separator: "=", maxSplits: 1).map(String.init)
+                    let store = try s.store()
+                    images = images.filter { img in
+                        let labels = (try? JSON.decode(ImageConfig.self, from: store.readBlob(img.id), what: "image config"))?.config?.Labels ?? [:]
+                        guard let have = labels[l[0]] else { return false }
+                        return l.count == 1 || have == l[1]
+                    }
+                case ("before", 2), ("since", 2):
+                    // Images created before (or after) the one named.
+                    let pivot = try s.store().find(kv[1])
+                    guard let t = pivot.created.flatMap({ JSONLogReader.parseTime($0) }) else { break }
+                    images = images.filter { img in
+                        guard img.id != pivot.id, let c = img.created.flatMap({ JSONLogReader.parseTime($0) }) else { return false }
+                        return kv[0] == "before" ? c < t : c > t
+                    }
                 default:
-                    throw Failure("invalid filter '\(f)': use dangling=true|false or reference=PATTERN")
+                    throw Failure("invalid filter '\(f)': use dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE or since=IMAGE")
                 }
             }
             let now = Time.nowNanos()
