@@ -227,6 +227,7 @@ struct Decoder {
         var s = Service(name: name)
         s.line = n.mark?.line ?? 0
         var envFiles: [(String, Bool)] = []
+        var envFilesNode: Node? = nil
         var environment: [(String, String?)] = []
         var nets: [ServiceNetwork] = []
         for (k, v) in m {
@@ -256,6 +257,7 @@ struct Decoder {
             case "entrypoint": s.entrypoint = try command(v, kk)
             case "environment": environment = try pairs(v, kk)
             case "env_file":
+                envFilesNode = v
                 if isScalar(v) {
                     envFiles = [(absolute(try str(v, kk)), true)]
                 } else {
@@ -386,7 +388,7 @@ struct Decoder {
         }
         for (path, required) in envFiles {
             if !Files.exists(path) {
-                if required { throw err(n, key + ".env_file", "\(path) not found") }
+                if required { throw err(envFilesNode ?? n, key + ".env_file", "\(path) not found") }
                 continue
             }
             for (k, v) in try Loader.parseEnvFile(path) { put(k, v) }

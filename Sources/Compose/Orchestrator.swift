@@ -413,12 +413,21 @@ public final class Orchestrator {
         }
     }
 
+    /// Dependents before what they depend on, as compose does; services of one level at
+    /// once, so one slow to stop (its grace period) does not hold up the others.
     public func stop(_ names: [String], timeout: Int?) throws {
-        for s in try ordered(names, noDeps: true).reversed() {
-            guard let v = container(s), v.state.Running else { continue }
-            say(" Container \(v.container.Name)  Stopping")
-            try engine.stop(v.container.Id, timeout: timeout)
-            say(" Container \(v.container.Name)  Stopped")
+        let order = try ordered(names, noDeps: true)
+        var depth: [String: Int] = [:]
+        for s in order { depth[s.name] = 1 + (s.dependsOn.compactMap { depth[$0.service] }.max() ?? -1) }
+        for level in Set(depth.values).sorted(by: >) {
+            let views = order.filter { depth[$0.name] == level }.compactMap { container($0) }.filter(\.state.Running)
+            let sayLock = Lock()
+            try parallelForEach(views.count, width: views.count) { i in
+                let v = views[i]
+                sayLock.locked { self.say(" Container \(v.container.Name)  Stopping") }
+                try self.engine.stop(v.container.Id, timeout: timeout)
+                sayLock.locked { self.say(" Container \(v.container.Name)  Stopped") }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CLI
 import Compose
 import OCI
@@ -53,7 +54,7 @@ public struct ComposeGroup: ParsableCommand {
         commandName: "compose", abstract: "Run multi-container applications from a compose file.",
         subcommands: [ComposeUp.self, ComposeDown.self, ComposePs.self, ComposeLogs.self, ComposeConfig.self, ComposeBuild.self,
                       ComposeStart.self, ComposeStop.self, ComposeRestart.self, ComposeRm.self, ComposeExec.self, ComposeRun.self,
-                      ComposeKill.self, ComposeImages.self, ComposePull.self])
+                      ComposeKill.self, ComposeImages.self, ComposePull.self, ComposeTop.self])
 
     /// `compose [OPTIONS] SUBCOMMAND [ARGS]` → `compose SUBCOMMAND [OPTIONS] [ARGS]`.
     static func reorder(_ args: [String]) -> [String] {
@@ -84,6 +85,7 @@ struct ComposeUp: ParsableCommand {
     @Flag(name: .customLong("force-recreate"), help: "Recreate containers even if nothing changed.") var forceRecreate = false
     @Flag(name: .customLong("no-deps"), help: "Do not start the services they depend on.") var noDeps = false
     @Flag(name: .customLong("remove-orphans"), help: "Remove containers of services no longer in the file.") var removeOrphans = false
+    @Flag(name: .customLong("no-color"), help: "No colours in the attached output.") var noColor = false
     @Argument(help: "Services (default: all).") var services: [String] = []
 
     func run() throws {
@@ -107,12 +109,24 @@ struct ComposeUp: ParsableCommand {
                 sigaddset(&set, SIGINT)
                 sigaddset(&set, SIGTERM)
                 let names = services
-                try ComposeLogs.follow(o, services: names, tail: nil, timestamps: false, prefix: true) {
+                try ComposeLogs.follow(o, services: names, tail: nil, timestamps: false, prefix: true, color: !noColor && isatty(1) == 1) {
                     var ts = timespec(tv_sec: 0, tv_nsec: 0)
                     return sigtimedwait(&set, nil, &ts) > 0
                 }
                 if o.containers(all: false).contains(where: { _ in true }) {
                     stderrWrite("Gracefully stopping... (press Ctrl+C again to force)\n")
+                    // A second ^C (or TERM) kills what is still stopping. The signals stay
+                    // blocked in every thread; this one takes them with sigwait.
+                    let engine = o.engine, running = o.containers(all: false), waitSet = set
+                    let killer = Thread {
+                        var mask = waitSet, sig: Int32 = 0
+                        guard sigwait(&mask, &sig) == 0 else { return }
+                        for v in running where engine.loadState(v.container.Id).Running {
+                            try? engine.kill(v.container.Id, signal: SIGKILL)
+                            stderrWrite(" Container \(v.container.Name)  Killed\n")
+                        }
+                    }
+                    killer.start()
                     try o.stop(names, timeout: nil)
                 }
             }
@@ -178,20 +192,22 @@ struct ComposeLogs: ParsableCommand {
     @Option(name: [.customShort("n"), .customLong("tail")], help: "Lines from the end of each (a number, or all).") var tail = "all"
     @Flag(name: [.short, .long], help: "Prefix each line with its time.") var timestamps = false
     @Flag(name: .customLong("no-log-prefix"), help: "No container name before each line.") var noLogPrefix = false
+    @Flag(name: .customLong("no-color"), help: "No colours in the prefixes.") var noColor = false
     @Argument(help: "Services (default: all).") var services: [String] = []
 
     func run() throws {
         try engine {
             let o = try c.orchestrator()
+            let color = !noColor && isatty(1) == 1
             var n: Int?
             if tail != "all" {
                 guard let v = Int(tail), v >= 0 else { throw Failure("invalid --tail \(tail): give a number or all") }
                 n = v
             }
             if follow {
-                try Self.follow(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix) { false }
+                try Self.follow(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix, color: color) { false }
             } else {
-                Self.print(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix)
+                Self.print(o, services: services, tail: n, timestamps: timestamps, prefix: !noLogPrefix, color: color)
             }
         }
     }
@@ -202,15 +218,23 @@ struct ComposeLogs: ParsableCommand {
         o.containers().filter { services.isEmpty || services.contains($0.container.Config.Labels["com.docker.compose.service"] ?? "") }
     }
 
-    static func prefixes(_ views: [ContainerView]) -> [String: String] {
+    /// "name  | " padded to the longest name; on a terminal each service in a colour of its
+    /// own (compose's palette: cyan, yellow, green, magenta, blue, then their bright forms).
+    static func prefixes(_ views: [ContainerView], color: Bool = false) -> [String: String] {
         let width = views.map(\.container.Name.count).max() ?? 0
-        return Dictionary(uniqueKeysWithValues: views.map { ($0.container.Id, $0.container.Name + String(repeating: " ", count: width - $0.container.Name.count) + "  | ") })
+        let palette = ["36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1"]
+        let services = Array(Set(views.map { $0.container.Config.Labels["com.docker.compose.service"] ?? $0.container.Name })).sorted()
+        return Dictionary(uniqueKeysWithValues: views.map { v in
+            let text = v.container.Name + String(repeating: " ", count: width - v.container.Name.count) + "  | "
+            guard color, let i = services.firstIndex(of: v.container.Config.Labels["com.docker.compose.service"] ?? v.container.Name) else { return (v.container.Id, text) }
+            return (v.container.Id, "\u{1b}[\(palette[i % palette.count])m" + text + "\u{1b}[0m")
+        })
     }
 
     /// Every container's entries, merged by time.
-    static func print(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool) {
+    static func print(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool, color: Bool = false) {
         let views = selected(o, services)
-        let pre = prefixes(views)
+        let pre = prefixes(views, color: color)
         var all: [(Int64, String, Bool)] = []
         for v in views {
             var lines: [Line] = []
@@ -234,10 +258,11 @@ struct ComposeLogs: ParsableCommand {
     }
 
     /// New lines of each container as they come, until all have stopped or `stop()` says so.
-    static func follow(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool, stop: () -> Bool) throws {
-        if tail != 0 { print(o, services: services, tail: tail, timestamps: timestamps, prefix: prefix) }
+    static func follow(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool, color: Bool = false,
+                       stop: () -> Bool) throws {
+        if tail != 0 { print(o, services: services, tail: tail, timestamps: timestamps, prefix: prefix, color: color) }
         let views = selected(o, services)
-        let pre = prefixes(views)
+        let pre = prefixes(views, color: color)
         var followers: [(String, JSONLogFollower)] = []
         for v in views {
             let base = o.engine.logPath(v.container.Id)
@@ -371,7 +396,7 @@ struct ComposeExec: ParsableCommand {
         if let u = user { args += ["-u", u] }
         if let w = workdir { args += ["-w", w] }
         for e in env { args += ["-e", e] }
-        var exec = try ExecContainer.parse(args + [v.container.Id] + command)
+        let exec = try ExecContainer.parse(args + [v.container.Id] + command)
         try exec.run()
     }
 }
@@ -434,6 +459,20 @@ struct ComposeKill: ParsableCommand {
                 try o.engine.kill(v.container.Id, signal: sig)
                 stderrWrite(" Container \(v.container.Name)  Killed\n")
             }
+        }
+    }
+}
+
+/// `compose top`: each running container's name, then its processes as `top` shows them.
+struct ComposeTop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "top", abstract: "Show the processes of the services' running containers.")
+    @OptionGroup var c: ComposeOptions
+    @Argument(help: "Services (default: all).") var services: [String] = []
+    func run() throws {
+        try engine {
+            let o = try c.orchestrator()
+            let running = ComposeLogs.selected(o, services).filter(\.state.Running).sorted { $0.container.Name < $1.container.Name }
+            stdoutWrite(try running.map { $0.container.Name + "\n" + (try ContainerTop.table(o.engine, id: $0.container.Id)) }.joined(separator: "\n"))
         }
     }
 }

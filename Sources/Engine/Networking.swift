@@ -284,7 +284,11 @@ struct PortReservations: Codable {
             guard let (fd, port) = got else {
                 let addr = "\(w.hostIP.isEmpty ? "0.0.0.0" : w.hostIP):\(w.hostPortEnd > w.hostPort ? "\(w.hostPort)-\(w.hostPortEnd)" : "\(w.hostPort)")/\(w.proto)"
                 if lastErr == EADDRINUSE {
-                    let who = holders(w).map { "container \($0) publishes it" } ?? "a process of the host listens on it, or a container of another store root publishes it"
+                    let who = holders(w).map { "container \($0) publishes it" }
+                        ?? Proc.portHolder(w.hostPort, proto: w.proto).map { h in
+                            ["swiftrun-superv", "swiftrun-idle"].contains(h.comm) ? "a swiftrun container of another store root publishes it (its supervisor is pid \(h.pid))"
+                                                          : "pid \(h.pid) (\(h.comm)) of the host holds it" }
+                        ?? "a process of the host listens on it, or a container of another store root publishes it"
                     throw Failure("Bind for \(addr) failed: port is already allocated (\(who)); choose another host port, e.g. -p \(w.hostPort == 0 ? "" : "\(w.hostPort + 1):")\(w.containerPort)")
                 }
                 throw Failure("cannot publish \(addr): bind: \(SysError.describe(lastErr))")

@@ -62,6 +62,33 @@ public enum Proc {
         guard pid > 0, let s = stat(pid) else { return false }
         return s.startTime == startTime && s.state != "Z" && s.state != "X"
     }
+    /// Who holds a local port (`proto` tcp or udp): a socket bound to it in /proc/net/*, then
+    /// the process with that socket open. For "port is already allocated" messages; nil when
+    /// the holder is in another network namespace or cannot be seen.
+    public static func portHolder(_ port: Int, proto: String) -> (pid: Int32, comm: String)? {
+        var inodes = Set<String>()
+        for table in ["/proc/net/\(proto)", "/proc/net/\(proto)6"] {
+            guard let text = try? Files.readString(table) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ")
+                guard f.count > 9, let colon = f[1].lastIndex(of: ":"), Int(f[1][f[1].index(after: colon)...], radix: 16) == port else { continue }
+                // TCP: the listener (state 0A) or a bound socket; UDP: any bound socket.
+                if proto == "tcp" && f[3] != "0A" && f[3] != "07" { continue }
+                if f[9] != "0" { inodes.insert(String(f[9])) }
+            }
+        }
+        guard !inodes.isEmpty, let pids = try? Files.list("/proc") else { return nil }
+        for p in pids {
+            // Not the asking process (it may hold an inherited copy of the socket).
+            guard let pid = Int32(p), pid != getpid(), let fds = try? Files.list("/proc/\(p)/fd") else { continue }
+            for fd in fds {
+                guard let target = try? Files.readlink("/proc/\(p)/fd/\(fd)"), target.hasPrefix("socket:["),
+                      inodes.contains(String(target.dropFirst(8).dropLast())) else { continue }
+                return (pid, ((try? Files.readString("/proc/\(p)/comm")) ?? "?").trimmed())
+            }
+        }
+        return nil
+    }
 }
 
 public enum Signals {
@@ -92,4 +119,5 @@ public enum Signals {
         }
         return nil
     }
+
 }

@@ -182,4 +182,121 @@ final class ComposeTests: EngineTestCase {
         let bad = try swiftrun(["compose", "-f", dir + "/nope.yaml", "up"])
         XCTAssertEqual(bad.code, 1)
     }
+
+    /// `compose ARGS` in the background, its output into `out`; SIGKILLed (by pid) at teardown.
+    func spawnCompose(_ args: [String], out: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+        p.arguments = withRoot(["compose", "-f", dir + "/compose.yaml", "-p", project] + args)
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardOutput = h
+        p.standardError = h
+        try p.run()
+        addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        return p
+    }
+
+    func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    func running(_ service: String) throws -> Bool {
+        try swiftrun(["inspect", "--format", "{{.State.Running}}", "\(project)-\(service)-1"]).out == "true\n"
+    }
+
+    /// Attached `up`: every service's lines with its prefix; ^C stops the project, a second
+    /// ^C kills what is still stopping (here a PID 1 that ignores SIGTERM, with 60 s of grace).
+    func testAttachedUpAndCtrlCTwice() throws {
+        try write("compose.yaml", """
+        services:
+          web:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+            entrypoint: ["sh", "-c", "while true; do echo web-line; sleep 0.2; done"]
+          stubborn:
+            image: swiftrun.test/busybox-httpd:v1
+            entrypoint: ["sh", "-c", "while true; do echo stubborn-alive; sleep 0.2; done"]
+            stop_grace_period: 60s
+        """)
+        let out = dir + "/up.out"
+        let p = try spawnCompose(["up"], out: out)
+        waitUntil(30, "both services' lines, prefixed") {
+            let t = self.text(out)
+            return t.contains("\(self.project)-web-1       | web-line") && t.contains("\(self.project)-stubborn-1  | stubborn-alive")
+        }
+        XCTAssertTrue(text(out).contains("Attaching to"), text(out))
+        XCTAssertFalse(text(out).contains("\u{1b}["), "no colours when the output is not a terminal")
+        kill(p.processIdentifier, SIGINT)
+        waitUntil(10, "the graceful stop") { self.text(out).contains("Gracefully stopping... (press Ctrl+C again to force)") }
+        waitUntil(10, "web to stop") { (try? self.running("web")) == false }
+        XCTAssertTrue(try running("stubborn"), "it ignores SIGTERM: still in its grace period")
+        kill(p.processIdentifier, SIGINT)
+        waitUntil(15, "the second ^C to kill it and up to return") { !p.isRunning }
+        XCTAssertFalse(try running("stubborn"))
+        XCTAssertTrue(text(out).contains("Container \(project)-stubborn-1  Killed"), text(out))
+    }
+
+    /// `logs -f` follows every service until they stop; `top` lists each one's processes.
+    func testLogsFollowAndTop() throws {
+        try write("compose.yaml", """
+        services:
+          one:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+            entrypoint: ["sh", "-c", "while true; do echo one-tick; sleep 0.2; done"]
+          two:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+            entrypoint: ["sh", "-c", "while true; do echo two-tick; sleep 0.2; done"]
+        """)
+        XCTAssertEqual(try compose(["up", "-d"]).code, 0)
+        let out = dir + "/logs.out"
+        let p = try spawnCompose(["logs", "-f"], out: out)
+        waitUntil(10, "both services") { self.text(out).contains("| one-tick") && self.text(out).contains("| two-tick") }
+        let before = text(out).components(separatedBy: "| two-tick").count
+        waitUntil(10, "new lines as they come") { self.text(out).components(separatedBy: "| two-tick").count > before + 2 }
+
+        let top = try compose(["top"])
+        XCTAssertEqual(top.code, 0, top.err)
+        XCTAssertTrue(top.out.hasPrefix("\(project)-one-1\nUID "), top.out)
+        XCTAssertTrue(top.out.contains("\n\n\(project)-two-1\nUID "), top.out)
+        XCTAssertTrue(top.out.contains("two-tick"), "the service's own command: \(top.out)")
+
+        XCTAssertEqual(try compose(["stop", "-t", "1"]).code, 0)
+        waitUntil(10, "logs -f to end with the containers") { !p.isRunning }
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    /// Files that cannot work: said before anything runs, or with who is in the way.
+    func testBadFilesSayWhatIsWrong() throws {
+        try write("compose.yaml", """
+        services:
+          a:
+            image: swiftrun.test/busybox-httpd:v1
+            env_file: [missing.env]
+        """)
+        let env = try compose(["up", "-d"])
+        XCTAssertEqual(env.code, 1)
+        XCTAssertTrue(env.err.contains("compose.yaml:4: services.a.env_file") && env.err.contains("missing.env not found"), env.err)
+
+        // A port this test holds: the error names the holder (this process).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        XCTAssertEqual(listen(fd, 1), 0)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: sa.sin_port))
+        try write("compose.yaml", """
+        services:
+          a:
+            image: swiftrun.test/busybox-httpd:v1
+            ports: ["127.0.0.1:\(port):8080"]
+        """)
+        let busy = try compose(["up", "-d"])
+        XCTAssertEqual(busy.code, 1)
+        XCTAssertTrue(busy.err.contains("Bind for 127.0.0.1:\(port)/tcp failed: port is already allocated (pid \(getpid()) "), busy.err)
+    }
 }

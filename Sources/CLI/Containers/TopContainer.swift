@@ -12,32 +12,38 @@ struct TopContainer: ParsableCommand {
     func run() throws {
         try containerCommand {
             let e = try s.engine()
-            let id = try e.resolve(container)
-            let v = try e.view(id)
-            guard v.state.Running else { throw Failure("container \(v.container.Name) is not running") }
-            let pids = Set(try e.runtime.processes(id))
-            let args = psArgs.isEmpty ? ["-ef"] : psArgs
-            guard let ps = ["/usr/bin/ps", "/bin/ps"].first(where: { Files.exists($0) }) else {
-                throw Failure("top needs ps on the host (apt-get install procps)")
-            }
-            // Only the container's pids (-q, as moby does), then filtered by the PID column too.
-            let list = pids.sorted().map(String.init).joined(separator: ",")
-            var r = try Subprocess.run(ps, args: ["ps"] + args + ["-q", list], env: ["PATH=/usr/bin:/bin", "LC_ALL=C"], captureOutput: true)
-            if r.status != 0 { r = try Subprocess.run(ps, args: ["ps"] + args, env: ["PATH=/usr/bin:/bin", "LC_ALL=C"], captureOutput: true) }
-            let lines = String(decoding: r.output, as: UTF8.self).split(separator: "\n").map(String.init)
-            guard r.status == 0, let header = lines.first else {
-                throw Failure("ps \(args.joined(separator: " ")) failed: \(lines.joined(separator: " "))")
-            }
-            guard let col = header.split(separator: " ").firstIndex(of: "PID") else {
-                throw Failure("ps \(args.joined(separator: " ")): no PID column in its output")
-            }
-            var out = header + "\n"
-            for l in lines.dropFirst() {
-                let f = l.split(separator: " ")
-                if col < f.count, let p = Int32(f[col]), pids.contains(p) { out += l + "\n" }
-            }
-            stdoutWrite(out)
+            stdoutWrite(try ContainerTop.table(e, id: try e.resolve(container), psArgs: psArgs))
         }
+    }
+}
+
+package enum ContainerTop {
+    /// The host's ps rows of one running container's processes (`compose top` too).
+    package static func table(_ e: Engine, id: String, psArgs: [String] = []) throws -> String {
+        let v = try e.view(id)
+        guard v.state.Running else { throw Failure("container \(v.container.Name) is not running") }
+        let pids = Set(try e.runtime.processes(id))
+        let args = psArgs.isEmpty ? ["-ef"] : psArgs
+        guard let ps = ["/usr/bin/ps", "/bin/ps"].first(where: { Files.exists($0) }) else {
+            throw Failure("top needs ps on the host (apt-get install procps)")
+        }
+        // Only the container's pids (-q, as moby does), then filtered by the PID column too.
+        let list = pids.sorted().map(String.init).joined(separator: ",")
+        var r = try Subprocess.run(ps, args: ["ps"] + args + ["-q", list], env: ["PATH=/usr/bin:/bin", "LC_ALL=C"], captureOutput: true)
+        if r.status != 0 { r = try Subprocess.run(ps, args: ["ps"] + args, env: ["PATH=/usr/bin:/bin", "LC_ALL=C"], captureOutput: true) }
+        let lines = String(decoding: r.output, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard r.status == 0, let header = lines.first else {
+            throw Failure("ps \(args.joined(separator: " ")) failed: \(lines.joined(separator: " "))")
+        }
+        guard let col = header.split(separator: " ").firstIndex(of: "PID") else {
+            throw Failure("ps \(args.joined(separator: " ")): no PID column in its output")
+        }
+        var out = header + "\n"
+        for l in lines.dropFirst() {
+            let f = l.split(separator: " ")
+            if col < f.count, let p = Int32(f[col]), pids.contains(p) { out += l + "\n" }
+        }
+        return out
     }
 }
 
