@@ -114,6 +114,7 @@ bench: build sysroot images vm Sysroot/out/minbase.tar.gz
 	@bench/engine.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/$(ROOTFS) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/network.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/build.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar $(CURDIR)/Sysroot/out/minbase.tar.gz
+	@bench/compose.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-docker.tar
 	@bench/containerd.sh $(CURDIR)/$(RELEASE_BIN) $(CURDIR)/Sysroot/out/busybox-oci.tar
 
 # The unpack benchmark's layer: Debian minbase via debootstrap (downloads ~40 MB once).
