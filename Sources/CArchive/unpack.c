@@ -82,6 +82,9 @@
     X(archive_write_new) \
     X(archive_write_open_fd) \
     X(archive_write_set_format_pax_restricted) \
+    X(archive_write_add_filter_gzip) \
+    X(archive_write_set_filter_option) \
+    X(archive_write_set_format_raw) \
 
 #define X(f) static __typeof__(&f) p_##f;
 SR_ARCHIVE_FUNCS(X)
@@ -749,5 +752,54 @@ done:
     A(archive_write_free)(a);
     for (size_t i = 0; i < p.nlinks; i++) free(p.links[i].path);
     free(p.links);
+    return rc;
+}
+
+/* A layer tar (in_fd, read to its end) gzip-compressed to out_fd for push: libarchive's raw
+ * format behind its gzip filter, with no timestamp in the gzip header, so the same layer
+ * always compresses to the same bytes (and digest). `sink` gets every compressed byte. */
+int sr_gzip_stream(int in_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *r) {
+    memset(r, 0, sizeof *r);
+    const char *why = archive_unavailable();
+    if (why) return fail(r, ELIBACC, "", why);
+    struct archive *a = A(archive_write_new)();
+    if (!a) return fail(r, ENOMEM, "", "archive_write_new");
+    struct archive_entry *e = A(archive_entry_new)();
+    struct pack_out out = { out_fd, sink, ctx };
+    char *buf = malloc(1 << 20);
+    int rc = -1;
+    if (!e || !buf) { fail(r, ENOMEM, "", "malloc"); goto done; }
+    A(archive_write_set_bytes_in_last_block)(a, 1);
+    if (A(archive_write_add_filter_gzip)(a) != ARCHIVE_OK ||
+        A(archive_write_set_filter_option)(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+        A(archive_write_set_format_raw)(a) != ARCHIVE_OK ||
+        A(archive_write_open)(a, &out, NULL, pack_write, NULL) != ARCHIVE_OK) {
+        fail(r, EIO, "", A(archive_error_string)(a) ? A(archive_error_string)(a) : "archive_write_open (gzip)");
+        goto done;
+    }
+    A(archive_entry_set_pathname)(e, "layer.tar");
+    A(archive_entry_set_filetype)(e, AE_IFREG);
+    A(archive_entry_set_perm)(e, 0644);
+    if (A(archive_write_header)(a, e) != ARCHIVE_OK) { fail(r, EIO, "", A(archive_error_string)(a)); goto done; }
+    for (;;) {
+        ssize_t n = read(in_fd, buf, 1 << 20);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { fail(r, errno, "", "read (the layer)"); goto done; }
+        if (n == 0) break;
+        if (A(archive_write_data)(a, buf, (size_t)n) != n) {
+            fail(r, errno ? errno : EIO, "", A(archive_error_string)(a) ? A(archive_error_string)(a) : "write (gzip)");
+            goto done;
+        }
+        r->bytes += (uint64_t)n;
+    }
+    if (A(archive_write_close)(a) != ARCHIVE_OK) {
+        fail(r, errno ? errno : EIO, "", A(archive_error_string)(a) ? A(archive_error_string)(a) : "archive_write_close (gzip)");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(buf);
+    if (e) A(archive_entry_free)(e);
+    A(archive_write_free)(a);
     return rc;
 }

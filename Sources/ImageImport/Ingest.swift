@@ -134,4 +134,27 @@ extension ImageStore {
     public static func unpackedSize(_ refs: [LayerRef], blobs: Int64) -> Int64 {
         refs.allSatisfy { $0.size != nil } ? refs.reduce(0) { $0 + $1.size! } : blobs
     }
+
+    /// `push`: a layer as registries get it from Docker, gzip. A blob stored gzip or zstd
+    /// goes as it is; a plain tar (what build, commit and import store) is compressed once,
+    /// kept as one of the image's blobs (rmi frees it), and found again by its diff ID in
+    /// gzip-layers/, so a second push compresses and sends nothing.
+    public func pushBlob(_ l: LayerRef, of image: Image) throws -> (digest: String, mediaType: String) {
+        let type = try Layer.manifestMediaType(ofBlob: blobPath(l.blob))
+        guard type == MediaType.ociLayerTar else { return (l.blob, type) }
+        let gz = MediaType.ociLayerTar + "+gzip"
+        let mapDir = root + "/gzip-layers", map = mapDir + "/" + Self.hex(l.diffID)
+        if let d = (try? Files.readString(map))?.trimmed(), Self.validDigest(d), Files.exists(blobPath(d)) {
+            if !(image.otherBlobs ?? []).contains(d) { try add(Image(id: image.id, names: [], layers: image.layers, created: image.created, size: image.size, otherBlobs: [d])) }
+            return (d, gz)
+        }
+        let part = tmp + "/gzip-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(part) }
+        let digest = try Layer.gzip(try FD.open(blobPath(l.blob), O_RDONLY), to: try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600))
+        guard rename(part, blobPath(digest)) == 0 else { throw SysError("rename", blobPath(digest)) }
+        try add(Image(id: image.id, names: [], layers: image.layers, created: image.created, size: image.size, otherBlobs: [digest]))
+        try Files.mkdirAll(mapDir, mode: 0o700)
+        try Files.writeAtomic(map, Array(digest.utf8), mode: 0o600)
+        return (digest, gz)
+    }
 }

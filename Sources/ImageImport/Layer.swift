@@ -105,6 +105,21 @@ public enum Layer {
         }
     }
 
+    /// A layer tar gzip-compressed for push (the same input always gives the same bytes);
+    /// the digest of what was written.
+    public static func gzip(_ input: FD, to out: FD) throws -> String {
+        var r = sr_unpack_result()
+        let hasher = Hasher()
+        let ctx = Unmanaged.passUnretained(hasher).toOpaque()
+        let rc = sr_gzip_stream(input.raw, out.raw, { ctx, buf, len in
+            let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
+            h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
+        }, ctx, &r)
+        withExtendedLifetime(hasher) {}
+        if rc != 0 { throw UnpackError(entry: "", reason: "gzip of a layer: " + cString(r.what), errno: r.err) }
+        return "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
+    }
+
     /// The OCI media type of a layer blob, from its first bytes: gzip, zstd or a plain tar;
     /// nil for bzip2 and xz, which libarchive reads but no image manifest can name.
     public static func mediaType(ofBlob path: String) -> String? {

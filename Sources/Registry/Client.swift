@@ -55,13 +55,14 @@ public final class RegistryClient {
     }
 
     /// Sends a request with our auth; a 401 is answered once and the request retried.
+    /// `upload` is read from `uploadOffset` (a chunk of a blob), from the start on a retry too.
     func send(_ method: String, _ url: String, accept: [String] = [], headers: [String] = [], upload: (fd: Int32, length: Int64)? = nil,
-              out: Int32? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
+              uploadOffset: Int64 = 0, out: Int32? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> HTTPResponse {
         func go() throws -> HTTPResponse {
             var h = (accept.isEmpty ? [] : ["Accept: " + accept.joined(separator: ", ")]) + headers
             if let a = authLock.locked({ authorization }) { h.append("Authorization: " + a) }
             if let out { _ = ftruncate(out, 0); _ = lseek(out, 0, SEEK_SET) }
-            if let u = upload { _ = lseek(u.fd, 0, SEEK_SET) }
+            if let u = upload { _ = lseek(u.fd, off_t(uploadOffset), SEEK_SET) }
             return try HTTP.request(method, url, headers: h, upload: upload, out: out, verifyTLS: verifyTLS, progress: progress)
         }
         var r = try go()

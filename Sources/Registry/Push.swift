@@ -8,8 +8,9 @@ import Glibc
 
 /// `push`: an image of the store to a registry over the distribution API. Each blob is
 /// asked for first (HEAD); a missing one is mounted from another repository of the same
-/// registry that the image came from when the registry allows, else uploaded in one PUT
-/// (POST for the upload's location, PUT with the digest). Then the manifest, by tag.
+/// registry that the image came from when the registry allows, else uploaded: in one PUT
+/// (POST for the upload's location, PUT with the digest), or above `chunkSize` in PATCHes
+/// of that size and a closing PUT. Layers go gzip, as Docker pushes them. Then the manifest.
 public enum Push {
     public struct Line { public var text: String }
 
@@ -28,17 +29,18 @@ public enum Push {
         let siblings = img.names.compactMap { try? Reference.parse($0) }.filter { $0.domain == ref.domain && $0.path != ref.path }.map(\.path)
         var descriptors: [Descriptor] = []
         for l in img.layers.reversed() {
-            let path = store.blobPath(l.blob)
+            let (blob, mediaType) = try store.pushBlob(l, of: img)
+            let path = store.blobPath(blob)
             let size = Int64(Files.size(path))
-            let short = String(l.blob.dropFirst(7).prefix(12))
-            if try client.blobExists(l.blob) {
+            let short = String(l.diffID.dropFirst(7).prefix(12))
+            if try client.blobExists(blob) {
                 say("\(short): Layer already exists")
-            } else if try client.upload(l.blob, path: path, size: size, mountFrom: siblings.first) {
+            } else if try client.upload(blob, path: path, size: size, mountFrom: siblings.first) {
                 say("\(short): Mounted from \(siblings.first!)")
             } else {
                 say("\(short): Pushed")
             }
-            descriptors.insert(Descriptor(mediaType: try Layer.manifestMediaType(ofBlob: path), digest: l.blob, size: size), at: 0)
+            descriptors.insert(Descriptor(mediaType: mediaType, digest: blob, size: size), at: 0)
         }
         let configPath = store.blobPath(img.id)
         let configSize = Int64(Files.size(configPath))
@@ -70,14 +72,38 @@ extension RegistryClient {
         guard r.status == 202, let location = r.header("location") else {
             throw Failure("POST upload of \(digest) to \(ref.domain)/\(ref.path): HTTP \(r.status) \(Self.registryError(r.body))")
         }
-        var put = location.hasPrefix("http://") || location.hasPrefix("https://") ? location : "\(scheme)://\(ref.host)\(location)"
-        put += (put.contains("?") ? "&" : "?") + "digest=" + Self.percent(digest)
+        func absolute(_ l: String) -> String { l.hasPrefix("http://") || l.hasPrefix("https://") ? l : "\(scheme)://\(ref.host)\(l)" }
+        var put = absolute(location)
         let fd = try FD.open(path, O_RDONLY)
-        let p = try send("PUT", put, headers: ["Content-Type: application/octet-stream"], upload: (fd.raw, size))
+        var rest = (fd: fd.raw, length: size)
+        if size > Self.chunkSize {
+            // The distribution API's chunked upload: PATCH each range at the location the
+            // last answer gave, then PUT the digest with an empty body.
+            var offset: Int64 = 0
+            while offset < size {
+                let n = min(Self.chunkSize, size - offset)
+                let r = try send("PATCH", put, headers: ["Content-Type: application/octet-stream", "Content-Range: \(offset)-\(offset + n - 1)"],
+                                 upload: (fd.raw, n), uploadOffset: offset)
+                guard r.status == 202, let next = r.header("location") else {
+                    throw Failure("PATCH blob \(digest) bytes \(offset)-\(offset + n - 1) to \(ref.domain)/\(ref.path): HTTP \(r.status) \(Self.registryError(r.body))")
+                }
+                put = absolute(next)
+                offset += n
+            }
+            rest = (empty.raw, 0)
+        }
+        put += (put.contains("?") ? "&" : "?") + "digest=" + Self.percent(digest)
+        let p = try send("PUT", put, headers: ["Content-Type: application/octet-stream"], upload: rest)
         guard p.status == 201 else {
             throw Failure("PUT blob \(digest) to \(ref.domain)/\(ref.path): HTTP \(p.status) \(Self.registryError(p.body))")
         }
         return false
+    }
+
+    /// Blobs above this go in chunks of this size (SWIFTRUN_PUSH_CHUNK_SIZE, bytes): one PUT of
+    /// a large layer through a proxy that limits request bodies fails where chunks pass.
+    static var chunkSize: Int64 {
+        getenv("SWIFTRUN_PUSH_CHUNK_SIZE").flatMap { Int64(String(cString: $0)) }.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20
     }
 
     /// PUT the manifest by tag; its digest.

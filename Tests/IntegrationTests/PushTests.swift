@@ -15,8 +15,19 @@ final class PushTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["build", "-t", ref, ctx]).code, 0)
         let id = try swiftrun(["images", "-q", "--no-trunc", ref]).out
 
+        // In chunks of 64 kB (the base layer is larger): POST, PATCHes, PUT.
+        setenv("SWIFTRUN_PUSH_CHUNK_SIZE", "65536", 1)
         let r = try swiftrun(["push", ref])
+        unsetenv("SWIFTRUN_PUSH_CHUNK_SIZE")
         XCTAssertEqual(r.code, 0, r.err)
+        let log = (try? String(contentsOfFile: root + "-registry/log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("\"PATCH /v2/team/chatbot/blobs/uploads/"), "chunked upload")
+        // Every layer goes gzip, as Docker pushes (ours are stored as plain tars).
+        let m = try TestBundle.exec("/usr/bin/curl", ["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json", "http://\(addr)/v2/team/chatbot/manifests/v1"])
+        let manifest = try JSONSerialization.jsonObject(with: Data(m.out.utf8)) as? [String: Any]
+        let types = (manifest?["layers"] as? [[String: Any]] ?? []).compactMap { $0["mediaType"] as? String }
+        XCTAssertEqual(types.count, 3, m.out)
+        XCTAssertTrue(types.allSatisfy { $0 == "application/vnd.oci.image.layer.v1.tar+gzip" }, "\(types)")
         XCTAssertTrue(r.out.contains("The push refers to repository [\(addr)/team/chatbot]"), r.out)
         XCTAssertEqual(r.out.components(separatedBy: ": Pushed").count - 1, 3, "the base image's two layers and the RUN's: \(r.out)")
         XCTAssertTrue(r.out.contains("v1: digest: sha256:"), r.out)

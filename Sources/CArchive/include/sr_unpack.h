@@ -32,6 +32,10 @@ int sr_unpack_layer_hashed(int src_fd, int dest_fd, sr_sink_fn sink, void *ctx, 
 int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, const char *const *exclude, int nexclude,
                   struct sr_unpack_result *res);
 
+/* A layer tar from in_fd, gzip-compressed to out_fd (no timestamp: the same input gives the
+ * same bytes); `sink` gets every byte written. res->bytes counts the input. */
+int sr_gzip_stream(int in_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
+
 struct archive;
 struct archive *sr_tar_open(int fd);
 int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size);
