@@ -7,7 +7,7 @@ import Template
 /// table (`columns`: header and field), `json` (one object per line), or a Go template over
 /// each row (`table TEMPLATE`: with a header row). Rows are Go structs of `type`: a field
 /// they do not have is an error.
-func printRows(_ rows: [JSONValue], format: String?, columns: [(header: String, field: String)], type: String,
+package func printRows(_ rows: [JSONValue], format: String?, columns: [(header: String, field: String)], type: String,
                headers: [String: String] = [:]) throws {
     switch format {
     case nil, "table":

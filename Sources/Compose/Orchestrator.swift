@@ -386,7 +386,11 @@ public final class Orchestrator {
 
     // MARK: down, stop, start
 
-    public func down(volumes: Bool, removeOrphans: Bool, timeout: Int?) throws {
+    /// `down --rmi`: local, the images compose built (services without an `image:`); all,
+    /// every image the services use.
+    public enum RemoveImages: String { case local, all }
+
+    public func down(volumes: Bool, removeOrphans: Bool, timeout: Int?, rmi: RemoveImages? = nil) throws {
         // Dependents first (the reverse of up), then what no service of the file names.
         let order = (try? ordered([]).map(\.name)) ?? project.services.map(\.name)
         let all = containers()
@@ -402,6 +406,16 @@ public final class Orchestrator {
             say(" Network \(def.name)  Removing")
             try engine.networks.remove(n)
             say(" Network \(def.name)  Removed")
+        }
+        if let rmi {
+            var seen = Set<String>()
+            for s in project.services where rmi == .all || s.image == nil {
+                let name = imageName(s)
+                guard seen.insert(name).inserted, (try? engine.store.find(name)) != nil else { continue }
+                say(" Image \(name)  Removing")
+                _ = try engine.store.remove(name)
+                say(" Image \(name)  Removed")
+            }
         }
         if volumes {
             for (_, def) in project.volumes.sorted(by: { $0.key < $1.key }) where !def.external {

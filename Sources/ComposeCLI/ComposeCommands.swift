@@ -140,9 +140,16 @@ struct ComposeDown: ParsableCommand {
     @Flag(name: [.short, .long], help: "Remove the named volumes the file declares, and anonymous ones.") var volumes = false
     @Flag(name: .customLong("remove-orphans"), help: "Also containers of services no longer in the file.") var removeOrphans = false
     @Option(name: [.short, .long], help: "Seconds to wait for a stop before SIGKILL.") var timeout: Int?
+    @Option(help: "Remove images: local (those compose built) or all (every image the services use).") var rmi: String?
 
     func run() throws {
-        try engine { try c.orchestrator().down(volumes: volumes, removeOrphans: removeOrphans, timeout: timeout) }
+        try engine {
+            let images = try rmi.map { v -> Orchestrator.RemoveImages in
+                guard let r = Orchestrator.RemoveImages(rawValue: v) else { throw Failure("invalid --rmi \(v): use local or all") }
+                return r
+            }
+            try c.orchestrator().down(volumes: volumes, removeOrphans: removeOrphans, timeout: timeout, rmi: images)
+        }
     }
 }
 
@@ -151,36 +158,53 @@ struct ComposePs: ParsableCommand {
     @OptionGroup var c: ComposeOptions
     @Flag(name: [.short, .long], help: "Stopped ones too.") var all = false
     @Flag(name: [.short, .long], help: "Only IDs.") var quiet = false
-    @Option(help: "table (default) or json.") var format: String?
+    @Option(help: "table (default), json (one object per line), a Go template, or 'table TEMPLATE'.") var format: String?
     @Argument(help: "Services (default: all).") var services: [String] = []
 
     func run() throws {
         try engine {
             let o = try c.orchestrator()
-            var rows: [[String]] = []
-            var json: [JSONValue] = []
             let now = Time.nowNanos()
+            var rows: [JSONValue] = []
             for v in o.containers(all: all) {
-                let svc = v.container.Config.Labels["com.docker.compose.service"] ?? ""
+                let c = v.container
+                let svc = c.Config.Labels["com.docker.compose.service"] ?? ""
                 if !services.isEmpty && !services.contains(svc) { continue }
-                if quiet { stdoutWrite(v.container.Id + "\n"); continue }
-                let status = DockerWords.status(v.state, nowNs: now)
-                let cmd = "\"" + ([v.container.Path] + v.container.Args).joined(separator: " ") + "\""
-                let ports = v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : ""
-                rows.append([v.container.Name, v.container.Config.Image, cmd, svc, DockerWords.humanDuration(now - v.container.CreatedNs) + " ago", status, ports])
-                json.append(.object(["Name": .string(v.container.Name), "Service": .string(svc), "State": .string(v.state.Status.rawValue),
-                                     "Health": .string(v.state.Health?.Status.rawValue ?? ""), "ExitCode": .number(String(v.state.ExitCode)),
-                                     "Publishers": .string(ports)],
-                                    order: ["Name", "Service", "State", "Health", "ExitCode", "Publishers"]))
+                if quiet { stdoutWrite(c.Id + "\n"); continue }
+                let ports = v.state.Running ? v.state.NetworkSettings?.Ports ?? [:] : [:]
+                let publishers: [JSONValue] = ports.sorted { $0.key < $1.key }.flatMap { key, hosts in
+                    hosts.map { h -> JSONValue in
+                        let parts = key.split(separator: "/")
+                        return .object([("URL", .string(h.HostIp.isEmpty ? "0.0.0.0" : h.HostIp)), ("TargetPort", .number(String(parts.first ?? "0"))),
+                                        ("PublishedPort", .number(h.HostPort.isEmpty ? "0" : h.HostPort)), ("Protocol", .string(String(parts.last ?? "tcp")))])
+                    }
+                }
+                let labels = c.Config.Labels.keys.sorted().map { "\($0)=\(c.Config.Labels[$0]!)" }.joined(separator: ",")
+                rows.append(.object([
+                    ("Command", .string(DockerWords.command(c.Path, c.Args, truncate: false))),
+                    ("CreatedAt", .string(c.Created)),
+                    ("ExitCode", .number(String(v.state.ExitCode))),
+                    ("Health", .string(v.state.Running ? v.state.Health?.Status.rawValue ?? "" : "")),
+                    ("ID", .string(c.Id)),
+                    ("Image", .string(c.Config.Image)),
+                    ("Labels", .string(labels)),
+                    ("Name", .string(c.Name)),
+                    ("Names", .string(c.Name)),
+                    ("Networks", .string(c.networkMode)),
+                    ("Ports", .string(v.state.Running ? v.state.NetworkSettings?.portsColumn ?? "" : "")),
+                    ("Project", .string(o.project.name)),
+                    ("Publishers", .array(publishers)),
+                    ("RunningFor", .string(DockerWords.humanDuration(now - c.CreatedNs) + " ago")),
+                    ("Service", .string(svc)),
+                    ("State", .string(v.state.Status.rawValue)),
+                    ("Status", .string(DockerWords.status(v.state, nowNs: now))),
+                ]))
             }
             if quiet { return }
-            if format == "json" { stdoutWrite(try JSON.string(JSONValue.array(json)) + "\n"); return }
-            let head = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
-            var w = head.map(\.count)
-            for r in rows { for (i, x) in r.enumerated() { w[i] = max(w[i], x.count) } }
-            for r in [head] + rows {
-                stdoutWrite(r.enumerated().map { i, x in i == r.count - 1 ? x : x + String(repeating: " ", count: w[i] - x.count + 3) }.joined() + "\n")
-            }
+            try printRows(rows, format: format,
+                          columns: [("NAME", "Name"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("SERVICE", "Service"), ("CREATED", "RunningFor"),
+                                    ("STATUS", "Status"), ("PORTS", "Ports")],
+                          type: "api.ContainerSummary")
         }
     }
 }

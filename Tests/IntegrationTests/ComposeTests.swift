@@ -80,9 +80,14 @@ final class ComposeTests: EngineTestCase {
         XCTAssertTrue(ps.out.contains("Exited (0)"), "the migration ran once: \(ps.out)")
         XCTAssertTrue(ps.out.contains("127.0.0.1:18491->8080/tcp"), ps.out)
         let js = try compose(["ps", "--format", "json"]).out
-        let rows = (try JSONSerialization.jsonObject(with: Data(js.utf8)) as? [[String: Any]]) ?? []
+        // One object per line, as compose v2 prints them.
+        let rows = try js.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
         XCTAssertEqual(rows.compactMap { $0["Service"] as? String }.sorted(), ["api", "db"], js)
         XCTAssertEqual(rows.first { $0["Service"] as? String == "db" }?["Health"] as? String, "healthy", js)
+        let published = rows.first { $0["Service"] as? String == "api" }?["Publishers"] as? [[String: Any]]
+        XCTAssertEqual(published?.first?["PublishedPort"] as? Int, 18491, js)
+        XCTAssertEqual(try compose(["ps", "--format", "{{.Service}} {{.State}}"]).out.split(separator: "\n").sorted(), ["api running", "db running"])
+        XCTAssertEqual(try compose(["ps", "--format", "{{.Bogus}}"]).code, 1, "a field it does not have")
 
         // The API sees its environment and reaches the db by its service name.
         let ex = try compose(["exec", "-T", "api", "sh", "-c", "echo $OPENAI_API_KEY; wget -q -O- http://db:5432/ | head -1; cat /etc/hostname >/dev/null"])
@@ -181,6 +186,13 @@ final class ComposeTests: EngineTestCase {
         XCTAssertEqual(cfg.out, "api\n")
         let bad = try swiftrun(["compose", "-f", dir + "/nope.yaml", "up"])
         XCTAssertEqual(bad.code, 1)
+        // down --rmi local: the image compose built goes; the base it was built from stays.
+        let down = try compose(["down", "--rmi", "local", "-t", "0"])
+        XCTAssertEqual(down.code, 0, down.err)
+        XCTAssertTrue(down.err.contains("Image \(project)-api  Removed"), down.err)
+        XCTAssertEqual(try swiftrun(["images", "-q", "\(project)-api"]).out, "")
+        XCTAssertNotEqual(try swiftrun(["images", "-q", "swiftrun.test/busybox-httpd:v1"]).out, "")
+        XCTAssertEqual(try compose(["down", "--rmi", "some"]).code, 1)
     }
 
     /// `compose ARGS` in the background, its output into `out`; SIGKILLed (by pid) at teardown.
