@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["OCI", "OS", "CShim"], swiftSettings: v5),
         .target(name: "Registry", dependencies: ["ImageStore", "ImageImport", "OCI", "OS", "CHTTP"], swiftSettings: v5),
         .target(name: "Engine", dependencies: ["ImageStore", "Runtime", "Network", "OCI", "OS"], swiftSettings: v5),
-        .target(name: "Build", dependencies: ["Engine", "Runtime", "ImageStore", "ImageImport", "OCI", "OS", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
+        .target(name: "Build", dependencies: ["Engine", "Runtime", "ImageStore", "ImageImport", "Registry", "OCI", "OS", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
         // compose files: YAML by Yams (libyaml), decoded with compose-spec's meanings.
         .target(name: "Compose", dependencies: ["Build", "Engine", "Network", "ImageStore", "OCI", "OS",
                                                 .product(name: "Yams", package: "Yams")], swiftSettings: v5),

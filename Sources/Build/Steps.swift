@@ -1,6 +1,8 @@
 import Engine
 import ImageImport
 import ImageStore
+import Crypto
+import Registry
 import OCI
 import OS
 import Runtime
@@ -183,8 +185,8 @@ extension Builder {
         guard words.count >= 2 || (!ins.heredocs.isEmpty && words.count >= 1) else {
             throw BuildError("\(ins.keyword) requires at least two arguments: \(ins.keyword) SOURCE... DEST")
         }
-        if ins.keyword == "ADD" && words.dropLast().contains(where: { $0.hasPrefix("http://") || $0.hasPrefix("https://") || $0.hasPrefix("git@") }) {
-            throw BuildError("ADD of a URL is not supported yet: fetch it with RUN (curl, wget) or COPY a downloaded file")
+        if ins.keyword == "ADD" && words.dropLast().contains(where: { $0.hasPrefix("git@") || (Download.isURL($0) && $0.hasSuffix(".git")) }) {
+            throw BuildError("ADD of a git repository is not supported: clone it with RUN git clone")
         }
         var c = st.config.config ?? .init()
         var dest = words.removeLast()
@@ -225,12 +227,49 @@ extension Builder {
         for i in heredocFiles.indices where ins.heredocs.first(where: { $0.name == heredocFiles[i].0 })?.expand == true {
             heredocFiles[i].1 = try lex.process("\"" + heredocFiles[i].1.replacing("\"", with: "\\\"") + "\"", lookup)
         }
+        // ADD URL: fetched on every build into a scratch directory (the content, not the URL,
+        // keys the cache, as BuildKit's checksum of it does), 0600, with the server's
+        // Last-Modified as its time; --checksum must match. Never extracted.
+        var fetched: (tree: SourceTree, entries: [SourceEntry])?
+        var scratch: String?
+        defer { if let d = scratch { try? Files.removeTree(d) } }
+        let urls = ins.keyword == "ADD" && !fromStage ? words.filter(Download.isURL) : []
+        if let sum = ins.flag("checksum"), urls.count != 1 || words.count != 1 {
+            throw BuildError("ADD --checksum=\(sum): only for one http(s) source")
+        }
+        if !urls.isEmpty {
+            words.removeAll(where: Download.isURL)
+            let d = store.tmp + "/add-url-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            scratch = d
+            try Files.mkdirAll(d, mode: 0o700)
+            var names: [String] = []
+            for u in urls {
+                let path = u.split(separator: "#")[0].split(separator: "?")[0].split(separator: "/", omittingEmptySubsequences: true).dropFirst(2)
+                let name = path.last.map(String.init) ?? "__unnamed__"
+                unlink(d + "/" + name)
+                let out = try FD.open(d + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+                let got: Download.Fetched
+                do { got = try Download.get(u, to: out) } catch { throw BuildError("ADD \(u): \(error)") }
+                if let sum = ins.flag("checksum") {
+                    let want = try lex.process(sum, lookup), have = try Self.fileDigest(d + "/" + name)
+                    guard want == have else { throw BuildError("ADD \(u): digest mismatch \(have): \(want) (--checksum)") }
+                }
+                if let lm = got.lastModified, let t = Self.httpDate(lm) {
+                    var times = [timespec(tv_sec: t, tv_nsec: 0), timespec(tv_sec: t, tv_nsec: 0)]
+                    _ = futimens(out.raw, &times)
+                }
+                if !names.contains(name) { names.append(name) }
+            }
+            let tree = try SourceTree(path: d, what: "ADD's downloads")
+            fetched = (tree, try names.map { SourceEntry(src: $0, dst: $0, st: try tree.lstatIn($0), link: nil) })
+        }
         let selection = try source.select(words)
-        let multiple = selection.multiple || words.count + heredocFiles.count > 1
+        let multiple = selection.multiple || words.count + heredocFiles.count + urls.count > 1
         let sourceIsDir = words.contains { w in ((try? source.lstatIn(DockerIgnore.clean(w) == "." ? "" : DockerIgnore.clean(w)))?.st_mode ?? 0) & S_IFMT == S_IFDIR }
         var keyParts = [ins.keyword, st.imageID, dest, slashEnd ? "/" : "", ins.flag("chown") ?? "", ins.flag("chmod") ?? "",
                         fromStage ? "from" : "context", try source.digest(selection.entries)]
         keyParts += heredocFiles.map { $0.0 + "\u{0}" + $0.1 }
+        if let f = fetched { keyParts += ["url", try f.tree.digest(f.entries)] }
         let key = Self.key(keyParts)
         if let hit = cached(key, st.imageID, o) { use(hit, &st, label: label, ins); return }
         progress("#\(step) \(label) \(ins.original)")
@@ -262,6 +301,7 @@ extension Builder {
             plain.removeAll { e in archives.contains { $0.src == e.src } }
         }
         try copier.copy(plain, from: source, to: dest, intoDirectory: intoDirectory)
+        if let f = fetched { try copier.copy(f.entries, from: f.tree, to: dest, intoDirectory: intoDirectory) }
         for a in archives {
             // ADD extracts a local tar (gzip, bzip2, xz, zstd or plain) into the destination directory.
             try copier.mkdirAll(dest)
@@ -288,6 +328,36 @@ extension Builder {
         let shown = (ins.flags.map { "--\($0.0)\($0.1.map { "=" + $0 } ?? "")" } + [ins.json.map { $0.joined(separator: " ") } ?? ins.args]).joined(separator: " ")
         try commit(&next, layerFrom: upper, createdBy: "\(ins.keyword) \(shown)", key: key)
         st = next
+    }
+
+    static func fileDigest(_ path: String) throws -> String {
+        let fd = try FD.open(path, O_RDONLY | O_CLOEXEC)
+        var h = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw SysError("read", path) }
+            if n == 0 { break }
+            h.update(data: buf[0..<n])
+        }
+        return "sha256:" + h.finalize().map { ImageStore.hexByte($0) }.joined()
+    }
+
+    /// An HTTP date (RFC 1123, "Wed, 21 Oct 2015 07:28:00 GMT") as seconds since the epoch.
+    static func httpDate(_ s: String) -> Int? {
+        let f = s.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard f.count == 6, f[5] == "GMT", let day = Int32(f[1]), let mon = months.firstIndex(of: String(f[2])), let year = Int32(f[3]) else { return nil }
+        let hms = f[4].split(separator: ":").compactMap { Int32($0) }
+        guard hms.count == 3 else { return nil }
+        var tm = Glibc.tm()
+        tm.tm_year = year - 1900
+        tm.tm_mon = Int32(mon)
+        tm.tm_mday = day
+        tm.tm_hour = hms[0]
+        tm.tm_min = hms[1]
+        tm.tm_sec = hms[2]
+        return timegm(&tm)
     }
 
     static func isArchive(_ name: String) -> Bool {

@@ -253,10 +253,51 @@ final class BuildTests: EngineTestCase {
         let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "add:v1", "-c",
                                  "cat /gz/pkg/a.txt /xz/pkg/b.txt /bz2/pkg/a.txt; ls /copied; stat -c %a /plain/a.txt"])
         XCTAssertEqual(look.out, "A\nB\nA\npkg.tar.gz\n600\n", look.err)
-        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD https://example.com/x.tar.gz /x/\n")
-        let url = try build([])
-        XCTAssertEqual(url.code, 1)
-        XCTAssertTrue(url.err.contains("ADD of a URL is not supported yet"), url.err)
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD git@github.com:moby/moby.git /src\n")
+        let git = try build([])
+        XCTAssertEqual(git.code, 1)
+        XCTAssertTrue(git.err.contains("ADD of a git repository is not supported"), git.err)
+    }
+
+    /// ADD of http(s) URLs (a server on loopback): the file under the URL's name, 0600, with
+    /// the server's Last-Modified, never extracted; --checksum checked; cached on content.
+    func testAddFetchesURLs() throws {
+        let files = root + "-files"
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: files) }
+        try "setting=1\n".write(toFile: files + "/config.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000_000)], ofItemAtPath: files + "/config.txt")
+        try write("src/tool/bin.sh", "echo tool\n")
+        XCTAssertEqual(try TestBundle.exec("/usr/bin/tar", ["-C", ctx + "/src", "-czf", files + "/tool.tar.gz", "tool"]).code, 0)
+        let sum = try TestBundle.exec("/usr/bin/sha256sum", [files + "/tool.tar.gz"]).out.prefix(64)
+        let base = try serveFiles(files)
+        let dockerfile = """
+        FROM swiftrun.test/busybox-httpd:v1
+        ADD \(base)/config.txt /etc/app/
+        ADD --checksum=sha256:\(sum) \(base)/tool.tar.gz /opt/tool.tar.gz
+        ADD --chown=1234:1234 \(base)/config.txt?v=2 /renamed.txt
+        """
+        try write("Dockerfile", dockerfile)
+        let r = try build(["-t", "fetched:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let look = try swiftrun(["run", "--rm", "-u", "root", "--entrypoint", "sh", "fetched:v1", "-c",
+                                 "cat /etc/app/config.txt; stat -c '%a %Y' /etc/app/config.txt; ls /opt; stat -c '%u' /renamed.txt"])
+        XCTAssertEqual(look.out, "setting=1\n600 1000000000\ntool.tar.gz\n1234\n", look.err)
+        let again = try build(["-t", "fetched:v1"])
+        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1 + again.out.components(separatedBy: "CACHED").count - 1, 3,
+                       "fetched again, the same content: cached: \(again.err)")
+        try "setting=2\n".write(toFile: files + "/config.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try build(["-t", "fetched:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "-u", "root", "--entrypoint", "cat", "fetched:v1", "/etc/app/config.txt"]).out, "setting=2\n", "new content, new layer")
+
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD --checksum=sha256:\(String(repeating: "0", count: 64)) \(base)/tool.tar.gz /t\n")
+        let wrong = try build([])
+        XCTAssertEqual(wrong.code, 1)
+        XCTAssertTrue(wrong.err.contains("digest mismatch sha256:\(sum)"), wrong.err)
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD \(base)/nope.txt /n\n")
+        let missing = try build([])
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertTrue(missing.err.contains("the server answered 404"), missing.err)
     }
 
     func testRunMountsCacheSecretBindAndNetwork() throws {
