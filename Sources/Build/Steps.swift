@@ -78,16 +78,30 @@ extension Builder {
             throw BuildError("RUN needs a root file system: this stage has none yet (FROM scratch): COPY a program in first")
         }
         let shell = st.config.config?.Shell ?? ["/bin/sh", "-c"]
+        var mounts = mounts
+        var script: String?
+        defer { if let f = script { unlink(f) } }
         let cmd: [String]
         if let j = ins.json {
             cmd = j
         } else if let first = ins.heredocs.first, ins.args.trimmingTrailingSpace().hasPrefix("<<"),
                   Dockerfile.heredocStarts(ins.args).count == 1, !ins.args.contains(where: { $0 == " " || $0 == "\t" }) {
-            // `RUN <<EOF`: the heredoc is the script.
-            guard !first.content.hasPrefix("#!") else {
-                throw BuildError("a heredoc with #! is not supported yet: write the script with COPY <<EOF, then RUN it")
+            // `RUN <<EOF`: the heredoc is the script. One that starts with #! runs as a file
+            // of its own, by its interpreter (BuildKit's /dev/pipes/NAME), not by SHELL.
+            if first.content.hasPrefix("#!") {
+                let f = store.tmp + "/heredoc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                script = f
+                let fd = try FD.open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o755)
+                try fd.writeAll(Array(first.content.utf8))
+                fchmod(fd.raw, 0o755)
+                let target = "/dev/pipes/" + first.name
+                mounts.volumes.append("\(f):\(target):ro")
+                mounts.targets.append(target)
+                mounts.keyParts.append("heredoc:" + first.content)
+                cmd = [target]
+            } else {
+                cmd = shell + [first.content]
             }
-            cmd = shell + [first.content]
         } else if !ins.heredocs.isEmpty {
             // `RUN cmd <<EOF`: the shell reads the heredocs itself.
             cmd = shell + [ins.args + "\n" + ins.heredocs.map { $0.content + $0.name + "\n" }.joined()]

@@ -221,11 +221,16 @@ final class BuildTests: EngineTestCase {
         $NAME stays
         END
         ONBUILD RUN echo triggered > /onbuild
+        RUN <<EOF
+        #!/usr/bin/awk -f
+        BEGIN { print "by awk, not by SHELL" > "/shebang" }
+        EOF
         """)
         let r = try build(["-t", "here:v1"])
         XCTAssertEqual(r.code, 0, r.err)
-        let look = try swiftrun(["run", "--rm", "--entrypoint", "cat", "here:v1", "/greeting", "/steps", "/literal"])
-        XCTAssertEqual(look.out, "hello world\none\ntwo\n$NAME stays\n", look.err)
+        let look = try swiftrun(["run", "--rm", "--entrypoint", "cat", "here:v1", "/greeting", "/steps", "/literal", "/shebang"])
+        XCTAssertEqual(look.out, "hello world\none\ntwo\n$NAME stays\nby awk, not by SHELL\n", look.err)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "ls", "here:v1", "/dev/pipes"]).code, 1, "the script is in no layer")
         // ONBUILD fires in a child build, not in the image that declares it.
         XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "here:v1", "/onbuild"]).code, 1)
         try write("Dockerfile", "FROM here:v1\n")
