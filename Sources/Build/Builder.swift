@@ -49,6 +49,8 @@ public final class Builder {
     static let ownerKey = "io.swiftrun.build"
     var step = 0
     let startNs = Time.monotonicNanos()
+    /// --no-cache: a step's result is never swapped for another build's.
+    var noCache = false
 
     public init(engine: Engine) { self.engine = engine }
 
@@ -78,6 +80,7 @@ public final class Builder {
     /// Builds and tags; returns the image ID.
     public func build(_ o: Options) throws -> String {
         sweepAbandoned()
+        noCache = o.noCache
         let context = try Files.realpath(o.context)
         guard Files.isDirectory(context) else { throw BuildError("unable to prepare context: path \"\(o.context)\" is not a directory") }
         let dfPath = o.dockerfile.map { $0.hasPrefix("/") ? $0 : Files.absolute($0) } ?? context + "/Dockerfile"
@@ -449,7 +452,10 @@ public final class Builder {
         let bytes = try JSON.encode(config)
         let id = ImageStore.digest(bytes)
         let layers = st.layers + (newLayer.map { [$0] } ?? [])
-        try store.transaction {
+        let adopted: ImageStore.Image? = try store.transaction {
+            // Another build finished the same step on the same parent while this one ran it:
+            // its result is taken, so both builds (and the cache) go on from one image.
+            if !noCache, let other = try store.images().first(where: { $0.parent == st.imageID && $0.buildKey == key }) { return other }
             if let l = newLayer, let t = tarPath {
                 try store.ingest(fd: try FD.open(t, O_RDONLY), expected: l.blob, what: "the layer of \(createdBy)")
                 let dest = store.layerPath(l.chainID)
@@ -468,6 +474,13 @@ public final class Builder {
             img.parent = st.imageID
             img.buildKey = key
             try store.add(img)
+            return nil
+        }
+        if let other = adopted, let c = try? JSON.decode(ImageConfig.self, from: try store.readBlob(other.id), what: "image config") {
+            st.config = c
+            st.imageID = other.id
+            st.layers = other.layers
+            return
         }
         st.config = config
         st.imageID = id

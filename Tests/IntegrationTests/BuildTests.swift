@@ -305,6 +305,45 @@ final class BuildTests: EngineTestCase {
         XCTAssertTrue(missing.err.contains("the server answered 404"), missing.err)
     }
 
+    /// Two builds at once on one store, sharing their first steps: both finish, each image
+    /// is what its Dockerfile says, and the cache serves a third build of either.
+    func testTwoBuildsAtOnce() throws {
+        var procs: [(Process, String)] = []
+        for name in ["one", "two"] {
+            let dir = ctx + "-" + name
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try """
+            FROM swiftrun.test/busybox-httpd:v1
+            USER root
+            RUN sleep 0.3; echo shared > /shared
+            RUN echo \(name) > /which
+            """.write(toFile: dir + "/Dockerfile", atomically: true, encoding: .utf8)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestBundle.binDir + "/swiftrun")
+            p.arguments = withRoot(["build", "--progress", "plain", "-t", "both:\(name)", dir])
+            let log = dir + ".log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            p.standardError = p.standardOutput
+            procs.append((p, dir))
+        }
+        defer { for (_, dir) in procs { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".log") } }
+        for (p, _) in procs { try p.run() }
+        for (p, dir) in procs {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, (try? String(contentsOfFile: dir + ".log", encoding: .utf8)) ?? "")
+        }
+        for name in ["one", "two"] {
+            let r = try swiftrun(["run", "--rm", "--entrypoint", "cat", "both:\(name)", "/shared", "/which"])
+            XCTAssertEqual(r.out, "shared\n\(name)\n", r.err)
+        }
+        let again = try swiftrun(["build", "--progress", "plain", "-t", "both:one", procs[0].1])
+        XCTAssertEqual(again.code, 0, again.err)
+        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1, 3, again.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/tmp/transaction"), "no transaction left open")
+        XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "", "no RUN container left")
+    }
+
     func testRunMountsCacheSecretBindAndNetwork() throws {
         try write("data/input.txt", "from-bind\n")
         let secretFile = ctx + "-secret.txt"
