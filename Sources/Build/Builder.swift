@@ -1,6 +1,7 @@
 import Engine
 import ImageImport
 import ImageStore
+import Registry
 import OCI
 import OS
 #if canImport(Glibc)
@@ -29,6 +30,8 @@ public final class Builder {
         public var target: String?
         public var buildArgs: [String: String] = [:]
         public var noCache = false
+        /// --pull: fetch every base image again; else only one the store lacks (Docker's way).
+        public var pull = false
         /// RUN's network: nil (the default bridge), "none", "host".
         public var network: String?
         public var labels: [String: String] = [:]
@@ -197,6 +200,16 @@ public final class Builder {
         ImageStore.digest(Array(parts.joined(separator: "\u{0}").utf8))
     }
 
+    /// A FROM image: from the store, pulled first when it is missing or with --pull.
+    func baseImage(_ ref: String, pull: Bool, label: String) throws -> ImageStore.Image {
+        if !pull, let img = try? engine.findImage(ref) { return img }
+        progress("#\(step) \(label) pulling \(ref)")
+        _ = try Puller.pull(ref, store: store) { e in
+            if case .resolved(let line) = e { self.progress("#\(self.step) " + line) }
+        }
+        return try engine.findImage(ref)
+    }
+
     // MARK: a stage
 
     func buildStage(_ s: Stage, _ stages: [Stage], _ done: [Int: State], globalArgs: [(String, String?)], o: Options,
@@ -214,7 +227,7 @@ public final class Builder {
             progress("#\(step) \(label) FROM scratch")
         } else {
             let img: ImageStore.Image
-            do { img = try engine.findImage(s.from) } catch {
+            do { img = try baseImage(s.from, pull: o.pull, label: label) } catch {
                 throw BuildError("\(file):\(s.line): FROM \(s.from): \(error)")
             }
             let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(img.id), what: "image config \(img.id)")

@@ -344,6 +344,35 @@ final class BuildTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["ps", "-aq"]).out, "", "no RUN container left")
     }
 
+    /// A base image the store lacks is pulled (Docker's way); --pull fetches it again even
+    /// when the store has one. A registry on loopback holds a newer v1 than the store.
+    func testBaseImagesArePulledWhenMissingAndWithPull() throws {
+        let addr = try startDistributionRegistry(root + "-registry")
+        let base = "\(addr)/lib/base:v1"
+        XCTAssertEqual(try swiftrun(["tag", image, base]).code, 0)
+        XCTAssertEqual(try swiftrun(["push", base]).code, 0)
+        XCTAssertEqual(try swiftrun(["rmi", base]).code, 0)
+        try write("Dockerfile", "FROM \(base)\nUSER root\nRUN cat /version 2>/dev/null || echo none > /seen\n")
+        let missing = try build(["-t", "pulled:v1"])
+        XCTAssertEqual(missing.code, 0, missing.err)
+        XCTAssertTrue(missing.err.contains("pulling \(base)"), missing.err)
+
+        // A newer v1 in the registry; the store keeps the old one.
+        let newer = ctx + "-newer"
+        try FileManager.default.createDirectory(atPath: newer, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: newer) }
+        try "FROM \(image)\nUSER root\nRUN echo 2 > /version\n".write(toFile: newer + "/Dockerfile", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try swiftrun(["build", "-q", "-t", base, newer]).code, 0)
+        XCTAssertEqual(try swiftrun(["push", base]).code, 0)
+        XCTAssertEqual(try swiftrun(["tag", image, base]).code, 0)
+        try write("Dockerfile", "FROM \(base)\nUSER root\nRUN (cat /version 2>/dev/null || echo none) > /seen\n")
+        XCTAssertEqual(try build(["-t", "local:v1"]).code, 0)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "local:v1", "/seen"]).out, "none\n", "the store's v1")
+        let pulled = try build(["--pull", "-t", "fresh:v1"])
+        XCTAssertEqual(pulled.code, 0, pulled.err)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "fresh:v1", "/seen"]).out, "2\n", "--pull took the registry's v1")
+    }
+
     func testRunMountsCacheSecretBindAndNetwork() throws {
         try write("data/input.txt", "from-bind\n")
         let secretFile = ctx + "-secret.txt"

@@ -24,7 +24,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Write the image ID to this file.") var iidfile: String?
     @Option(help: "id=ID,src=FILE or id=ID,env=VAR: a secret RUN --mount=type=secret,id=ID can read (never stored).") var secret: [String] = []
     @Option(help: "Only linux/amd64 is built here.") var platform: String?
-    @Flag(help: "Accepted: base images are taken from the store (`swiftrun pull` first).") var pull = false
+    @Flag(help: "Pull every base image again (without it, only one the store lacks is pulled).") var pull = false
     @Argument(help: "The build context: a directory.") var context: String
 
     func run() throws {
@@ -85,6 +85,7 @@ struct BuildCommand: ParsableCommand {
                 }
             }
             o.noCache = noCache
+            o.pull = pull
             o.network = network == "default" || network == "bridge" ? nil : network
             let b = Builder(engine: try s.engine())
             b.interrupts = interrupts
