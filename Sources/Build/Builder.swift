@@ -44,6 +44,11 @@ public final class Builder {
     var store: ImageStore { engine.store }
     /// Progress lines (BuildKit's plain format).
     public var progress: (String) -> Void = { _ in }
+    /// The same as events, for a live view (`--progress tty`); by default, the plain lines.
+    public lazy var onEvent: (BuildEvent) -> Void = { [unowned self] e in
+        if case .finished = e { return }
+        self.progress(e.plain)
+    }
     /// Signals that end the build (started by the CLI before any thread).
     public var interrupts = Interrupts()
     /// What a step's containers carry: our pid and start time (the next build sweeps those
@@ -167,9 +172,10 @@ public final class Builder {
         }
         try interrupts.check()
         step += 1
-        progress("#\(step) naming to \(o.tags.isEmpty ? "<none>" : o.tags.joined(separator: ", "))")
+        onEvent(.note(step, "naming to \(o.tags.isEmpty ? "<none>" : o.tags.joined(separator: ", "))"))
         for t in o.tags { try store.tag(final.imageID, as: t) }
-        progress("#\(step) writing image \(final.imageID) done")
+        onEvent(.note(step, "writing image \(final.imageID) done"))
+        onEvent(.finished)
         return final.imageID
     }
 
@@ -203,9 +209,9 @@ public final class Builder {
     /// A FROM image: from the store, pulled first when it is missing or with --pull.
     func baseImage(_ ref: String, pull: Bool, label: String) throws -> ImageStore.Image {
         if !pull, let img = try? engine.findImage(ref) { return img }
-        progress("#\(step) \(label) pulling \(ref)")
+        onEvent(.note(step, "\(label) pulling \(ref)"))
         _ = try Puller.pull(ref, store: store) { e in
-            if case .resolved(let line) = e { self.progress("#\(self.step) " + line) }
+            if case .resolved(let line) = e { self.onEvent(.note(self.step, line)) }
         }
         return try engine.findImage(ref)
     }
@@ -221,10 +227,10 @@ public final class Builder {
             st = base
             st.args = []
             st.cmdSet = false
-            progress("#\(step) \(label) FROM \(s.from)")
+            onEvent(.step(step, "\(label) FROM \(s.from)"))
         } else if s.from.lowercased() == "scratch" {
             st = State(imageID: "scratch", config: ImageConfig(config: .init(), history: []), layers: [])
-            progress("#\(step) \(label) FROM scratch")
+            onEvent(.step(step, "\(label) FROM scratch"))
         } else {
             let img: ImageStore.Image
             do { img = try baseImage(s.from, pull: o.pull, label: label) } catch {
@@ -232,7 +238,7 @@ public final class Builder {
             }
             let config = try JSON.decode(ImageConfig.self, from: try store.readBlob(img.id), what: "image config \(img.id)")
             st = State(imageID: img.id, config: config, layers: img.layers)
-            progress("#\(step) \(label) FROM \(s.from) (\(img.id.dropFirst(7).prefix(12)))")
+            onEvent(.step(step, "\(label) FROM \(s.from) (\(img.id.dropFirst(7).prefix(12)))"))
         }
         st.name = s.name
         var instructions = s.instructions
@@ -282,7 +288,7 @@ public final class Builder {
                 let value = v ?? globalArgs.last(where: { $0.0 == k })?.1
                 st.args.append((k, value))
             }
-            progress("#\(step) \(label) \(ins.original)")
+            onEvent(.step(step, "\(label) \(ins.original)"))
             return // never in the image; it reaches RUN's environment and cache key
         case "ENV":
             var env = st.env
@@ -375,7 +381,7 @@ public final class Builder {
             let made = try ws.mkdirIfMissing(w)
             if made {
                 if let hit = cached(Self.key(keyParts + ["mkdir"]), st.imageID, o) { use(hit, &st, label: label, ins); return }
-                progress("#\(step) \(label) \(ins.original)")
+                onEvent(.step(step, "\(label) \(ins.original)"))
                 try commit(&next, layerFrom: try ws.finish(), createdBy: createdBy, key: Self.key(keyParts + ["mkdir"]))
                 st = next
                 return
@@ -383,7 +389,7 @@ public final class Builder {
         }
         let key = Self.key(keyParts)
         if let hit = cached(key, st.imageID, o) { use(hit, &st, label: label, ins); return }
-        progress("#\(step) \(label) \(ins.original)")
+        onEvent(.step(step, "\(label) \(ins.original)"))
         try commit(&next, layerFrom: nil, createdBy: createdBy, key: key)
         st = next
     }
@@ -429,8 +435,8 @@ public final class Builder {
     }
 
     func use(_ img: ImageStore.Image, _ st: inout State, label: String, _ ins: Dockerfile.Instruction) {
-        progress("#\(step) \(label) \(ins.original)")
-        progress("#\(step) CACHED")
+        onEvent(.step(step, "\(label) \(ins.original)"))
+        onEvent(.cached(step))
         if let config = try? JSON.decode(ImageConfig.self, from: try store.readBlob(img.id), what: "image config") {
             st.config = config
         }
@@ -501,3 +507,23 @@ public final class Builder {
     }
 }
 
+/// What a build reports, step by step (BuildKit's vertexes, simply): a step begins, was
+/// found in the cache, printed a line; other notes; the end.
+public enum BuildEvent {
+    case step(Int, String)
+    case cached(Int)
+    case output(Int, String, seconds: Double)
+    case note(Int, String)
+    case finished
+
+    /// BuildKit's plain progress line.
+    public var plain: String {
+        switch self {
+        case .step(let n, let text), .note(let n, let text): return "#\(n) \(text)"
+        case .cached(let n): return "#\(n) CACHED"
+        case .output(let n, let line, let secs):
+            return "#\(n) \(Int(secs)).\(String(Int((secs - Double(Int(secs))) * 1000)).leftPad(3, "0")) \(line)"
+        case .finished: return ""
+        }
+    }
+}

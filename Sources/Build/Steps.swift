@@ -123,7 +123,7 @@ extension Builder {
         keyParts += argEnv.filter { !Self.proxyArgs.contains(String($0.prefix { $0 != "=" })) }
         let key = Self.key(keyParts)
         if let hit = cached(key, st.imageID, o) { use(hit, &st, label: label, ins); return }
-        progress("#\(step) \(label) \(ins.original)")
+        onEvent(.step(step, "\(label) \(ins.original)"))
         let ws = try Workspace(builder: self, state: st, command: cmd, env: argEnv, network: network, mounts: mounts)
         defer { ws.discard() }
         let (code, tail) = try runAttached(ws.containerID!)
@@ -163,9 +163,7 @@ extension Builder {
         var buf = [UInt8](repeating: 0, count: 65536)
         func emit(_ bytes: ArraySlice<UInt8>) {
             let line = String(decoding: bytes, as: UTF8.self)
-            let secs = Double(Time.monotonicNanos() - startNs) / 1e9
-            let t = String(Int(secs)) + "." + String(Int((secs - Double(Int(secs))) * 1000)).leftPad(3, "0")
-            progress("#\(step) \(t) \(line)")
+            onEvent(.output(step, line, seconds: Double(Time.monotonicNanos() - startNs) / 1e9))
             tail.append(line)
             if tail.count > 10 { tail.removeFirst() }
         }
@@ -286,7 +284,7 @@ extension Builder {
         if let f = fetched { keyParts += ["url", try f.tree.digest(f.entries)] }
         let key = Self.key(keyParts)
         if let hit = cached(key, st.imageID, o) { use(hit, &st, label: label, ins); return }
-        progress("#\(step) \(label) \(ins.original)")
+        onEvent(.step(step, "\(label) \(ins.original)"))
         let ws = try Workspace(builder: self, state: st)
         defer { ws.discard() }
         let rootFD = try FD.open(ws.root, O_RDONLY | O_DIRECTORY)

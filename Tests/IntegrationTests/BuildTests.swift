@@ -373,6 +373,26 @@ final class BuildTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "fresh:v1", "/seen"]).out, "2\n", "--pull took the registry's v1")
     }
 
+    /// On a terminal (a pty from script(1)) the live view: redrawn in place, the running
+    /// step's lines under it, CACHED steps, FINISHED; plain lines when not on a terminal.
+    func testProgressLiveViewOnATerminal() throws {
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nUSER root\nRUN for i in 1 2 3; do echo line $i; sleep 0.2; done\n")
+        func onTTY() throws -> String {
+            let cmd = "\(TestBundle.binDir)/swiftrun build --root \(root) -t live:v1 \(ctx)"
+            let r = try TestBundle.exec("/usr/bin/script", ["-qfec", cmd, "/dev/null"])
+            XCTAssertEqual(r.code, 0, r.out)
+            return r.out
+        }
+        let first = try onTTY()
+        XCTAssertTrue(first.contains("[+] Building") && first.contains("FINISHED"), first)
+        XCTAssertTrue(first.contains(" => => # line 2"), "the running step's output under it: \(first)")
+        XCTAssertTrue(first.contains("\u{1b}[2K") && first.contains("A\r"), "redrawn in place")
+        XCTAssertFalse(first.contains("#3 0."), "no plain lines")
+        XCTAssertTrue(try onTTY().contains(" => CACHED [stage-0 3/3] RUN"), "a cached step says so")
+        let plain = try swiftrun(["build", "-t", "live:v1", ctx])
+        XCTAssertTrue(plain.err.contains("#3 CACHED") && !plain.err.contains("[+] Building"), "auto without a terminal: plain: \(plain.err)")
+    }
+
     func testRunMountsCacheSecretBindAndNetwork() throws {
         try write("data/input.txt", "from-bind\n")
         let secretFile = ctx + "-secret.txt"

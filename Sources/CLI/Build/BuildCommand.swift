@@ -18,7 +18,7 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("build-arg"), help: "KEY=VALUE, or KEY to take it from the environment; repeatable.") var buildArg: [String] = []
     @Flag(name: .customLong("no-cache"), help: "Run every step again.") var noCache = false
     @Option(help: "RUN's network: default (the bridge), none or host.") var network: String = "default"
-    @Option(help: "plain (the default), auto or tty: one line per event.") var progress: String = "auto"
+    @Option(help: "auto (tty on a terminal, else plain), plain (one line per event) or tty (a live view).") var progress: String = "auto"
     @Flag(name: [.short, .long], help: "Print only the image ID.") var quiet = false
     @Option(help: "A label for the image (KEY=VALUE); repeatable.") var label: [String] = []
     @Option(help: "Write the image ID to this file.") var iidfile: String?
@@ -89,7 +89,14 @@ struct BuildCommand: ParsableCommand {
             o.network = network == "default" || network == "bridge" ? nil : network
             let b = Builder(engine: try s.engine())
             b.interrupts = interrupts
-            if !quiet { b.progress = { stderrWrite($0 + "\n") } }
+            if !quiet {
+                b.progress = { stderrWrite($0 + "\n") }
+                // auto: the live view on a terminal, plain lines elsewhere (CI logs).
+                if progress == "tty" || (progress == "auto" && isatty(2) == 1) {
+                    let view = BuildProgressView()
+                    b.onEvent = { view.handle($0) }
+                }
+            }
             let id = try b.build(o)
             if let f = iidfile { try Files.writeAtomic(Files.absolute(f), Array(id.utf8)) }
             if quiet { stdoutWrite(id + "\n") }
