@@ -86,7 +86,8 @@ class EngineTestCase: XCTestCase {
 
     /// Debian's docker-registry (the Distribution project's) on 127.0.0.1 with its storage
     /// under `dir`, stopped (by pid) at teardown; its host:port.
-    func startDistributionRegistry(_ dir: String) throws -> String {
+    /// `users` (name: password): htpasswd (bcrypt) authentication, as a private registry.
+    func startDistributionRegistry(_ dir: String, users: [String: String] = [:]) throws -> String {
         guard FileManager.default.fileExists(atPath: "/usr/bin/docker-registry") else {
             XCTFail("/usr/bin/docker-registry is missing: make deps installs it")
             return ""
@@ -98,6 +99,13 @@ class EngineTestCase: XCTestCase {
         storage: {filesystem: {rootdirectory: \(dir)/data}}
         http: {addr: "127.0.0.1:0"}
         """.write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
+        if !users.isEmpty {
+            let py = "import crypt, sys\nfor u, p in zip(sys.argv[1::2], sys.argv[2::2]): print(u + ':' + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))"
+            let h = try TestBundle.exec("/usr/bin/python3", ["-W", "ignore", "-c", py] + users.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
+            try h.out.write(toFile: dir + "/htpasswd", atomically: false, encoding: .utf8)
+            let auth = "auth:\n  htpasswd: {realm: swiftrun-test, path: \(dir)/htpasswd}\n"
+            try (try String(contentsOfFile: dir + "/config.yml", encoding: .utf8) + "\n" + auth).write(toFile: dir + "/config.yml", atomically: false, encoding: .utf8)
+        }
         let log = dir + "/log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let p = Process()

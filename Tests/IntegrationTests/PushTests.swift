@@ -51,6 +51,24 @@ final class PushTests: EngineTestCase {
         XCTAssertEqual(run.out, "pushed\n", run.err)
     }
 
+    /// A private registry (htpasswd): push is refused with what to do, then goes with the
+    /// credentials `login` kept.
+    func testPushWithTheCredentialsOfLogin() throws {
+        let addr = try startDistributionRegistry(root + "-private", users: ["carol": "s3cret"])
+        let ref = "\(addr)/team/private:v1"
+        XCTAssertEqual(try swiftrun(["tag", image, ref]).code, 0)
+        let denied = try swiftrun(["push", ref])
+        XCTAssertEqual(denied.code, 1)
+        XCTAssertTrue(denied.err.contains("swiftrun login \(addr)"), denied.err)
+        XCTAssertEqual(try swiftrun(["login", "-u", "carol", "-p", "s3cret", addr]).code, 0)
+        let r = try swiftrun(["push", ref])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out.components(separatedBy: ": Pushed").count - 1, 2, r.out)
+        let fresh = root + "-fresh-private"
+        defer { try? FileManager.default.removeItem(atPath: fresh) }
+        XCTAssertEqual(try TestBundle.exec(TestBundle.binDir + "/swiftrun", ["pull", "--root", fresh, ref]).code, 1, "another store has no credentials")
+    }
+
     func testPushOfAMissingImage() throws {
         let r = try swiftrun(["push", "127.0.0.1:1/nothing:here"])
         XCTAssertEqual(r.code, 1)
