@@ -68,7 +68,15 @@ public struct Loader {
         do {
             return try Yams.compose(yaml: text)
         } catch let e as YamlError {
-            throw ComposeError("\(file): invalid YAML: \(e)")
+            // FILE:LINE:COLUMN first, as every other error of a compose file names its place.
+            switch e {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+                throw ComposeError("\(file):\(mark.line):\(mark.column): invalid YAML: \(problem)\(during)")
+            default:
+                throw ComposeError("\(file): invalid YAML: \(e)")
+            }
         }
     }
 

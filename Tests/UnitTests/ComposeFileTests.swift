@@ -102,6 +102,12 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("neither an image nor a build context"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    volumes: [data:/d]\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("undefined volume data"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: [x\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 12)"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n\timage: x\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:3:1: invalid YAML: found character that cannot start any token"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    depends_on: [db]\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:3: service \"api\" depends on undefined service \"db\""), "\($0)") }
         try write("compose.yaml", "x-anything: [1]\nservices:\n  api:\n    image: x\n    x-note: ignored\n")
         XCTAssertNoThrow(try load())
     }
