@@ -206,7 +206,7 @@ public final class Supervisor {
         }
         if container.HostConfig.AutoRemove {
             _ = try? held.release(upTo: .container, network: .init(keepBridge: true), anonymousVolumes: true)
-            Events.emit(engine, "destroy", container)
+            emit("destroy")
         } else {
             _ = try? held.release(upTo: .rootfs)
             // Done with the container: what is left (the veths going, an unused bridge) is
@@ -228,6 +228,13 @@ public final class Supervisor {
         guard let null = try? FD.open("/dev/null", O_RDWR | O_CLOEXEC) else { return }
         _ = try? ProcessControl.spawn("/proc/self/exe", args: ["swiftrun-supervise", "--linger-network"], env: [],
                                       fds: [null.raw, null.raw, null.raw], newSession: true)
+    }
+
+    /// An event under the container's name as it is now (`rename` changes it on disk while
+    /// this supervisor runs).
+    func emit(_ action: String, _ extra: [String: String] = [:]) {
+        if let name = (try? engine.load(id))?.Name { container.Name = name }
+        Events.emit(engine, action, container, extra)
     }
 
     /// A run has begun: recorded, health from "starting", the `start` event.
@@ -252,7 +259,7 @@ public final class Supervisor {
             prepared = nil
         }
         save()
-        Events.emit(engine, "start", container)
+        emit("start")
     }
 
     func failFirstStart(_ error: Error) -> Int32 {
@@ -503,7 +510,7 @@ public final class Supervisor {
                 let was = monitor!.state.Status
                 monitor!.state.Status = .unhealthy
                 state.Health = monitor!.state
-                if was != .unhealthy { Events.emit(engine, "health_status: unhealthy", container) }
+                if was != .unhealthy { emit("health_status: unhealthy") }
             } else {
                 carried.nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
             }
@@ -529,7 +536,7 @@ public final class Supervisor {
         carried.oomKills = n
         carried.oomKilled = true
         say("the kernel's OOM killer killed a process of the container (oom_kill \(n))")
-        Events.emit(engine, "oom", container)
+        emit("oom")
     }
 
     // MARK: network
@@ -638,7 +645,7 @@ public final class Supervisor {
             state.Health = monitor!.state
         }
         save()
-        Events.emit(engine, "die", container, ["exitCode": String(code)])
+        emit("die", ["exitCode": String(code)])
     }
 
     /// Whether to start again (RestartManager decides), after waiting out the backoff; a stop
@@ -764,7 +771,7 @@ public final class Supervisor {
         carried.nextProbeNs = Time.monotonicNanos() + monitor!.nextWait(nowNs: Time.nowNanos())
         save()
         if let s = changed {
-            Events.emit(engine, "health_status: \(s.rawValue)", container)
+            emit("health_status: \(s.rawValue)")
             if s == .unhealthy { onUnhealthy() }
         }
     }

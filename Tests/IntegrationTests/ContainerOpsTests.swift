@@ -132,6 +132,18 @@ final class ContainerOpsTests: EngineTestCase {
         XCTAssertEqual(try swiftrun(["volume", "ls", "-q"]).out, "")
     }
 
+    /// A renamed running container's later events (its supervisor's) carry the new name.
+    func testEventsAfterRenameCarryTheNewName() throws {
+        let id = try runDetached(["--name", "before", "--network", "none", "--no-healthcheck", "--entrypoint", "sleep", image, "300"])
+        XCTAssertEqual(try swiftrun(["rename", "before", "after"]).code, 0)
+        XCTAssertEqual(try swiftrun(["kill", "after"]).code, 0)
+        waitUntil(10, "the die event") { (try? self.events(id).contains { $0.0 == "die" }) == true }
+        let text = (try? String(contentsOfFile: root + "/events.log", encoding: .utf8)) ?? ""
+        let die = lines(text).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .first { $0["Action"] as? String == "die" && $0["id"] as? String == id }
+        XCTAssertEqual((die?["Actor"] as? [String: Any]).flatMap { ($0["Attributes"] as? [String: Any])?["name"] as? String }, "after")
+    }
+
     /// `system df`: Docker's four rows, what is active and what a prune would give back.
     func testSystemDf() throws {
         func rows() throws -> [String: [String: String]] {
