@@ -7,12 +7,52 @@ class EngineTestCase: XCTestCase {
     var root = ""
     let image = "swiftrun.test/busybox-httpd:v1"
 
+    static let rootPrefix = "/tmp/swiftrun-test-engine-"
+
     override func setUpWithError() throws {
         guard getuid() == 0 else { throw XCTSkip("containers need root") }
-        root = "/tmp/swiftrun-test-engine-" + UUID().uuidString.prefix(8).lowercased()
+        _ = Self.sweptOnce
+        root = Self.rootPrefix + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.ownerMark.write(toFile: root + "/test-owner", atomically: true, encoding: .utf8)
         let r = try swiftrun(["load", "-i", TestBundle.packageRoot + "/Sysroot/out/busybox-docker.tar"])
         XCTAssertEqual(r.code, 0, r.err)
     }
+
+    /// This test process, as /proc tells it apart from a later one with the same pid.
+    static var ownerMark: String {
+        let stat = (try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8)) ?? ""
+        let start = stat.split(separator: ")").last?.split(separator: " ").dropFirst(19).first ?? "0"
+        return "\(getpid()) \(start)"
+    }
+
+    /// Once per test process: the roots of test processes that died without their teardown
+    /// (a crash, a kill -9 of `swift test`) are taken down with swiftrun itself (its records
+    /// name every container, supervisor and network they made), then removed, with the
+    /// files beside them. Only roots marked by a test process that is gone: never another
+    /// run's that is still going.
+    static let sweptOnce: Void = {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: "/tmp")) ?? [] where name.hasPrefix("swiftrun-test-engine-") && name.count == 29 {
+            let dir = "/tmp/" + name
+            guard let mark = try? String(contentsOfFile: dir + "/test-owner", encoding: .utf8) else { continue }
+            let f = mark.split(separator: " ")
+            if f.count == 2, let pid = Int32(f[0]) {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                if stat.split(separator: ")").last?.split(separator: " ").dropFirst(19).first == f[1] { continue } // alive
+            }
+            let bin = TestBundle.binDir + "/swiftrun"
+            for id in (try? fm.contentsOfDirectory(atPath: dir + "/containers")) ?? [] {
+                _ = try? TestBundle.exec(bin, ["rm", "-f", "-v", "--root", dir, id])
+            }
+            for net in (try? fm.contentsOfDirectory(atPath: dir + "/networks")) ?? [] where net.hasSuffix(".json") {
+                _ = try? TestBundle.exec(bin, ["network", "rm", "--root", dir, String(net.dropLast(5))])
+            }
+            for other in (try? fm.contentsOfDirectory(atPath: "/tmp")) ?? [] where other.hasPrefix(name) {
+                try? fm.removeItem(atPath: "/tmp/" + other)
+            }
+        }
+    }()
 
     override func tearDownWithError() throws {
         guard !root.isEmpty else { return }
