@@ -29,6 +29,16 @@ public enum Layer {
         var sha = SHA256()
     }
 
+    /// `body` gets a C sink (callback and context) that hashes every byte passed to it: the
+    /// C side's return code, and the sha256 digest of those bytes.
+    static func hashing(_ body: (sr_sink_fn, UnsafeMutableRawPointer) -> Int32) -> (Int32, String) {
+        let hasher = Hasher()
+        let rc = body({ ctx, buf, len in
+            Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue().sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
+        }, Unmanaged.passUnretained(hasher).toOpaque())
+        return withExtendedLifetime(hasher) { (rc, "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()) }
+    }
+
     /// A tar (gzip, bzip2, xz, zstd or plain) extracted into an existing directory, every entry confined
     /// to it (ADD of a local archive).
     public static func extract(_ archive: FD, into dir: FD) throws {
@@ -43,19 +53,13 @@ public enum Layer {
     public static func pack(dir: String, to out: FD, excluding: [String] = []) throws -> (diffID: String, stats: Stats) {
         let d = try FD.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         var r = sr_unpack_result()
-        let hasher = Hasher()
-        let ctx = Unmanaged.passUnretained(hasher).toOpaque()
         let cex = excluding.map { strdup($0) }
         defer { cex.forEach { free($0) } }
-        let rc = cex.map { UnsafePointer($0) }.withUnsafeBufferPointer { ex in
-            sr_pack_layer(d.raw, out.raw, { ctx, buf, len in
-                let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
-                h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
-            }, ctx, ex.baseAddress, Int32(ex.count), &r)
+        let (rc, digest) = hashing { sink, ctx in
+            cex.map { UnsafePointer($0) }.withUnsafeBufferPointer { ex in sr_pack_layer(d.raw, out.raw, sink, ctx, ex.baseAddress, Int32(ex.count), &r) }
         }
-        withExtendedLifetime(hasher) {}
         if rc != 0 { throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err) }
-        return ("sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined(), Stats(entries: r.entries, bytes: r.bytes))
+        return (digest, Stats(entries: r.entries, bytes: r.bytes))
     }
 
     /// Unpacks the tar (gzip, zstd or plain) at `blob` into `dest`, which must not exist yet.
@@ -85,17 +89,10 @@ public enum Layer {
         do {
             let dir = try FD.open(tmp, O_RDONLY | O_DIRECTORY)
             var r = sr_unpack_result()
-            let hasher = Hasher()
-            let ctx = Unmanaged.passUnretained(hasher).toOpaque()
-            let rc = sr_unpack_layer_hashed(src.raw, dir.raw, { ctx, buf, len in
-                let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
-                h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
-            }, ctx, &r)
-            withExtendedLifetime(hasher) {}
+            let (rc, got) = hashing { sink, ctx in sr_unpack_layer_hashed(src.raw, dir.raw, sink, ctx, &r) }
             if rc != 0 {
                 throw UnpackError(entry: cString(r.entry), reason: cString(r.what), errno: r.err)
             }
-            let got = "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
             try check(got)
             guard rename(tmp, dest) == 0 else { throw SysError("rename", dest) }
             return (got, Stats(entries: r.entries, bytes: r.bytes))
@@ -109,15 +106,9 @@ public enum Layer {
     /// the digest of what was written.
     public static func gzip(_ input: FD, to out: FD) throws -> String {
         var r = sr_unpack_result()
-        let hasher = Hasher()
-        let ctx = Unmanaged.passUnretained(hasher).toOpaque()
-        let rc = sr_gzip_stream(input.raw, out.raw, { ctx, buf, len in
-            let h = Unmanaged<Hasher>.fromOpaque(ctx!).takeUnretainedValue()
-            h.sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: len))
-        }, ctx, &r)
-        withExtendedLifetime(hasher) {}
+        let (rc, digest) = hashing { sink, ctx in sr_gzip_stream(input.raw, out.raw, sink, ctx, &r) }
         if rc != 0 { throw UnpackError(entry: "", reason: "gzip of a layer: " + cString(r.what), errno: r.err) }
-        return "sha256:" + hasher.sha.finalize().map { ImageStore.hexByte($0) }.joined()
+        return digest
     }
 
     /// The OCI media type of a layer blob, from its first bytes: gzip, zstd or a plain tar;
