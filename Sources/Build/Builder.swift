@@ -118,8 +118,11 @@ public final class Builder {
                 guard words.count == 1 || (words.count == 3 && words[1].lowercased() == "as") else {
                     throw DockerfileError(df.file, ins.line, "FROM requires either one or three arguments: FROM IMAGE [AS NAME]")
                 }
-                let lookup = { (k: String) -> String? in self.argValue(k, globalArgs, o.buildArgs) }
+                let lookup = { (k: String) -> String? in self.argValue(k, globalArgs, o.buildArgs) ?? Self.platformArgs[k] }
                 let from = try lex.process(words[0], lookup)
+                if let f = ins.flag("platform"), case let p = try lex.process(f, lookup), p != "linux/amd64" && p != "linux" {
+                    throw DockerfileError(df.file, ins.line, "FROM --platform=\(p): only linux/amd64 builds and runs on this machine")
+                }
                 let name = words.count == 3 ? words[2].lowercased() : nil
                 if let n = name, stages.contains(where: { $0.name == n }) {
                     throw DockerfileError(df.file, ins.line, "duplicate stage name \"\(n)\"")
@@ -198,6 +201,12 @@ public final class Builder {
         guard let d = declared.last(where: { $0.0 == k }) else { return nil }
         return buildArgs[k] ?? d.1
     }
+
+    /// BuildKit's automatic platform ARGs: in FROM lines as they are, in a stage once declared
+    /// (`ARG TARGETARCH`). Builds here are linux/amd64 for linux/amd64.
+    static let platformArgs: [String: String] = ["TARGETPLATFORM": "linux/amd64", "TARGETOS": "linux", "TARGETARCH": "amd64",
+                                                 "TARGETVARIANT": "", "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux",
+                                                 "BUILDARCH": "amd64", "BUILDVARIANT": ""]
 
     static let proxyArgs: Set<String> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
                                          "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
@@ -285,7 +294,7 @@ public final class Builder {
         case "ARG":
             for (k, v) in try lex.pairs(ins.args, legacy: false, lookup) {
                 // A global ARG re-declared without a value takes the global default.
-                let value = v ?? globalArgs.last(where: { $0.0 == k })?.1
+                let value = v ?? globalArgs.last(where: { $0.0 == k })?.1 ?? Self.platformArgs[k]
                 st.args.append((k, value))
             }
             onEvent(.step(step, "\(label) \(ins.original)"))

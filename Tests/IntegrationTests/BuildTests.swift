@@ -393,6 +393,27 @@ final class BuildTests: EngineTestCase {
         XCTAssertTrue(plain.err.contains("#3 CACHED") && !plain.err.contains("[+] Building"), "auto without a terminal: plain: \(plain.err)")
     }
 
+    /// BuildKit's platform ARGs (the cross-compiling shape, FROM --platform=$BUILDPLATFORM);
+    /// another platform is refused with the line.
+    func testPlatformArgs() throws {
+        try write("Dockerfile", """
+        FROM --platform=$BUILDPLATFORM swiftrun.test/busybox-httpd:v1 AS build
+        ARG TARGETOS
+        ARG TARGETARCH
+        USER root
+        RUN echo "$TARGETOS/$TARGETARCH [$BUILDARCH]" > /arch
+        FROM swiftrun.test/busybox-httpd:v1
+        COPY --from=build /arch /arch
+        """)
+        let r = try build(["-t", "arch:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try swiftrun(["run", "--rm", "--entrypoint", "cat", "arch:v1", "/arch"]).out, "linux/amd64 []\n", "BUILDARCH undeclared in the stage")
+        try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nFROM --platform=linux/arm64 swiftrun.test/busybox-httpd:v1\n")
+        let arm = try build([])
+        XCTAssertEqual(arm.code, 1)
+        XCTAssertTrue(arm.err.contains("Dockerfile:2: FROM --platform=linux/arm64: only linux/amd64"), arm.err)
+    }
+
     func testRunMountsCacheSecretBindAndNetwork() throws {
         try write("data/input.txt", "from-bind\n")
         let secretFile = ctx + "-secret.txt"
