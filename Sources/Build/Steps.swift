@@ -309,7 +309,9 @@ extension Builder {
         var archives: [SourceEntry] = []
         var plain = selection.entries
         if ins.keyword == "ADD" && !fromStage {
-            archives = plain.filter { e in (e.st.st_mode & S_IFMT) == S_IFREG && !e.dst.contains("/") && Self.isArchive(e.src) }
+            archives = plain.filter { e in
+                (e.st.st_mode & S_IFMT) == S_IFREG && !e.dst.contains("/") && ((try? source.open(e.src)).map(Layer.isArchive) ?? false)
+            }
             plain.removeAll { e in archives.contains { $0.src == e.src } }
         }
         try copier.copy(plain, from: source, to: dest, intoDirectory: intoDirectory)
@@ -372,9 +374,6 @@ extension Builder {
         return timegm(&tm)
     }
 
-    static func isArchive(_ name: String) -> Bool {
-        [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"].contains { name.hasSuffix($0) }
-    }
 }
 
 extension String {

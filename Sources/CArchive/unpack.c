@@ -803,3 +803,24 @@ done:
     A(archive_write_free)(a);
     return rc;
 }
+
+/* ADD's test, by content as moby does (not by name): is the file a tar, plain or compressed
+ * with a filter libarchive reads? The fd's offset is put back. */
+int sr_is_tar(int fd) {
+    if (archive_unavailable()) return 0;
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    struct archive *a = A(archive_read_new)();
+    if (!a) return 0;
+    A(archive_read_support_filter_gzip)(a);
+    A(archive_read_support_filter_bzip2)(a);
+    A(archive_read_support_filter_xz)(a);
+    A(archive_read_support_filter_zstd)(a);
+    A(archive_read_support_filter_none)(a);
+    A(archive_read_support_format_tar)(a);
+    A(archive_read_support_format_gnutar)(a);
+    struct archive_entry *e;
+    int yes = A(archive_read_open_fd)(a, fd, 65536) == ARCHIVE_OK && A(archive_read_next_header)(a, &e) == ARCHIVE_OK;
+    A(archive_read_free)(a);
+    lseek(fd, at, SEEK_SET);
+    return yes;
+}

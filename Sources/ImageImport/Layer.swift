@@ -111,6 +111,9 @@ public enum Layer {
         return digest
     }
 
+    /// ADD's test: a tar (plain or compressed), by content; a file merely named .tar.gz is not.
+    public static func isArchive(_ fd: FD) -> Bool { sr_is_tar(fd.raw) == 1 }
+
     /// The OCI media type of a layer blob, from its first bytes: gzip, zstd or a plain tar;
     /// nil for bzip2 and xz, which libarchive reads but no image manifest can name.
     public static func mediaType(ofBlob path: String) -> String? {

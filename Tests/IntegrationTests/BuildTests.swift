@@ -245,6 +245,10 @@ final class BuildTests: EngineTestCase {
             let t = try TestBundle.exec("/usr/bin/tar", ["-C", ctx + "/src", flag, "-cf", ctx + "/" + name, "pkg"])
             XCTAssertEqual(t.code, 0, t.err)
         }
+        // By content, as moby decides: a tar.gz named payload.bin is extracted, a text file
+        // named notes.tar.gz is copied.
+        try FileManager.default.copyItem(atPath: ctx + "/pkg.tar.gz", toPath: ctx + "/payload.bin")
+        try write("notes.tar.gz", "just text\n")
         try write("Dockerfile", """
         FROM swiftrun.test/busybox-httpd:v1
         ADD pkg.tar.gz /gz/
@@ -252,12 +256,14 @@ final class BuildTests: EngineTestCase {
         ADD pkg.tar.bz2 /bz2/
         COPY pkg.tar.gz /copied/
         ADD --chmod=600 src/pkg/a.txt /plain/
+        ADD payload.bin /bin-named/
+        ADD notes.tar.gz /notes/
         """)
         let r = try build(["-t", "add:v1"])
         XCTAssertEqual(r.code, 0, r.err)
         let look = try swiftrun(["run", "--rm", "--entrypoint", "sh", "add:v1", "-c",
-                                 "cat /gz/pkg/a.txt /xz/pkg/b.txt /bz2/pkg/a.txt; ls /copied; stat -c %a /plain/a.txt"])
-        XCTAssertEqual(look.out, "A\nB\nA\npkg.tar.gz\n600\n", look.err)
+                                 "cat /gz/pkg/a.txt /xz/pkg/b.txt /bz2/pkg/a.txt; ls /copied; stat -c %a /plain/a.txt; cat /bin-named/pkg/b.txt /notes/notes.tar.gz"])
+        XCTAssertEqual(look.out, "A\nB\nA\npkg.tar.gz\n600\nB\njust text\n", look.err)
         try write("Dockerfile", "FROM swiftrun.test/busybox-httpd:v1\nADD git@github.com:moby/moby.git /src\n")
         let git = try build([])
         XCTAssertEqual(git.code, 1)

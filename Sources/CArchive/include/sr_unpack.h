@@ -36,6 +36,9 @@ int sr_pack_layer(int dir_fd, int out_fd, sr_sink_fn sink, void *ctx, const char
  * same bytes); `sink` gets every byte written. res->bytes counts the input. */
 int sr_gzip_stream(int in_fd, int out_fd, sr_sink_fn sink, void *ctx, struct sr_unpack_result *res);
 
+/* 1 if the file at fd is a tar archive (plain, gzip, bzip2, xz or zstd), by its content. */
+int sr_is_tar(int fd);
+
 struct archive;
 struct archive *sr_tar_open(int fd);
 int sr_tar_add_fd(struct archive *a, const char *name, int src_fd, int64_t size);
