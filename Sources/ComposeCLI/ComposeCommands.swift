@@ -109,7 +109,7 @@ struct ComposeUp: ParsableCommand {
                 sigaddset(&set, SIGINT)
                 sigaddset(&set, SIGTERM)
                 let names = services
-                try ComposeLogs.follow(o, services: names, tail: nil, timestamps: false, prefix: true, color: !noColor && isatty(1) == 1) {
+                try ComposeLogs.follow(o, services: names, tail: nil, timestamps: false, prefix: true, color: !noColor && isatty(1) == 1, exits: true) {
                     var ts = timespec(tv_sec: 0, tv_nsec: 0)
                     return sigtimedwait(&set, nil, &ts) > 0
                 }
@@ -282,8 +282,9 @@ struct ComposeLogs: ParsableCommand {
     }
 
     /// New lines of each container as they come, until all have stopped or `stop()` says so.
+    /// `exits`: say when a container stops ("NAME exited with code N"), as attached `up` does.
     static func follow(_ o: Orchestrator, services: [String], tail: Int?, timestamps: Bool, prefix: Bool, color: Bool = false,
-                       stop: () -> Bool) throws {
+                       exits: Bool = false, stop: () -> Bool) throws {
         if tail != 0 { print(o, services: services, tail: tail, timestamps: timestamps, prefix: prefix, color: color) }
         let views = selected(o, services)
         let pre = prefixes(views, color: color)
@@ -293,13 +294,22 @@ struct ComposeLogs: ParsableCommand {
             guard let fd = try? FD.open(base, O_RDONLY | O_CLOEXEC) else { continue }
             followers.append((v.container.Id, JSONLogFollower(base: base, fd: fd, offset: Files.size(fd: fd.raw))))
         }
+        var gone = Set<String>()
         while !stop() {
             var moved = false
             for (id, f) in followers {
                 let p = prefix ? pre[id]! : ""
                 if f.poll({ fd, from in Self.copy(fd, from: from, prefix: p, timestamps: timestamps) }) { moved = true }
             }
-            let running = views.contains { Engine.supervisorAlive(o.engine.loadState($0.container.Id)) }
+            var running = false
+            for v in views {
+                let st = o.engine.loadState(v.container.Id)
+                if Engine.supervisorAlive(st) { running = true; continue }
+                // Its last lines are out (this pass read to the end): then the exit.
+                if exits && !moved && gone.insert(v.container.Id).inserted {
+                    stdoutWrite("\(v.container.Name) exited with code \(st.ExitCode)\n")
+                }
+            }
             if !running && !moved { break }
             if !moved { usleep(50_000) }
         }

@@ -228,6 +228,9 @@ final class ComposeTests: EngineTestCase {
             image: swiftrun.test/busybox-httpd:v1
             entrypoint: ["sh", "-c", "while true; do echo stubborn-alive; sleep 0.2; done"]
             stop_grace_period: 60s
+          once:
+            image: swiftrun.test/busybox-httpd:v1
+            entrypoint: ["sh", "-c", "echo once-ran; exit 3"]
         """)
         let out = dir + "/up.out"
         let p = try spawnCompose(["up"], out: out)
@@ -235,6 +238,8 @@ final class ComposeTests: EngineTestCase {
             let t = self.text(out)
             return t.contains("\(self.project)-web-1       | web-line") && t.contains("\(self.project)-stubborn-1  | stubborn-alive")
         }
+        waitUntil(10, "the one-shot's exit, after its line") { self.text(out).contains("\(self.project)-once-1 exited with code 3") }
+        XCTAssertTrue(text(out).contains("| once-ran"), text(out))
         XCTAssertTrue(text(out).contains("Attaching to"), text(out))
         XCTAssertFalse(text(out).contains("\u{1b}["), "no colours when the output is not a terminal")
         kill(p.processIdentifier, SIGINT)

@@ -89,12 +89,16 @@ struct BuildCommand: ParsableCommand {
             o.network = network == "default" || network == "bridge" ? nil : network
             let b = Builder(engine: try s.engine())
             b.interrupts = interrupts
+            var view: BuildProgressView?
+            defer { view?.stop() }
             if !quiet {
                 b.progress = { stderrWrite($0 + "\n") }
                 // auto: the live view on a terminal, plain lines elsewhere (CI logs).
                 if progress == "tty" || (progress == "auto" && isatty(2) == 1) {
-                    let view = BuildProgressView()
-                    b.onEvent = { view.handle($0) }
+                    let v = BuildProgressView()
+                    b.onEvent = { v.handle($0) }
+                    v.start()
+                    view = v
                 }
             }
             let id = try b.build(o)

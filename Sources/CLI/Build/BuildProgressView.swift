@@ -22,9 +22,40 @@ final class BuildProgressView {
     let write: (String) -> Void
     var finished = false
 
+    let lock = Lock()
+    var ticking = false
+    var ticker = pthread_t()
+
     init(write: @escaping (String) -> Void = { stderrWrite($0) }) { self.write = write }
 
+    /// Redraws every 200 ms between events, so a silent step's time still moves.
+    func start() {
+        ticking = true
+        let arg = Unmanaged.passRetained(self).toOpaque()
+        if pthread_create(&ticker, nil, { arg in
+            let view = Unmanaged<BuildProgressView>.fromOpaque(arg!).takeRetainedValue()
+            while view.lock.locked({ view.ticking }) {
+                usleep(200_000)
+                view.lock.locked { if view.ticking && view.drawn > 0 && !view.finished { view.draw(Time.monotonicNanos()) } }
+            }
+            return nil
+        }, arg) != 0 {
+            Unmanaged<BuildProgressView>.fromOpaque(arg).release()
+            ticking = false
+        }
+    }
+
+    /// Ends the ticker (the build ended, or failed: its error then prints below the view).
+    func stop() {
+        let was = lock.locked { () -> Bool in let w = ticking; ticking = false; return w }
+        if was { pthread_join(ticker, nil) }
+    }
+
     func handle(_ e: BuildEvent) {
+        lock.locked { apply(e) }
+    }
+
+    private func apply(_ e: BuildEvent) {
         let now = Time.monotonicNanos()
         switch e {
         case .step(let n, let text):
