@@ -118,9 +118,11 @@ struct ComposeUp: ParsableCommand {
                     // A second ^C (or TERM) kills what is still stopping. The signals stay
                     // blocked in every thread; this one takes them with sigwait.
                     let engine = o.engine, running = o.containers(all: false), waitSet = set
+                    let forced = ForcedStop()
                     let killer = Thread {
                         var mask = waitSet, sig: Int32 = 0
                         guard sigwait(&mask, &sig) == 0 else { return }
+                        forced.lock.locked { forced.yes = true }
                         for v in running where engine.loadState(v.container.Id).Running {
                             try? engine.kill(v.container.Id, signal: SIGKILL)
                             stderrWrite(" Container \(v.container.Name)  Killed\n")
@@ -128,10 +130,18 @@ struct ComposeUp: ParsableCommand {
                     }
                     killer.start()
                     try o.stop(names, timeout: nil)
+                    // Compose's documented codes: 0 after a graceful stop, 2 after a forced kill.
+                    if forced.lock.locked({ forced.yes }) { throw ExitCode(2) }
                 }
             }
         }
     }
+}
+
+/// Whether attached `up`'s second ^C came (set by its signal thread).
+final class ForcedStop: @unchecked Sendable {
+    let lock = Lock()
+    var yes = false
 }
 
 struct ComposeDown: ParsableCommand {

@@ -250,6 +250,7 @@ final class ComposeTests: EngineTestCase {
         waitUntil(15, "the second ^C to kill it and up to return") { !p.isRunning }
         XCTAssertFalse(try running("stubborn"))
         XCTAssertTrue(text(out).contains("Container \(project)-stubborn-1  Killed"), text(out))
+        XCTAssertEqual(p.terminationStatus, 2, "compose's code for a forced stop")
     }
 
     /// `logs -f` follows every service until they stop; `top` lists each one's processes.
