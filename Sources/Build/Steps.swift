@@ -257,7 +257,9 @@ extension Builder {
             var names: [String] = []
             for u in urls {
                 let path = u.split(separator: "#")[0].split(separator: "?")[0].split(separator: "/", omittingEmptySubsequences: true).dropFirst(2)
-                let name = path.last.map(String.init) ?? "__unnamed__"
+                // The URL's last path component names the file (BuildKit's rule); "." and ".."
+                // name nothing.
+                let name = path.last.map(String.init).flatMap { $0 == "." || $0 == ".." ? nil : $0 } ?? "__unnamed__"
                 unlink(d + "/" + name)
                 let out = try FD.open(d + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
                 let got: Download.Fetched

@@ -287,15 +287,16 @@ final class BuildTests: EngineTestCase {
         ADD \(base)/config.txt /etc/app/
         ADD --checksum=sha256:\(sum) \(base)/tool.tar.gz /opt/tool.tar.gz
         ADD --chown=1234:1234 \(base)/config.txt?v=2 /renamed.txt
+        ADD \(base)/ /listing/
         """
         try write("Dockerfile", dockerfile)
         let r = try build(["-t", "fetched:v1"])
         XCTAssertEqual(r.code, 0, r.err)
         let look = try swiftrun(["run", "--rm", "-u", "root", "--entrypoint", "sh", "fetched:v1", "-c",
-                                 "cat /etc/app/config.txt; stat -c '%a %Y' /etc/app/config.txt; ls /opt; stat -c '%u' /renamed.txt"])
-        XCTAssertEqual(look.out, "setting=1\n600 1000000000\ntool.tar.gz\n1234\n", look.err)
+                                 "cat /etc/app/config.txt; stat -c '%a %Y' /etc/app/config.txt; ls /opt; stat -c '%u' /renamed.txt; ls /listing"])
+        XCTAssertEqual(look.out, "setting=1\n600 1000000000\ntool.tar.gz\n1234\n__unnamed__\n", look.err)
         let again = try build(["-t", "fetched:v1"])
-        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1 + again.out.components(separatedBy: "CACHED").count - 1, 3,
+        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1 + again.out.components(separatedBy: "CACHED").count - 1, 4,
                        "fetched again, the same content: cached: \(again.err)")
         try "setting=2\n".write(toFile: files + "/config.txt", atomically: true, encoding: .utf8)
         XCTAssertEqual(try build(["-t", "fetched:v1"]).code, 0)
