@@ -217,7 +217,10 @@ public final class Supervisor {
         if carried.lockFD >= 0 { close(carried.lockFD); carried.lockFD = -1 }
         Self.writeLine(report, "exited \(code)")
         HostNetwork.awaitGone(carried.goingVeths)
-        if HostNetwork.markUnusedIdle() { Self.spawnLingerer() }
+        // Only a container that was on a bridge restarts the linger (a loop of --network none
+        // runs must not keep an unused bridge up).
+        let mode = container.networkMode
+        if !["none", "host"].contains(mode) && !mode.hasPrefix("container:"), HostNetwork.markUnusedIdle() { Self.spawnLingerer() }
         return 0
     }
 
