@@ -42,6 +42,19 @@ public enum ConfigPrinter {
                 if h.disable { hm.append(("disable", Node("true"))) }
                 m.append(("healthcheck", map(hm)))
             }
+            // Secrets and configs by name and target: their content is never printed.
+            for kind in [FileMount.Kind.secret, .config] where s.files.contains(where: { $0.kind == kind }) {
+                m.append((kind.rawValue + "s", .sequence(Node.Sequence(s.files.filter { $0.kind == kind }.map {
+                    map([("source", scalar($0.name)), ("target", scalar($0.target))])
+                }))))
+            }
+            if !s.ulimits.isEmpty {
+                m.append(("ulimits", map(s.ulimits.map { u in
+                    let kv = u.split(separator: "=", maxSplits: 1).map(String.init)
+                    let sh = kv[1].split(separator: ":").map(String.init)
+                    return (kv[0], sh.count == 2 ? map([("soft", Node(sh[0])), ("hard", Node(sh[1]))]) : Node(sh[0]))
+                })))
+            }
             if let r = s.restart { m.append(("restart", scalar(r))) }
             if let u = s.user { m.append(("user", scalar(u))) }
             if let w = s.workingDir { m.append(("working_dir", scalar(w))) }

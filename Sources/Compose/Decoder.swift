@@ -106,22 +106,22 @@ struct Decoder {
 
     // MARK: the file
 
-    static let topKeys: Set<String> = ["version", "name", "services", "networks", "volumes"]
+    static let topKeys: Set<String> = ["version", "name", "services", "networks", "volumes", "secrets", "configs"]
     static let serviceKeys: Set<String> = [
         "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "depends_on", "healthcheck",
         "restart", "user", "working_dir", "hostname", "container_name", "networks", "network_mode", "labels", "stop_signal",
         "stop_grace_period", "tty", "stdin_open", "init", "read_only", "tmpfs", "cap_add", "cap_drop", "profiles", "expose",
         "extra_hosts", "dns", "mem_limit", "cpus", "pids_limit", "logging", "deploy", "platform", "pull_policy", "privileged",
-        "security_opt", "domainname",
+        "security_opt", "domainname", "secrets", "configs", "ulimits",
     ]
     static let serviceUnsupported: Set<String> = [
-        "secrets", "configs", "devices", "ulimits", "sysctls", "shm_size", "ipc", "pid", "userns_mode", "cgroup_parent",
+        "devices", "sysctls", "shm_size", "ipc", "pid", "userns_mode", "cgroup_parent",
         "links", "external_links", "volumes_from", "extends", "scale", "runtime", "isolation", "group_add", "develop",
     ]
 
     func checkTop(_ root: Node) throws {
         let top = try mapping(root, "(root)")
-        try checkKeys(top, Self.topKeys, "(root)", unsupported: ["secrets", "configs"])
+        try checkKeys(top, Self.topKeys, "(root)")
         for (k, v) in top where k == "services" {
             for (name, s) in try mapping(v, "services") {
                 try checkKeys(try mapping(s, "services.\(name)"), Self.serviceKeys, "services.\(name)", unsupported: Self.serviceUnsupported)
@@ -134,12 +134,16 @@ struct Decoder {
         let top = try mapping(root, "(root)")
         var networks: [String: NetworkDef] = [:]
         var volumes: [String: VolumeDef] = [:]
+        var files: [FileMount.Kind: [String: FileDef]] = [.secret: [:], .config: [:]]
         for (k, v) in top {
             switch k {
             case "networks":
                 for (name, def) in try mapping(v, "networks") { networks[name] = try network(name, def) }
             case "volumes":
                 for (name, def) in try mapping(v, "volumes") { volumes[name] = try volume(name, def) }
+            case "secrets", "configs":
+                let kind: FileMount.Kind = k == "secrets" ? .secret : .config
+                for (name, def) in try mapping(v, k) { files[kind]![name] = try fileDef(kind, name, def) }
             default: break
             }
         }
@@ -149,7 +153,7 @@ struct Decoder {
             guard name.unicodeScalars.allSatisfy({ ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "." }) else {
                 throw err(def, "services.\(name)", "is not a valid service name: use [a-zA-Z0-9._-]")
             }
-            services.append(try service(name, def, networks: networks, volumes: volumes))
+            services.append(try service(name, def, networks: networks, volumes: volumes, files: files))
         }
         // Profiles: a service with some is active only when one of them is enabled.
         let enabled = Set(profiles + (env["COMPOSE_PROFILES"]?.split(separator: ",").map { String($0).trimmed() } ?? []))
@@ -165,6 +169,67 @@ struct Decoder {
             }
         }
         return Project(name: project, directory: dir, services: services, networks: networks, volumes: volumes)
+    }
+
+    /// secrets.NAME / configs.NAME: `file` (relative to the project directory), `environment`
+    /// (a variable of the shell or .env), `content` (inline); swarm's `external` cannot work here.
+    func fileDef(_ kind: FileMount.Kind, _ name: String, _ n: Node) throws -> FileDef {
+        let key = "\(kind.rawValue)s.\(name)"
+        let m = try mapping(n, key)
+        try checkKeys(m, ["file", "environment", "content", "external", "name", "labels", "driver", "template_driver"], key)
+        for (k, v) in m {
+            switch k {
+            case "file":
+                let path = absolute(try str(v, key + ".file"))
+                guard Files.exists(path) else { throw err(v, key + ".file", "\(path) not found") }
+                return FileDef(source: .file(path))
+            case "environment":
+                let variable = try str(v, key + ".environment")
+                guard let value = env[variable] else { throw err(v, key + ".environment", "the environment has no \(variable) (the shell's, then .env)") }
+                return FileDef(source: .content(value))
+            case "content":
+                return FileDef(source: .content(try str(v, key + ".content")))
+            case "external":
+                if try bool(v, key + ".external") { throw err(v, key + ".external", "external \(kind.rawValue)s are swarm's: not supported without it (use file:)") }
+            default: break
+            }
+        }
+        throw err(n, key, "needs file, environment or content")
+    }
+
+    /// A service's `secrets` or `configs`: NAME, or {source, target, uid, gid, mode}.
+    func fileMounts(_ kind: FileMount.Kind, _ v: Node, _ key: String, defs: [String: FileDef]) throws -> [FileMount] {
+        try list(v, key).map { item in
+            var source: String, target: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil, mode: UInt32? = nil
+            if isScalar(item) {
+                source = try str(item, key)
+            } else {
+                let m = try mapping(item, key)
+                try checkKeys(m, ["source", "target", "uid", "gid", "mode"], key)
+                guard let s = m.first(where: { $0.0 == "source" })?.1 else { throw err(item, key, "needs a source") }
+                source = try str(s, key + ".source")
+                for (k, x) in m {
+                    switch k {
+                    case "target": target = try str(x, key + ".target")
+                    case "uid", "gid":
+                        guard let n = UInt32(try str(x, key + "." + k)) else { throw err(x, key + "." + k, "must be a number") }
+                        if k == "uid" { uid = n } else { gid = n }
+                    case "mode":
+                        // YAML 1.2 reads 0440 as decimal 440; compose means octal either way.
+                        let text = try str(x, key + ".mode")
+                        guard let n = UInt32(text.hasPrefix("0o") ? String(text.dropFirst(2)) : text, radix: 8) else { throw err(x, key + ".mode", "must be an octal mode") }
+                        mode = n
+                    default: break
+                    }
+                }
+            }
+            guard let def = defs[source] else {
+                throw err(item, key, "refers to undefined \(kind.rawValue) \(source): invalid compose project")
+            }
+            let t = target ?? source
+            let path = t.hasPrefix("/") ? t : (kind == .secret ? "/run/secrets/" : "/") + t
+            return FileMount(kind: kind, name: source, source: def.source, target: path, uid: uid, gid: gid, mode: mode)
+        }
     }
 
     func network(_ name: String, _ n: Node) throws -> NetworkDef {
@@ -220,7 +285,8 @@ struct Decoder {
 
     // MARK: a service
 
-    func service(_ name: String, _ n: Node, networks: [String: NetworkDef], volumes: [String: VolumeDef]) throws -> Service {
+    func service(_ name: String, _ n: Node, networks: [String: NetworkDef], volumes: [String: VolumeDef],
+                 files: [FileMount.Kind: [String: FileDef]] = [:]) throws -> Service {
         let key = "services.\(name)"
         let m = try mapping(n, key)
         try checkKeys(m, Self.serviceKeys, key, unsupported: Self.serviceUnsupported)
@@ -336,6 +402,22 @@ struct Decoder {
             case "read_only": s.readOnly = try bool(v, kk)
             case "privileged": if try bool(v, kk) { s.capAdd.append("ALL") }
             case "security_opt": break
+            case "secrets": s.files += try fileMounts(.secret, v, kk, defs: files[.secret] ?? [:])
+            case "configs": s.files += try fileMounts(.config, v, kk, defs: files[.config] ?? [:])
+            case "ulimits":
+                // nofile: 20000, or nofile: {soft: 20000, hard: 40000}
+                for (limit, spec) in try mapping(v, kk) {
+                    if isScalar(spec) {
+                        s.ulimits.append("\(limit)=\(try int(spec, kk + "." + limit))")
+                    } else {
+                        let m = try mapping(spec, kk + "." + limit)
+                        try checkKeys(m, ["soft", "hard"], kk + "." + limit)
+                        guard let soft = m.first(where: { $0.0 == "soft" }), let hard = m.first(where: { $0.0 == "hard" }) else {
+                            throw err(spec, kk + "." + limit, "needs soft and hard")
+                        }
+                        s.ulimits.append("\(limit)=\(try int(soft.1, kk + "." + limit + ".soft")):\(try int(hard.1, kk + "." + limit + ".hard"))")
+                    }
+                }
             case "cap_add": s.capAdd += try strList(v, kk)
             case "cap_drop": s.capDrop = try strList(v, kk)
             case "profiles": s.profiles = try strList(v, kk)

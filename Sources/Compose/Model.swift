@@ -80,8 +80,32 @@ public struct Service {
     public var cpus: String?
     public var pidsLimit: Int?
     public var logOptions: [String: String] = [:]
+    /// `ulimits`, as `--ulimit` strings (nofile=20000:40000).
+    public var ulimits: [String] = []
+    /// `secrets` and `configs`, resolved against the file's top-level definitions.
+    public var files: [FileMount] = []
     /// The line of its definition, for messages.
     public var line: Int = 0
+}
+
+/// A secret or config a service reads: a file of the host bound read-only, or content
+/// (from the environment, or inline) that compose writes for it.
+public struct FileMount: Equatable {
+    public enum Kind: String { case secret, config }
+    public enum Source: Equatable { case file(String), content(String) }
+    public var kind: Kind
+    public var name: String
+    public var source: Source
+    /// Absolute: /run/secrets/NAME for a secret, /NAME for a config, unless given.
+    public var target: String
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var mode: UInt32?
+}
+
+/// A top-level `secrets:` or `configs:` entry.
+public struct FileDef: Equatable {
+    public var source: FileMount.Source
 }
 
 public struct NetworkDef: Equatable {

@@ -309,7 +309,8 @@ public final class Orchestrator {
             o.aliases = [s.name] + first.aliases
         }
         o.publish = s.ports
-        o.volumes = s.volumes
+        o.volumes = s.volumes + (try fileBinds(s))
+        o.ulimits = s.ulimits
         o.tmpfs = s.tmpfs
         o.security.capAdd = s.capAdd
         o.security.capDrop = s.capDrop
@@ -319,6 +320,28 @@ public final class Orchestrator {
         o.resources.cpus = s.cpus
         o.resources.pidsLimit = s.pidsLimit.map(Int64.init)
         return o
+    }
+
+    /// Where compose keeps the secrets and configs it writes for a project (content from the
+    /// environment or inline): in the store, root's, removed by `down`.
+    var filesDir: String { engine.store.root + "/compose/" + project.name }
+
+    /// A service's secrets and configs as read-only binds: a file source as it is; content
+    /// written first (its mode, 0444 by default, and owner).
+    func fileBinds(_ s: Service) throws -> [String] {
+        try s.files.map { f in
+            switch f.source {
+            case .file(let path):
+                return "\(path):\(f.target):ro"
+            case .content(let text):
+                let dir = filesDir + "/" + s.name + "/" + f.kind.rawValue + "s"
+                try Files.mkdirAll(dir, mode: 0o700)
+                let path = dir + "/" + f.name
+                try Files.writeAtomic(path, Array(text.utf8), mode: 0o600)
+                guard chown(path, f.uid ?? 0, f.gid ?? 0) == 0, chmod(path, mode_t(f.mode ?? 0o444)) == 0 else { throw SysError("chown/chmod", path) }
+                return "\(path):\(f.target):ro"
+            }
+        }
     }
 
     /// What decides whether `up` recreates a container: everything of the service that
@@ -334,6 +357,13 @@ public final class Orchestrator {
             s.networks.map { "\($0.name)=\($0.aliases.joined(separator: ","))" }.joined(separator: ";"), s.networkMode ?? "-",
             s.extraHosts.joined(separator: ","), s.dns.joined(separator: ","), s.memLimit ?? "-", s.cpus ?? "-", "\(s.pidsLimit ?? -1)",
             s.logOptions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+            // A secret's content stays out of the hash (it is a label anyone with `inspect` reads).
+            s.ulimits.joined(separator: ","),
+            s.files.map { f in
+                let src: String
+                if case .file(let p) = f.source { src = p } else { src = "content" }
+                return "\(f.kind.rawValue):\(f.name):\(src):\(f.target):\(f.uid ?? 0):\(f.gid ?? 0):\(f.mode ?? 0o444)"
+            }.joined(separator: ";"),
         ]
         return String(ImageStore.digest(Array(parts.joined(separator: "\u{0}").utf8)).dropFirst(7))
     }
@@ -417,6 +447,7 @@ public final class Orchestrator {
                 say(" Image \(name)  Removed")
             }
         }
+        try? Files.removeTree(filesDir)
         if volumes {
             for (_, def) in project.volumes.sorted(by: { $0.key < $1.key }) where !def.external {
                 guard (try? engine.volume(def.name)) != nil else { continue }

@@ -317,4 +317,49 @@ final class ComposeTests: EngineTestCase {
         XCTAssertEqual(busy.code, 1)
         XCTAssertTrue(busy.err.contains("Bind for 127.0.0.1:\(port)/tcp failed: port is already allocated (pid \(getpid()) "), busy.err)
     }
+
+    /// secrets (a file, and one from the environment) and configs (inline) read-only at their
+    /// targets with their modes and owners; ulimits; what compose wrote goes with `down`.
+    func testSecretsConfigsAndUlimits() throws {
+        try write("openai_key.txt", "sk-from-file\n")
+        try write("compose.yaml", """
+        services:
+          api:
+            image: swiftrun.test/busybox-httpd:v1
+            user: root
+            entrypoint: ["sleep", "300"]
+            init: true
+            secrets:
+              - openai_key
+              - source: db_pass
+                target: db_password
+                uid: "1000"
+                mode: 0400
+            configs:
+              - source: app_conf
+                target: /etc/app.conf
+            ulimits:
+              nofile: {soft: 2048, hard: 4096}
+        secrets:
+          openai_key: {file: ./openai_key.txt}
+          db_pass: {environment: DB_PASS_FOR_TEST}
+        configs:
+          app_conf:
+            content: "debug = false"
+        """)
+        setenv("DB_PASS_FOR_TEST", "hunter2", 1)
+        defer { unsetenv("DB_PASS_FOR_TEST") }
+        let up = try compose(["up", "-d"])
+        XCTAssertEqual(up.code, 0, up.err)
+        let look = try compose(["exec", "-T", "api", "sh", "-c",
+                                "cat /run/secrets/openai_key /run/secrets/db_password; echo; cat /etc/app.conf; echo; stat -c '%u %a' /run/secrets/db_password; ulimit -n; echo x >> /run/secrets/openai_key || echo read-only"])
+        XCTAssertEqual(look.out, "sk-from-file\nhunter2\ndebug = false\n1000 400\n2048\nread-only\n", look.err)
+        let inspect = try swiftrun(["inspect", "\(project)-api-1"]).out
+        XCTAssertFalse(inspect.contains("hunter2"), "a secret is in no record")
+        let cfg = try compose(["config"]).out
+        XCTAssertTrue(cfg.contains("/run/secrets/db_password") && cfg.contains("soft: 2048"), cfg)
+        XCTAssertFalse(cfg.contains("hunter2"), "nor in config's output")
+        XCTAssertEqual(try compose(["down", "-t", "0"]).code, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/compose/\(project)"), "what compose wrote went with down")
+    }
 }

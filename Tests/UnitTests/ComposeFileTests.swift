@@ -96,8 +96,14 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.tty must be a boolean"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    ports: 8000\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.ports must be a list"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\n    sysctls: [a=1]\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.sysctls is not supported by swiftrun yet"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    build: .\n    secrets: [k]\n")
-        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.secrets is not supported by swiftrun yet"), "\($0)") }
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.secrets refers to undefined secret k"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\nsecrets:\n  k:\n    file: ./nope.txt\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("secrets.k.file") && "\($0)".contains("nope.txt not found"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\nsecrets:\n  k:\n    external: true\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("external secrets are swarm's"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    command: x\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("neither an image nor a build context"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    volumes: [data:/d]\n")
@@ -169,6 +175,46 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertEqual(p.service("db")?.healthcheck?.test, ["CMD", "pg_isready"])
         XCTAssertEqual(p.service("db")?.networks, [ServiceNetwork(name: "default", aliases: [])])
         XCTAssertEqual(p.networks["default"]?.name, p.name + "_default")
+    }
+
+    /// secrets and configs in their forms (file, environment, inline content; short and long
+    /// syntax), and ulimits.
+    func testSecretsConfigsAndUlimits() throws {
+        try write("openai.txt", "sk-file\n")
+        try write("compose.yaml", """
+        services:
+          api:
+            image: x
+            secrets:
+              - openai_key
+              - source: db_pass
+                target: db_password
+                uid: "1000"
+                mode: 0440
+            configs:
+              - app_conf
+              - source: app_conf
+                target: /etc/app/app.conf
+            ulimits:
+              nproc: 65535
+              nofile: {soft: 20000, hard: 40000}
+        secrets:
+          openai_key: {file: ./openai.txt}
+          db_pass: {environment: DB_PASS}
+        configs:
+          app_conf:
+            content: |
+              debug = false
+        """)
+        let api = try load(env: ["DB_PASS": "hunter2"]).services[0]
+        XCTAssertEqual(api.files.map(\.target), ["/run/secrets/openai_key", "/run/secrets/db_password", "/app_conf", "/etc/app/app.conf"])
+        XCTAssertEqual(api.files[0].source, .file(dir + "/openai.txt"))
+        XCTAssertEqual(api.files[1].source, .content("hunter2"))
+        XCTAssertEqual(api.files[1].uid, 1000)
+        XCTAssertEqual(api.files[1].mode, 0o440)
+        XCTAssertEqual(api.files[2].source, .content("debug = false"))
+        XCTAssertEqual(api.ulimits.sorted(), ["nofile=20000:40000", "nproc=65535"])
+        XCTAssertThrowsError(try load(env: [:])) { XCTAssertTrue("\($0)".contains("the environment has no DB_PASS"), "\($0)") }
     }
 
     func testProfilesAndOrder() throws {
