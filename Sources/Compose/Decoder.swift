@@ -112,10 +112,10 @@ struct Decoder {
         "restart", "user", "working_dir", "hostname", "container_name", "networks", "network_mode", "labels", "stop_signal",
         "stop_grace_period", "tty", "stdin_open", "init", "read_only", "tmpfs", "cap_add", "cap_drop", "profiles", "expose",
         "extra_hosts", "dns", "mem_limit", "cpus", "pids_limit", "logging", "deploy", "platform", "pull_policy", "privileged",
-        "security_opt", "domainname", "secrets", "configs", "ulimits",
+        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size",
     ]
     static let serviceUnsupported: Set<String> = [
-        "devices", "sysctls", "shm_size", "ipc", "pid", "userns_mode", "cgroup_parent",
+        "devices", "ipc", "pid", "userns_mode", "cgroup_parent",
         "links", "external_links", "volumes_from", "extends", "scale", "runtime", "isolation", "group_add", "develop",
     ]
 
@@ -402,6 +402,8 @@ struct Decoder {
             case "read_only": s.readOnly = try bool(v, kk)
             case "privileged": if try bool(v, kk) { s.capAdd.append("ALL") }
             case "security_opt": break
+            case "shm_size": s.shmSize = try str(v, kk)
+            case "sysctls": s.sysctls = try pairs(v, kk).map { "\($0.0)=\($0.1 ?? "")" }
             case "secrets": s.files += try fileMounts(.secret, v, kk, defs: files[.secret] ?? [:])
             case "configs": s.files += try fileMounts(.config, v, kk, defs: files[.config] ?? [:])
             case "ulimits":

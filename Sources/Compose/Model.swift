@@ -82,6 +82,9 @@ public struct Service {
     public var logOptions: [String: String] = [:]
     /// `ulimits`, as `--ulimit` strings (nofile=20000:40000).
     public var ulimits: [String] = []
+    /// `shm_size` (a size) and `sysctls` (KEY=VALUE).
+    public var shmSize: String?
+    public var sysctls: [String] = []
     /// `secrets` and `configs`, resolved against the file's top-level definitions.
     public var files: [FileMount] = []
     /// The line of its definition, for messages.

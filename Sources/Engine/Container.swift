@@ -66,6 +66,9 @@ public struct Container: Codable {
         public var SecurityOpt: [String]?
         /// --ulimit, as given (the defaults are not listed, as in Docker).
         public var Ulimits: [Ulimit]?
+        /// --shm-size in bytes (Docker's default, 64 MiB, when absent) and --sysctl.
+        public var ShmSize: Int64?
+        public var Sysctls: [String: String]?
         /// Limits (cgroup v2), with Docker's names and units: bytes, nano-CPUs, microseconds.
         public var Memory: Int64?
         public var MemorySwap: Int64?

@@ -71,6 +71,9 @@ public final class Engine {
         public var initProcess = false
         public var tty = false
         public var ulimits: [String] = []
+        /// --shm-size (a Docker size) and --sysctl KEY=VALUE.
+        public var shmSize: String?
+        public var sysctls: [String] = []
         public init(image: String) { self.image = image }
     }
 
@@ -142,6 +145,12 @@ public final class Engine {
         if !o.security.securityOpt.isEmpty { hostConfig.SecurityOpt = o.security.securityOpt }
         let ulimits = try o.ulimits.map(Ulimit.parse)
         if !ulimits.isEmpty { hostConfig.Ulimits = ulimits }
+        if let v = o.shmSize {
+            guard let b = ByteSize.parse(v), b > 0 else { throw Failure("invalid argument \"\(v)\" for \"--shm-size\" flag: invalid size: '\(v)' (use e.g. 256m)") }
+            hostConfig.ShmSize = b
+        }
+        let sysctls = try Self.checkedSysctls(o.sysctls, hostNetwork: netMode == .host)
+        if !sysctls.isEmpty { hostConfig.Sysctls = sysctls }
         let resources = hostConfig.specResources
         try Self.checkLimits(resources, o.resources)
 
@@ -187,6 +196,10 @@ public final class Engine {
         spec.root = .init(path: dir + "/rootfs", readonly: o.readOnly)
         spec.linux?.resources = resources
         spec.process?.rlimits = try Ulimit.rlimits(ulimits)
+        if let shm = hostConfig.ShmSize, let i = spec.mounts?.firstIndex(where: { $0.destination == "/dev/shm" }) {
+            spec.mounts![i].options = (spec.mounts![i].options ?? []).filter { !$0.hasPrefix("size=") } + ["size=\(shm)"]
+        }
+        if !sysctls.isEmpty { spec.linux?.sysctl = sysctls }
         if o.tty {
             spec.process?.terminal = true
             // Docker: a terminal means TERM=xterm unless the image or -e says otherwise.

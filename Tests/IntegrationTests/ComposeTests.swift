@@ -319,7 +319,8 @@ final class ComposeTests: EngineTestCase {
     }
 
     /// secrets (a file, and one from the environment) and configs (inline) read-only at their
-    /// targets with their modes and owners; ulimits; what compose wrote goes with `down`.
+    /// targets with their modes and owners; ulimits, shm_size, sysctls; what compose wrote
+    /// goes with `down`.
     func testSecretsConfigsAndUlimits() throws {
         try write("openai_key.txt", "sk-from-file\n")
         try write("compose.yaml", """
@@ -340,6 +341,9 @@ final class ComposeTests: EngineTestCase {
                 target: /etc/app.conf
             ulimits:
               nofile: {soft: 2048, hard: 4096}
+            shm_size: 128m
+            sysctls:
+              net.core.somaxconn: 1024
         secrets:
           openai_key: {file: ./openai_key.txt}
           db_pass: {environment: DB_PASS_FOR_TEST}
@@ -352,8 +356,8 @@ final class ComposeTests: EngineTestCase {
         let up = try compose(["up", "-d"])
         XCTAssertEqual(up.code, 0, up.err)
         let look = try compose(["exec", "-T", "api", "sh", "-c",
-                                "cat /run/secrets/openai_key /run/secrets/db_password; echo; cat /etc/app.conf; echo; stat -c '%u %a' /run/secrets/db_password; ulimit -n; echo x >> /run/secrets/openai_key || echo read-only"])
-        XCTAssertEqual(look.out, "sk-from-file\nhunter2\ndebug = false\n1000 400\n2048\nread-only\n", look.err)
+                                "cat /run/secrets/openai_key /run/secrets/db_password; echo; cat /etc/app.conf; echo; stat -c '%u %a' /run/secrets/db_password; ulimit -n; echo x >> /run/secrets/openai_key || echo read-only; df -k /dev/shm | tail -1 | awk '{print $2}'; cat /proc/sys/net/core/somaxconn"])
+        XCTAssertEqual(look.out, "sk-from-file\nhunter2\ndebug = false\n1000 400\n2048\nread-only\n131072\n1024\n", look.err)
         let inspect = try swiftrun(["inspect", "\(project)-api-1"]).out
         XCTAssertFalse(inspect.contains("hunter2"), "a secret is in no record")
         let cfg = try compose(["config"]).out

@@ -95,6 +95,25 @@ final class RunSecurityTests: EngineTestCase {
 
     /// Every container starts from the same limits (nofile 1024:524288, as Docker 25+), not
     /// from those of the shell that ran swiftrun; --ulimit changes them.
+    /// --sysctl only for what the container's own namespaces hold; --shm-size sizes /dev/shm.
+    func testSysctlsAndShmSize() throws {
+        let r = try swiftrun(["run", "--rm", "--no-healthcheck", "-u", "root", "--shm-size", "96m",
+                              "--sysctl", "net.core.somaxconn=1024", "--sysctl", "kernel.shmmax=123456789",
+                              "--entrypoint", "sh", image, "-c",
+                              "cat /proc/sys/net/core/somaxconn /proc/sys/kernel/shmmax; df -k /dev/shm | tail -1 | awk '{print $2}'"])
+        XCTAssertEqual(r.out, "1024\n123456789\n98304\n", r.err)
+        XCTAssertTrue(try inspectAfterCreate(["--shm-size", "1g", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80"])
+            .contains(#""ShmSize":1073741824"#))
+        for (flags, words) in [(["--sysctl", "vm.swappiness=10"], "--sysctl vm.swappiness: not namespaced"),
+                               (["--network", "host", "--sysctl", "net.core.somaxconn=1"], "not with --network host"),
+                               (["--sysctl", "novalue"], "use KEY=VALUE"),
+                               (["--shm-size", "lots"], "invalid argument \"lots\" for \"--shm-size\" flag")] {
+            let bad = try swiftrun(["run", "--rm"] + flags + ["--entrypoint", "true", image])
+            XCTAssertEqual(bad.code, 125, "\(flags)")
+            XCTAssertTrue(bad.err.contains(words), bad.err)
+        }
+    }
+
     func testUlimits() throws {
         func limits(_ flags: [String]) throws -> [String] {
             let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags +

@@ -96,8 +96,8 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.tty must be a boolean"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    ports: 8000\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.ports must be a list"), "\($0)") }
-        try write("compose.yaml", "services:\n  api:\n    build: .\n    sysctls: [a=1]\n")
-        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.sysctls is not supported by swiftrun yet"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\n    devices: [/dev/fuse]\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.devices is not supported by swiftrun yet"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    build: .\n    secrets: [k]\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.secrets refers to undefined secret k"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    build: .\nsecrets:\n  k:\n    file: ./nope.txt\n")

@@ -52,6 +52,8 @@ struct ContainerFlags: ParsableArguments {
     @Option(name: .customLong("security-opt"), parsing: .unconditionalSingleValue, help: "no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json, systempaths=unconfined") var securityOpt: [String] = []
     @Option(parsing: .unconditional, help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
     @Option(parsing: .unconditionalSingleValue, help: "TYPE=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 is unlimited). Default nofile=1024:524288.") var ulimit: [String] = []
+    @Option(name: .customLong("shm-size"), help: "Size of /dev/shm (default 64m).") var shmSize: String?
+    @Option(parsing: .unconditionalSingleValue, help: "KEY=VALUE: a namespaced kernel parameter (net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*).") var sysctl: [String] = []
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
 
     /// Docker's --pull: the image from its registry when it is missing (or always), with
@@ -130,6 +132,8 @@ struct ContainerFlags: ParsableArguments {
         o.initProcess = initProcess
         o.tty = tty
         o.ulimits = ulimit
+        o.shmSize = shmSize
+        o.sysctls = sysctl
         o.security.securityOpt = securityOpt
         return o
     }
