@@ -112,11 +112,11 @@ struct Decoder {
         "restart", "user", "working_dir", "hostname", "container_name", "networks", "network_mode", "labels", "stop_signal",
         "stop_grace_period", "tty", "stdin_open", "init", "read_only", "tmpfs", "cap_add", "cap_drop", "profiles", "expose",
         "extra_hosts", "dns", "mem_limit", "cpus", "pids_limit", "logging", "deploy", "platform", "pull_policy", "privileged",
-        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size",
+        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size", "extends",
     ]
     static let serviceUnsupported: Set<String> = [
         "devices", "ipc", "pid", "userns_mode", "cgroup_parent",
-        "links", "external_links", "volumes_from", "extends", "scale", "runtime", "isolation", "group_add", "develop",
+        "links", "external_links", "volumes_from", "scale", "runtime", "isolation", "group_add", "develop",
     ]
 
     func checkTop(_ root: Node) throws {

@@ -58,7 +58,8 @@ public struct Loader {
             if case .scalar(let s)? = interpolated.mapping?["name"] { topName = s.string }
             merged = merged.map { Self.merge($0, interpolated, path: []) } ?? interpolated
         }
-        guard let root = merged else { throw ComposeError("\(paths[0]): empty compose file") }
+        guard let merged else { throw ComposeError("\(paths[0]): empty compose file") }
+        let root = try resolveExtends(merged, file: paths[0], dir: dir, env: env)
         let name = try Self.projectName(projectName ?? env["COMPOSE_PROJECT_NAME"] ?? topName, dir: dir)
         return try Decoder(file: paths.count == 1 ? paths[0] : paths.joined(separator: " + "), partial: false, env: env, dir: dir,
                            project: name).project(root, profiles: profiles)
@@ -130,6 +131,51 @@ public struct Loader {
             out.append((key, value))
         }
         return out
+    }
+
+    /// `extends`: a service starts from another's definition (of this file, or of `file:`,
+    /// relative to the project directory, as compose reads it), its own keys merged over it
+    /// as an override file's would be. The other's depends_on and volumes_from are never
+    /// taken (compose's rule: dependencies stay visible where they are used).
+    func resolveExtends(_ root: Node, file: String, dir: String, env: [String: String]) throws -> Node {
+        guard var top = root.mapping, case .mapping(var services)? = top["services"] else { return root }
+        var files: [String: Node] = [file: root]
+        func service(_ name: String, in path: String, chain: [String]) throws -> Node {
+            let here = "\(path.split(separator: "/").last ?? ""):\(name)"
+            guard !chain.contains(here) else { throw ComposeError("\(path): extends cycle: \((chain + [here]).joined(separator: " -> "))") }
+            if files[path] == nil {
+                let text: String
+                do { text = try Files.readString(path) } catch { throw ComposeError("\(chain.last ?? path): extends file \(path) cannot be read: \(error)") }
+                guard let node = try parseYAML(text, file: path) else { throw ComposeError("\(path): empty compose file") }
+                files[path] = try Interpolator(env: env, file: path).apply(node)
+            }
+            guard let def = files[path]?.mapping?["services"]?.mapping?[name] else {
+                throw ComposeError("\(chain.last.map { "\($0): " } ?? "")extends: no service \(name) in \(path)")
+            }
+            guard case .mapping(let m) = def, let ext = m["extends"] else { return def }
+            var basePath = path, baseName: String
+            if let n = ext.string {
+                baseName = n
+            } else {
+                guard let em = ext.mapping, let n = em["service"]?.string else {
+                    throw ComposeError("\(path):\(ext.mark?.line ?? 0): services.\(name).extends needs a service")
+                }
+                baseName = n
+                if let f = em["file"]?.string { basePath = f.hasPrefix("/") ? f : dir + "/" + f }
+            }
+            var base = try service(baseName, in: basePath, chain: chain + [here])
+            if case .mapping(let bm) = base {
+                base = .mapping(Node.Mapping(bm.filter { !["depends_on", "volumes_from"].contains($0.key.string ?? "") }))
+            }
+            let own = Node.mapping(Node.Mapping(m.filter { $0.key.string != "extends" }))
+            return Self.merge(base, own, path: ["services", name])
+        }
+        for (k, _) in services {
+            guard let name = k.string else { continue }
+            services[k] = try service(name, in: file, chain: [])
+        }
+        top["services"] = .mapping(services)
+        return .mapping(top)
     }
 
     /// Later files win: mappings merge key by key; most lists add to the earlier ones;

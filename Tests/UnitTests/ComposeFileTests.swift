@@ -217,6 +217,43 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load(env: [:])) { XCTAssertTrue("\($0)".contains("the environment has no DB_PASS"), "\($0)") }
     }
 
+    /// extends: from this file and from another (relative to the project directory), merged
+    /// as an override file would be; depends_on is never inherited; cycles are errors.
+    func testExtends() throws {
+        try write("common.yaml", """
+        services:
+          pybase:
+            image: python-base:v1
+            environment: {PYTHONUNBUFFERED: "1", LEVEL: info}
+            ports: ["8000:8000"]
+            depends_on: [db]
+        """)
+        try write("compose.yaml", """
+        services:
+          api:
+            extends: {file: common.yaml, service: pybase}
+            environment: {LEVEL: debug}
+            command: ["uvicorn", "main:app"]
+          worker:
+            extends: api
+            command: ["python", "worker.py"]
+            ports: !!seq []
+          db: {image: postgres}
+        """)
+        let p = try load()
+        let api = try XCTUnwrap(p.service("api")), worker = try XCTUnwrap(p.service("worker"))
+        XCTAssertEqual(api.image, "python-base:v1")
+        XCTAssertEqual(api.environment.sorted(), ["LEVEL=debug", "PYTHONUNBUFFERED=1"])
+        XCTAssertEqual(api.ports, ["8000:8000"])
+        XCTAssertEqual(api.dependsOn.map(\.service), [], "depends_on is never inherited")
+        XCTAssertEqual(worker.command, ["python", "worker.py"], "a command is replaced, not added to")
+        XCTAssertEqual(worker.environment.sorted(), ["LEVEL=debug", "PYTHONUNBUFFERED=1"], "through api, from common.yaml")
+        try write("compose.yaml", "services:\n  a: {extends: b}\n  b: {extends: a, image: x}\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("extends cycle"), "\($0)") }
+        try write("compose.yaml", "services:\n  a: {extends: nope}\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("extends: no service nope"), "\($0)") }
+    }
+
     func testProfilesAndOrder() throws {
         try write("compose.yaml", """
         services:
