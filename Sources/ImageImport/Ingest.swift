@@ -144,15 +144,22 @@ extension ImageStore {
         guard type == MediaType.ociLayerTar else { return (l.blob, type) }
         let gz = MediaType.ociLayerTar + "+gzip"
         let mapDir = root + "/gzip-layers", map = mapDir + "/" + Self.hex(l.diffID)
+        let gone = Failure("image \(image.id.dropFirst(7).prefix(12)) was removed during the push")
         if let d = (try? Files.readString(map))?.trimmed(), Self.validDigest(d), Files.exists(blobPath(d)) {
-            if !(image.otherBlobs ?? []).contains(d) { try add(Image(id: image.id, names: [], layers: image.layers, created: image.created, size: image.size, otherBlobs: [d])) }
+            guard try transaction({ try recordOtherBlob(d, of: image.id) }) else { throw gone }
             return (d, gz)
         }
+        // Compressed outside the lock (it takes seconds), moved in and recorded in one
+        // transaction: a kill between the two leaves a blob the next lock holder sweeps.
         let part = tmp + "/gzip-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { unlink(part) }
         let digest = try Layer.gzip(try FD.open(blobPath(l.blob), O_RDONLY), to: try FD.open(part, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600))
-        guard rename(part, blobPath(digest)) == 0 else { throw SysError("rename", blobPath(digest)) }
-        try add(Image(id: image.id, names: [], layers: image.layers, created: image.created, size: image.size, otherBlobs: [digest]))
+        try transaction {
+            let existed = Files.exists(blobPath(digest))
+            guard rename(part, blobPath(digest)) == 0 else { throw SysError("rename", blobPath(digest)) }
+            if !existed { track(blobPath(digest)) }
+            guard try recordOtherBlob(digest, of: image.id) else { throw gone }
+        }
         try Files.mkdirAll(mapDir, mode: 0o700)
         try Files.writeAtomic(map, Array(digest.utf8), mode: 0o600)
         return (digest, gz)

@@ -287,6 +287,18 @@ public final class ImageStore {
         }
     }
 
+    /// Inside a transaction: `digest` kept as another blob of the image (push's gzip copy of
+    /// a layer), freed with it. False if the image is gone meanwhile (an `rmi`).
+    package func recordOtherBlob(_ digest: String, of imageID: String) throws -> Bool {
+        var idx = try readIndex()
+        guard let i = idx.images.firstIndex(where: { $0.id == imageID }) else { return false }
+        if !(idx.images[i].otherBlobs ?? []).contains(digest) {
+            idx.images[i].otherBlobs = (idx.images[i].otherBlobs ?? []) + [digest]
+            try Files.writeAtomic(indexPath, try JSON.encode(idx, pretty: true), mode: 0o600, sync: true)
+        }
+        return true
+    }
+
     /// Records an image; a name moves to it from any image that had it (as Docker's tags do).
     /// Inside a load's transaction the lock is already held.
     public func add(_ image: Image) throws {
