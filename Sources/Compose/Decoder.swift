@@ -112,11 +112,11 @@ struct Decoder {
         "restart", "user", "working_dir", "hostname", "container_name", "networks", "network_mode", "labels", "stop_signal",
         "stop_grace_period", "tty", "stdin_open", "init", "read_only", "tmpfs", "cap_add", "cap_drop", "profiles", "expose",
         "extra_hosts", "dns", "mem_limit", "cpus", "pids_limit", "logging", "deploy", "platform", "pull_policy", "privileged",
-        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size", "extends",
+        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size", "extends", "scale",
     ]
     static let serviceUnsupported: Set<String> = [
         "devices", "ipc", "pid", "userns_mode", "cgroup_parent",
-        "links", "external_links", "volumes_from", "scale", "runtime", "isolation", "group_add", "develop",
+        "links", "external_links", "volumes_from", "runtime", "isolation", "group_add", "develop",
     ]
 
     func checkTop(_ root: Node) throws {
@@ -442,10 +442,18 @@ struct Decoder {
                     }
                     if lk == "options" { for (ok, ov) in try pairs(lv, kk + ".options") { s.logOptions[ok] = ov ?? "" } }
                 }
+            case "scale":
+                s.scale = try int(v, kk)
+                guard s.scale >= 0 else { throw err(v, kk, "must be 0 or more") }
             case "deploy":
                 let dm = try mapping(v, kk)
                 for (dk, dv) in dm {
-                    guard dk == "resources" else { throw err(dv, kk + "." + dk, "is not supported by swiftrun yet (only deploy.resources.limits)") }
+                    if dk == "replicas" {
+                        s.scale = try int(dv, kk + ".replicas")
+                        guard s.scale >= 0 else { throw err(dv, kk + ".replicas", "must be 0 or more") }
+                        continue
+                    }
+                    guard dk == "resources" else { throw err(dv, kk + "." + dk, "is not supported by swiftrun yet (only deploy.resources.limits and deploy.replicas)") }
                     for (rk, rv) in try mapping(dv, kk + ".resources") where rk == "limits" {
                         for (lk, lv) in try mapping(rv, kk + ".resources.limits") {
                             switch lk {
@@ -484,6 +492,9 @@ struct Decoder {
         if s.networkMode == nil { s.networks = nets.isEmpty ? [ServiceNetwork(name: "default", aliases: [])] : nets }
         if !partial && s.image == nil && s.build == nil {
             throw err(n, key, "has neither an image nor a build context specified: at least one must be provided")
+        }
+        if s.containerName != nil && s.scale > 1 {
+            throw err(n, key, "container_name \"\(s.containerName!)\" names one container, but the service scales to \(s.scale): remove one of them")
         }
         return s
     }

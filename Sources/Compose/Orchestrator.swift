@@ -34,7 +34,7 @@ public final class Orchestrator {
         self.project = project
     }
 
-    func containerName(_ s: Service) -> String { s.containerName ?? "\(project.name)-\(s.name)-1" }
+    func containerName(_ s: Service, _ number: Int = 1) -> String { s.containerName ?? "\(project.name)-\(s.name)-\(number)" }
     func imageName(_ s: Service) -> String { s.image ?? "\(project.name)-\(s.name)" }
 
     /// The project's containers (this root), by service.
@@ -45,8 +45,12 @@ public final class Orchestrator {
         }.sorted { $0.container.Name < $1.container.Name }
     }
 
-    func container(_ s: Service) -> ContainerView? {
-        containers().first { $0.container.Config.Labels[Self.serviceLabel] == s.name }
+    func container(_ s: Service) -> ContainerView? { replicas(s).first }
+
+    /// A service's containers, by their number (1...scale).
+    func replicas(_ s: Service) -> [ContainerView] {
+        containers().filter { $0.container.Config.Labels[Self.serviceLabel] == s.name }
+            .sorted { Int($0.container.Config.Labels[Self.numberLabel] ?? "") ?? 0 < Int($1.container.Config.Labels[Self.numberLabel] ?? "") ?? 0 }
     }
 
     /// The services named (all when none) and, unless `noDeps`, what they depend on, in an
@@ -87,6 +91,8 @@ public final class Orchestrator {
         public var removeOrphans = false
         public var wait = false
         public var waitTimeoutNs: Int64?
+        /// --scale SERVICE=N, over the file's scale.
+        public var scale: [String: Int] = [:]
         public init() {}
     }
 
@@ -103,13 +109,13 @@ public final class Orchestrator {
         try ensureNetworks(services)
         try ensureVolumes(services)
         try ensureImages(services, rebuild: o.build)
+        for n in o.scale.keys where project.service(n) == nil { throw ComposeError("no such service: \(n)") }
         for s in services {
             try awaitDependencies(s)
-            try startService(s, forceRecreate: o.forceRecreate)
+            try startService(s, forceRecreate: o.forceRecreate, scale: o.scale[s.name] ?? s.scale)
         }
         if o.wait {
-            for s in services {
-                guard let v = container(s) else { continue }
+            for v in services.flatMap(replicas) {
                 if v.container.Config.Healthcheck != nil && v.container.Config.Healthcheck?.Test?.first != "NONE" {
                     let (ok, msg) = try engine.waitHealth(v.container.Id, .healthy, timeoutNs: o.waitTimeoutNs)
                     guard ok else { throw ComposeError("container \(v.container.Name) is \(msg.contains("unhealthy") ? "unhealthy" : "not healthy"): \(msg)") }
@@ -180,42 +186,58 @@ public final class Orchestrator {
     /// Waits until each dependency meets its condition; Docker compose's words when one fails.
     func awaitDependencies(_ s: Service) throws {
         for d in s.dependsOn {
-            guard let dep = project.service(d.service), let v = container(dep) else {
+            guard let dep = project.service(d.service), !replicas(dep).isEmpty else {
                 if d.required { throw ComposeError("dependency failed to start: service \(d.service) has no container") }
                 continue
             }
-            let id = v.container.Id
-            switch d.condition {
-            case .started:
-                continue
-            case .healthy:
-                guard let hc = v.container.Config.Healthcheck, hc.Test?.first != "NONE" else {
-                    throw ComposeError("dependency failed to start: container \(v.container.Name) has no healthcheck configured")
-                }
-                say(" Container \(v.container.Name)  Waiting")
-                let (ok, msg) = try engine.waitHealth(id, .healthy, timeoutNs: nil)
-                guard ok else {
-                    throw ComposeError(msg.contains("unhealthy") ? "dependency failed to start: container \(v.container.Name) is unhealthy"
-                                                                 : "dependency failed to start: \(msg)")
-                }
-                say(" Container \(v.container.Name)  Healthy")
-            case .completed:
-                say(" Container \(v.container.Name)  Waiting")
-                let code = try engine.wait(id)
-                guard code == 0 else {
-                    throw ComposeError("service \"\(dep.name)\" didn't complete successfully: exit \(code)")
-                }
-                say(" Container \(v.container.Name)  Exited")
-            }
+            for v in replicas(dep) { try awaitDependency(d, dep, v) }
         }
     }
 
-    /// Creates (or recreates, when its configuration changed) and starts one service's container.
-    func startService(_ s: Service, forceRecreate: Bool) throws {
-        let name = containerName(s)
+    /// One container of a dependency, as the condition asks.
+    func awaitDependency(_ d: DependsOn, _ dep: Service, _ v: ContainerView) throws {
+        let id = v.container.Id
+        switch d.condition {
+        case .started:
+            return
+        case .healthy:
+            guard let hc = v.container.Config.Healthcheck, hc.Test?.first != "NONE" else {
+                throw ComposeError("dependency failed to start: container \(v.container.Name) has no healthcheck configured")
+            }
+            say(" Container \(v.container.Name)  Waiting")
+            let (ok, msg) = try engine.waitHealth(id, .healthy, timeoutNs: nil)
+            guard ok else {
+                throw ComposeError(msg.contains("unhealthy") ? "dependency failed to start: container \(v.container.Name) is unhealthy"
+                                                             : "dependency failed to start: \(msg)")
+            }
+            say(" Container \(v.container.Name)  Healthy")
+        case .completed:
+            say(" Container \(v.container.Name)  Waiting")
+            let code = try engine.wait(id)
+            guard code == 0 else {
+                throw ComposeError("service \"\(dep.name)\" didn't complete successfully: exit \(code)")
+            }
+            say(" Container \(v.container.Name)  Exited")
+        }
+    }
+
+    /// Makes the service `scale` containers: 1...scale (re)created or started as their
+    /// definition says, the ones above removed (the highest numbers go first, as compose).
+    func startService(_ s: Service, forceRecreate: Bool, scale: Int = 1) throws {
+        let existing = replicas(s)
+        for v in existing.reversed() where (Int(v.container.Config.Labels[Self.numberLabel] ?? "") ?? 1) > scale {
+            try removeContainer(v)
+        }
+        for number in 1...max(1, scale) where scale > 0 {
+            try startReplica(s, number, existing.first { $0.container.Config.Labels[Self.numberLabel] == String(number) }, forceRecreate: forceRecreate)
+        }
+    }
+
+    func startReplica(_ s: Service, _ number: Int, _ current: ContainerView?, forceRecreate: Bool) throws {
+        let name = containerName(s, number)
         let image = try engine.findImage(imageName(s))
         let hash = configHash(s, imageID: image.id)
-        if let v = container(s) {
+        if let v = current {
             if v.container.Config.Labels[Self.hashLabel] == hash && !forceRecreate {
                 if v.state.Running { say(" Container \(name)  Running"); return }
                 say(" Container \(name)  Starting")
@@ -229,7 +251,8 @@ public final class Orchestrator {
         } else {
             say(" Container \(name)  Creating")
         }
-        let o = try options(s, image: imageName(s), name: name, hash: hash)
+        var o = try options(s, image: imageName(s), name: name, hash: hash)
+        o.labels[Self.numberLabel] = String(number)
         let c = try engine.create(o)
         // Further networks after the first, each with the service's aliases.
         for n in s.networks.dropFirst() {
@@ -467,7 +490,7 @@ public final class Orchestrator {
         var depth: [String: Int] = [:]
         for s in order { depth[s.name] = 1 + (s.dependsOn.compactMap { depth[$0.service] }.max() ?? -1) }
         for level in Set(depth.values).sorted(by: >) {
-            let views = order.filter { depth[$0.name] == level }.compactMap { container($0) }.filter(\.state.Running)
+            let views = order.filter { depth[$0.name] == level }.flatMap(replicas).filter(\.state.Running)
             let sayLock = Lock()
             try parallelForEach(views.count, width: views.count) { i in
                 let v = views[i]
@@ -480,11 +503,14 @@ public final class Orchestrator {
 
     public func start(_ names: [String]) throws {
         for s in try ordered(names, noDeps: true) {
-            guard let v = container(s), !v.state.Running else { continue }
+            let stopped = replicas(s).filter { !$0.state.Running }
+            guard !stopped.isEmpty else { continue }
             try awaitDependencies(s)
-            say(" Container \(v.container.Name)  Starting")
-            try engine.start(v.container.Id)
-            say(" Container \(v.container.Name)  Started")
+            for v in stopped {
+                say(" Container \(v.container.Name)  Starting")
+                try engine.start(v.container.Id)
+                say(" Container \(v.container.Name)  Started")
+            }
         }
     }
 }

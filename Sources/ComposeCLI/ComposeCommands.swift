@@ -86,6 +86,7 @@ struct ComposeUp: ParsableCommand {
     @Flag(name: .customLong("no-deps"), help: "Do not start the services they depend on.") var noDeps = false
     @Flag(name: .customLong("remove-orphans"), help: "Remove containers of services no longer in the file.") var removeOrphans = false
     @Flag(name: .customLong("no-color"), help: "No colours in the attached output.") var noColor = false
+    @Option(help: "SERVICE=N: that many containers of the service (over the file's scale); repeatable.") var scale: [String] = []
     @Argument(help: "Services (default: all).") var services: [String] = []
 
     func run() throws {
@@ -99,6 +100,11 @@ struct ComposeUp: ParsableCommand {
             u.forceRecreate = forceRecreate
             u.noDeps = noDeps
             u.removeOrphans = removeOrphans
+            for sc in scale {
+                let kv = sc.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2, let n = Int(kv[1]), n >= 0 else { throw Failure("invalid --scale \(sc): use SERVICE=N") }
+                u.scale[kv[0]] = n
+            }
             try o.up(u)
             if !detach && !wait {
                 // Attached: everyone's output until they all stop; ^C stops them (compose's way).
@@ -424,13 +430,15 @@ struct ComposeExec: ParsableCommand {
     @Option(name: [.short, .long], help: "User.") var user: String?
     @Option(name: [.short, .customLong("workdir")], help: "Working directory.") var workdir: String?
     @Option(name: [.short, .customLong("env")], help: "KEY=VALUE") var env: [String] = []
+    @Option(help: "Which of the service's containers (1...scale).") var index = 1
     @Argument(help: "Service.") var service: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() throws {
         let o = try c.orchestrator()
         guard let s = o.project.service(service) else { throw ValidationError("no such service: \(service)") }
-        guard let v = ComposeLogs.selected(o, [s.name]).first, v.state.Running else {
+        let chosen = ComposeLogs.selected(o, [s.name]).first { ($0.container.Config.Labels["com.docker.compose.container-number"] ?? "1") == String(index) }
+        guard let v = chosen, v.state.Running else {
             stderrWrite("swiftrun: service \"\(service)\" is not running\n")
             throw ExitCode(1)
         }

@@ -366,4 +366,34 @@ final class ComposeTests: EngineTestCase {
         XCTAssertEqual(try compose(["down", "-t", "0"]).code, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/compose/\(project)"), "what compose wrote went with down")
     }
+
+    /// deploy.replicas and up --scale: PROJECT-SERVICE-1...N, each reachable, exec --index,
+    /// scaling down removes the highest numbers and leaves the rest running.
+    func testScale() throws {
+        try write("compose.yaml", """
+        services:
+          web:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+            deploy: {replicas: 2}
+          client:
+            image: swiftrun.test/busybox-httpd:v1
+            init: true
+            entrypoint: ["sleep", "300"]
+        """)
+        XCTAssertEqual(try compose(["up", "-d"]).code, 0)
+        func names() throws -> [String] { lines(try compose(["ps", "--format", "{{.Name}}"]).out).sorted() }
+        XCTAssertEqual(try names(), ["\(project)-client-1", "\(project)-web-1", "\(project)-web-2"])
+        let h1 = try compose(["exec", "-T", "web", "hostname"]).out, h2 = try compose(["exec", "-T", "--index", "2", "web", "hostname"]).out
+        XCTAssertFalse(h1.isEmpty)
+        XCTAssertNotEqual(h1, h2, "two containers")
+        XCTAssertEqual(try compose(["exec", "-T", "client", "sh", "-c", "wget -q -O- http://web:8080/ | head -c 4"]).out, "<h1>", "the service name reaches it")
+        let id1 = try swiftrun(["inspect", "-f", "{{.Id}}", "\(project)-web-1"]).out
+        XCTAssertEqual(try compose(["up", "-d", "--scale", "web=1"]).code, 0)
+        XCTAssertEqual(try names(), ["\(project)-client-1", "\(project)-web-1"])
+        XCTAssertEqual(try swiftrun(["inspect", "-f", "{{.Id}}", "\(project)-web-1"]).out, id1, "web-1 kept running, not recreated")
+        XCTAssertEqual(try compose(["up", "-d", "--scale", "web=3"]).code, 0)
+        XCTAssertEqual(try names().count, 4)
+        XCTAssertEqual(try compose(["up", "-d", "--scale", "nope=2"]).code, 1)
+    }
 }

@@ -114,6 +114,8 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:3:1: invalid YAML: found character that cannot start any token"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    depends_on: [db]\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:3: service \"api\" depends on undefined service \"db\""), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    image: x\n    container_name: one\n    scale: 2\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("container_name \"one\" names one container, but the service scales to 2"), "\($0)") }
         try write("compose.yaml", "x-anything: [1]\nservices:\n  api:\n    image: x\n    x-note: ignored\n")
         XCTAssertNoThrow(try load())
     }
