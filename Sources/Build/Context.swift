@@ -35,10 +35,22 @@ final class SourceTree {
 
     /// Sources as written (globs allowed) → the entries they select. A literal source that is
     /// missing (or ignored) is an error; a wildcard matching nothing is not.
-    func select(_ sources: [String]) throws -> (entries: [SourceEntry], multiple: Bool) {
+    /// `exclude` (COPY --exclude): patterns, .dockerignore's syntax, left out of the copy.
+    /// `parents` (COPY --parents): each source keeps its path (from the context, or from a
+    /// `/./` in it) under the destination, its parent directories made as they are here.
+    func select(_ sources: [String], exclude: DockerIgnore? = nil, parents: Bool = false) throws -> (entries: [SourceEntry], multiple: Bool) {
         var out: [SourceEntry] = []
         var roots = 0
-        for s in sources {
+        var madeParents = Set<String>()
+        for raw in sources {
+            // --parents' pivot: what comes after "/./" is the path kept.
+            var pivot = ""
+            var s = raw
+            if parents, let r = raw.firstRange(of: "/./") {
+                pivot = DockerIgnore.clean(String(raw[..<r.lowerBound]))
+                if pivot == "." { pivot = "" }
+                s = String(raw[..<r.lowerBound]) + "/" + String(raw[r.upperBound...])
+            }
             let clean = DockerIgnore.clean(s)
             if clean == ".." || clean.hasPrefix("../") {
                 throw BuildError("COPY failed: forbidden path outside the build context: \(s)")
@@ -54,14 +66,30 @@ final class SourceTree {
                 matches = [rel]
             }
             for m in matches {
+                if let ex = exclude, ex.ignores(m) { continue }
                 roots += 1
                 let st = try lstatIn(m)
+                // With --parents: the kept path, and its directories first (each once).
+                var kept = m.split(separator: "/").last.map(String.init) ?? m
+                if parents {
+                    kept = pivot.isEmpty ? m : String(m.dropFirst(pivot.count + 1))
+                    var prefix = ""
+                    for comp in kept.split(separator: "/").dropLast() {
+                        prefix += (prefix.isEmpty ? "" : "/") + comp
+                        if madeParents.insert(prefix).inserted {
+                            let src = pivot.isEmpty ? prefix : pivot + "/" + prefix
+                            out.append(SourceEntry(src: src, dst: prefix, st: try lstatIn(src), link: nil))
+                        }
+                    }
+                }
                 if (st.st_mode & S_IFMT) == S_IFDIR {
-                    // A directory: its contents, not itself.
-                    try walk(m, dstPrefix: "", into: &out, top: true)
+                    // A directory: its contents, not itself (with --parents, under its path).
+                    var below: [SourceEntry] = []
+                    if parents && madeParents.insert(kept).inserted && !kept.isEmpty { out.append(SourceEntry(src: m, dst: kept, st: st, link: nil)) }
+                    try walk(m, dstPrefix: parents ? kept : "", into: &below, top: true)
+                    out += below.filter { e in exclude.map { !$0.ignores(e.src) } ?? true }
                 } else {
-                    let leaf = m.split(separator: "/").last.map(String.init) ?? m
-                    out.append(SourceEntry(src: m, dst: leaf, st: st, link: try linkTarget(m, st)))
+                    out.append(SourceEntry(src: m, dst: kept, st: st, link: try linkTarget(m, st)))
                 }
             }
         }

@@ -188,10 +188,15 @@ extension Builder {
 
     func copyStep(_ ins: Dockerfile.Instruction, _ st: inout State, stages: [Stage], done: [Int: State], current: Int,
                   o: Options, tree: SourceTree, lex: ShellLex, lookup: (String) -> String?, label: String) throws {
-        for (k, _) in ins.flags where !["from", "chown", "chmod", "link", "checksum", "keep-git-dir", "parents"].contains(k) {
+        for (k, _) in ins.flags where !["from", "chown", "chmod", "link", "checksum", "keep-git-dir", "parents", "exclude"].contains(k) {
             throw BuildError("\(ins.keyword): unknown flag --\(k)")
         }
-        if ins.flag("parents") != nil { throw BuildError("\(ins.keyword) --parents is not supported yet") }
+        let parents = ins.flags.contains { $0.0 == "parents" && ($0.1 == nil || $0.1 == "true") }
+        let excludes = try ins.flags.filter { $0.0 == "exclude" }.map { f -> String in
+            guard let v = f.1, !v.isEmpty else { throw BuildError("\(ins.keyword) --exclude needs a pattern") }
+            return try lex.process(v, lookup)
+        }
+        let exclude = excludes.isEmpty ? nil : DockerIgnore(excludes.joined(separator: "\n"))
         if ins.keyword == "COPY" && ins.flag("checksum") != nil { throw BuildError("COPY has no --checksum (ADD has)") }
         var words = try ins.json ?? lex.words(ins.args).map { try lex.process($0, lookup) }
         guard words.count >= 2 || (!ins.heredocs.isEmpty && words.count >= 1) else {
@@ -277,10 +282,11 @@ extension Builder {
             let tree = try SourceTree(path: d, what: "ADD's downloads")
             fetched = (tree, try names.map { SourceEntry(src: $0, dst: $0, st: try tree.lstatIn($0), link: nil) })
         }
-        let selection = try source.select(words)
+        let selection = try source.select(words, exclude: exclude, parents: parents)
         let multiple = selection.multiple || words.count + heredocFiles.count + urls.count > 1
         let sourceIsDir = words.contains { w in ((try? source.lstatIn(DockerIgnore.clean(w) == "." ? "" : DockerIgnore.clean(w)))?.st_mode ?? 0) & S_IFMT == S_IFDIR }
         var keyParts = [ins.keyword, st.imageID, dest, slashEnd ? "/" : "", ins.flag("chown") ?? "", ins.flag("chmod") ?? "",
+                        parents ? "parents" : "", excludes.joined(separator: "\u{0}"),
                         fromStage ? "from" : "context", try source.digest(selection.entries)]
         keyParts += heredocFiles.map { $0.0 + "\u{0}" + $0.1 }
         if let f = fetched { keyParts += ["url", try f.tree.digest(f.entries)] }

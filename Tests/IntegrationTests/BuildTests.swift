@@ -421,6 +421,27 @@ final class BuildTests: EngineTestCase {
         XCTAssertTrue(arm.err.contains("Dockerfile:2: FROM --platform=linux/arm64: only linux/amd64"), arm.err)
     }
 
+    /// COPY --exclude (.dockerignore's patterns) and --parents (paths kept, from the context
+    /// or from a /./ pivot), as Dockerfile 1.7 has them.
+    func testCopyExcludeAndParents() throws {
+        for f in ["src/app/main.py", "src/app/test_main.py", "src/lib/util.py", "README.md", "docs/x.md"] { try write(f, f + "\n") }
+        try write("Dockerfile", """
+        FROM swiftrun.test/busybox-httpd:v1
+        COPY --exclude=*.md --exclude=**/test_* --exclude=docs . /all/
+        COPY --parents src/app/main.py src/lib/ /p/
+        COPY --parents ./src/./app/main.py /pivot/
+        """)
+        let r = try build(["-t", "copyflags:v1"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let files = try swiftrun(["run", "--rm", "--entrypoint", "find", "copyflags:v1", "/all", "/p", "/pivot", "-type", "f"])
+        XCTAssertEqual(lines(files.out).sorted(), ["/all/Dockerfile", "/all/src/app/main.py", "/all/src/lib/util.py",
+                                                    "/p/src/app/main.py", "/p/src/lib/util.py", "/pivot/app/main.py"], files.err)
+        // An edit of an excluded file changes nothing: every step cached.
+        try write("README.md", "changed\n")
+        let again = try build(["-t", "copyflags:v1"])
+        XCTAssertEqual(again.err.components(separatedBy: "CACHED").count - 1, 3, again.err)
+    }
+
     func testRunMountsCacheSecretBindAndNetwork() throws {
         try write("data/input.txt", "from-bind\n")
         let secretFile = ctx + "-secret.txt"
