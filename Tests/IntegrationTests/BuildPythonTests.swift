@@ -10,17 +10,8 @@ final class BuildPythonTests: EngineTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let out = TestBundle.packageRoot + "/Sysroot/out"
-        guard FileManager.default.fileExists(atPath: out + "/python-image.tar"), FileManager.default.fileExists(atPath: out + "/wheels") else {
-            XCTFail("Sysroot/out/python-image.tar and Sysroot/out/wheels are missing: `make images` makes them")
-            return
-        }
-        let r = try swiftrun(["load", "-i", out + "/python-image.tar"])
-        XCTAssertEqual(r.code, 0, r.err)
         ctx = root + "-py"
-        try? FileManager.default.removeItem(atPath: ctx)
-        try FileManager.default.createDirectory(atPath: ctx, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: out + "/wheels", toPath: ctx + "/wheels")
+        try loadSysrootImages(["python-image.tar"], wheelsInto: ctx)
         try write("requirements.txt", "fastapi\nuvicorn\n")
         try write("main.py", """
         import os

@@ -11,19 +11,9 @@ final class ComposeStackTests: EngineTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let out = TestBundle.packageRoot + "/Sysroot/out"
-        for f in ["python-image.tar", "services-image.tar", "wheels"] where !FileManager.default.fileExists(atPath: out + "/" + f) {
-            XCTFail("Sysroot/out/\(f) is missing: `make images` makes it")
-            throw XCTSkip("missing \(f)")
-        }
-        for f in ["python-image.tar", "services-image.tar"] {
-            let r = try swiftrun(["load", "-i", out + "/" + f])
-            XCTAssertEqual(r.code, 0, r.err)
-        }
         dir = root + "-stack"
         project = "s" + String(UUID().uuidString.prefix(8).lowercased())
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: out + "/wheels", toPath: dir + "/wheels")
+        try loadSysrootImages(["python-image.tar", "services-image.tar"], wheelsInto: dir)
         try write("requirements.txt", "fastapi\nuvicorn\npsycopg[binary]\nredis\n")
         try write("main.py", """
         import os

@@ -109,6 +109,24 @@ class EngineTestCase: XCTestCase {
         return Int(UInt16(bigEndian: sa.sin_port))
     }
 
+    /// Images `make images` made in Sysroot/out, loaded into this test's store, and its PyPI
+    /// wheels copied into `dir` (a build context): what the Python tutorial tests share. A
+    /// missing one fails the test, with the command that makes it.
+    func loadSysrootImages(_ tars: [String], wheelsInto dir: String) throws {
+        let out = TestBundle.packageRoot + "/Sysroot/out"
+        for f in tars + ["wheels"] where !FileManager.default.fileExists(atPath: out + "/" + f) {
+            XCTFail("Sysroot/out/\(f) is missing: `make images` makes it")
+            throw XCTSkip("missing \(f)")
+        }
+        for f in tars {
+            let r = try swiftrun(["load", "-i", out + "/" + f])
+            XCTAssertEqual(r.code, 0, r.err)
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: out + "/wheels", toPath: dir + "/wheels")
+    }
+
     /// Python's http.server on 127.0.0.1 serving `dir` (stopped by pid at teardown); its base URL.
     func serveFiles(_ dir: String) throws -> String {
         let port = freePort()
