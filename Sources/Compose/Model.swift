@@ -82,6 +82,8 @@ public struct Service {
     public var logOptions: [String: String] = [:]
     /// `ulimits`, as `--ulimit` strings (nofile=20000:40000).
     public var ulimits: [String] = []
+    /// `devices`, as `--device` strings.
+    public var devices: [String] = []
     /// `scale` or `deploy.replicas`: how many containers (PROJECT-SERVICE-1...N).
     public var scale = 1
     /// `shm_size` (a size) and `sysctls` (KEY=VALUE).

@@ -64,6 +64,7 @@ public struct Container: Codable {
         public var CapDrop: [String]?
         public var Privileged: Bool?
         public var SecurityOpt: [String]?
+        public var Devices: [DeviceMapping]?
         /// --ulimit, as given (the defaults are not listed, as in Docker).
         public var Ulimits: [Ulimit]?
         /// --shm-size in bytes (Docker's default, 64 MiB, when absent) and --sysctl.

@@ -143,6 +143,7 @@ public final class Engine {
         if o.security.privileged { hostConfig.Privileged = true }
         if o.initProcess { hostConfig.Init = true }
         if !o.security.securityOpt.isEmpty { hostConfig.SecurityOpt = o.security.securityOpt }
+        if !o.security.devices.isEmpty { hostConfig.Devices = try o.security.devices.map(DeviceMapping.parse) }
         let ulimits = try o.ulimits.map(Ulimit.parse)
         if !ulimits.isEmpty { hostConfig.Ulimits = ulimits }
         if let v = o.shmSize {

@@ -11,7 +11,41 @@ public struct SecurityFlags {
     public var capDrop: [String] = []
     public var privileged = false
     public var securityOpt: [String] = []
+    /// --device HOST[:CONTAINER[:PERMS]]
+    public var devices: [String] = []
     public init() {}
+}
+
+/// One --device, as Docker records it (HostConfig.Devices).
+public struct DeviceMapping: Codable, Equatable {
+    public var PathOnHost: String
+    public var PathInContainer: String
+    public var CgroupPermissions: String
+
+    /// HOST[:CONTAINER[:PERMS]]: a device node of the host (symlinks followed, as Docker
+    /// does for /dev/disk/by-id/...). PERMS other than rwm cannot be kept here: the device
+    /// cgroup allows a container's own device nodes whole, as runc does.
+    public static func parse(_ spec: String) throws -> DeviceMapping {
+        let f = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(f.count), f[0].hasPrefix("/") else { throw Failure("invalid --device \(spec): use HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]") }
+        let inside = f.count > 1 && !f[1].isEmpty ? f[1] : f[0]
+        let perms = f.count > 2 ? f[2] : "rwm"
+        guard inside.hasPrefix("/") else { throw Failure("invalid --device \(spec): the container's path must be absolute") }
+        guard perms == "rwm" || perms == "mrw" || perms == "rw" else {
+            throw Failure("--device \(spec): permissions \(perms) cannot be enforced here (a container's own devices are allowed rwm, as runc does): give rwm")
+        }
+        return DeviceMapping(PathOnHost: f[0], PathInContainer: inside, CgroupPermissions: "rwm")
+    }
+
+    /// The spec's device node for it.
+    func specDevice() throws -> Spec.Device {
+        var st = stat()
+        guard stat(PathOnHost, &st) == 0 else { throw SysError("stat (--device)", PathOnHost) }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFCHR || kind == S_IFBLK else { throw Failure("--device \(PathOnHost): not a device node (a character or block device)") }
+        return Spec.Device(type: kind == S_IFCHR ? "c" : "b", path: PathInContainer, major: Engine.major(UInt64(st.st_rdev)),
+                           minor: Engine.minor(UInt64(st.st_rdev)), fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid)
+    }
 }
 
 extension Engine {
@@ -98,6 +132,12 @@ extension Engine {
             var r = spec.linux?.resources ?? Spec.Resources()
             r.devices = [.init(allow: true, type: "a", major: nil, minor: nil, access: "rwm")]
             spec.linux?.resources = r
+        }
+        // --device: the node in the container's /dev, allowed by its device cgroup.
+        for d in f.devices {
+            let node = try DeviceMapping.parse(d).specDevice()
+            let others = (spec.linux?.devices ?? []).filter { $0.path != node.path }
+            spec.linux?.devices = others + [node]
         }
         for opt in f.securityOpt {
             let kv = opt.split(separator: opt.contains("=") ? "=" : ":", maxSplits: 1).map(String.init)

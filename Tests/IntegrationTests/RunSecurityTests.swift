@@ -114,6 +114,26 @@ final class RunSecurityTests: EngineTestCase {
         }
     }
 
+    /// --device: the host's node in the container (under another name too), opened through
+    /// the device cgroup; without it a node made with mknod cannot be opened.
+    func testDevices() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse on this host") }
+        func run(_ flags: [String], _ script: String) throws -> TestBundle.Result {
+            try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags + ["--entrypoint", "sh", image, "-c", script])
+        }
+        XCTAssertEqual(try run(["--device", "/dev/fuse"], "test -c /dev/fuse && exec 3<>/dev/fuse && echo opened").out, "opened\n")
+        XCTAssertEqual(try run(["--device", "/dev/fuse:/dev/myfuse"], "exec 3<>/dev/myfuse && echo opened").out, "opened\n")
+        let without = try run([], "test -e /dev/fuse || echo absent; mknod /tmp/f c 10 229 && (exec 3<>/tmp/f) 2>/dev/null || echo denied")
+        XCTAssertEqual(without.out, "absent\ndenied\n", without.err)
+        XCTAssertTrue(try inspectAfterCreate(["--device", "/dev/fuse"]).contains(#""Devices":[{"CgroupPermissions":"rwm","PathInContainer":"/dev/fuse","PathOnHost":"/dev/fuse"}]"#))
+        for (spec, words) in [("/dev/fuse:/dev/fuse:r", "permissions r cannot be enforced"), ("/etc/passwd", "not a device node"),
+                              ("relative", "use HOST_PATH")] {
+            let bad = try swiftrun(["run", "--rm", "--device", spec, "--entrypoint", "true", image])
+            XCTAssertEqual(bad.code, 125, spec)
+            XCTAssertTrue(bad.err.contains(words), bad.err)
+        }
+    }
+
     func testUlimits() throws {
         func limits(_ flags: [String]) throws -> [String] {
             let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags +

@@ -96,8 +96,8 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.tty must be a boolean"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    image: x\n    ports: 8000\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.ports must be a list"), "\($0)") }
-        try write("compose.yaml", "services:\n  api:\n    build: .\n    devices: [/dev/fuse]\n")
-        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.devices is not supported by swiftrun yet"), "\($0)") }
+        try write("compose.yaml", "services:\n  api:\n    build: .\n    pid: host\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("services.api.pid is not supported by swiftrun yet"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    build: .\n    secrets: [k]\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("compose.yaml:4: services.api.secrets refers to undefined secret k"), "\($0)") }
         try write("compose.yaml", "services:\n  api:\n    build: .\nsecrets:\n  k:\n    file: ./nope.txt\n")
@@ -200,6 +200,7 @@ final class ComposeFileTests: XCTestCase {
             ulimits:
               nproc: 65535
               nofile: {soft: 20000, hard: 40000}
+            devices: ["/dev/fuse:/dev/fuse"]
         secrets:
           openai_key: {file: ./openai.txt}
           db_pass: {environment: DB_PASS}
@@ -216,6 +217,7 @@ final class ComposeFileTests: XCTestCase {
         XCTAssertEqual(api.files[1].mode, 0o440)
         XCTAssertEqual(api.files[2].source, .content("debug = false"))
         XCTAssertEqual(api.ulimits.sorted(), ["nofile=20000:40000", "nproc=65535"])
+        XCTAssertEqual(api.devices, ["/dev/fuse:/dev/fuse"])
         XCTAssertThrowsError(try load(env: [:])) { XCTAssertTrue("\($0)".contains("the environment has no DB_PASS"), "\($0)") }
     }
 
