@@ -112,11 +112,11 @@ struct Decoder {
         "restart", "user", "working_dir", "hostname", "container_name", "networks", "network_mode", "labels", "stop_signal",
         "stop_grace_period", "tty", "stdin_open", "init", "read_only", "tmpfs", "cap_add", "cap_drop", "profiles", "expose",
         "extra_hosts", "dns", "mem_limit", "cpus", "pids_limit", "logging", "deploy", "platform", "pull_policy", "privileged",
-        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size", "extends", "scale", "devices",
+        "security_opt", "domainname", "secrets", "configs", "ulimits", "sysctls", "shm_size", "extends", "scale", "devices", "group_add",
     ]
     static let serviceUnsupported: Set<String> = [
         "ipc", "pid", "userns_mode", "cgroup_parent",
-        "links", "external_links", "volumes_from", "runtime", "isolation", "group_add", "develop",
+        "links", "external_links", "volumes_from", "runtime", "isolation", "develop",
     ]
 
     func checkTop(_ root: Node) throws {
@@ -403,6 +403,7 @@ struct Decoder {
             case "privileged": if try bool(v, kk) { s.capAdd.append("ALL") }
             case "security_opt": break
             case "devices": s.devices = try strList(v, kk)
+            case "group_add": s.groupAdd = try strList(v, kk)
             case "shm_size": s.shmSize = try str(v, kk)
             case "sysctls": s.sysctls = try pairs(v, kk).map { "\($0.0)=\($0.1 ?? "")" }
             case "secrets": s.files += try fileMounts(.secret, v, kk, defs: files[.secret] ?? [:])

@@ -82,8 +82,9 @@ public struct Service {
     public var logOptions: [String: String] = [:]
     /// `ulimits`, as `--ulimit` strings (nofile=20000:40000).
     public var ulimits: [String] = []
-    /// `devices`, as `--device` strings.
+    /// `devices`, as `--device` strings; `group_add`.
     public var devices: [String] = []
+    public var groupAdd: [String] = []
     /// `scale` or `deploy.replicas`: how many containers (PROJECT-SERVICE-1...N).
     public var scale = 1
     /// `shm_size` (a size) and `sysctls` (KEY=VALUE).

@@ -340,6 +340,7 @@ public final class Orchestrator {
         o.security.capAdd = s.capAdd
         o.security.capDrop = s.capDrop
         o.security.devices = s.devices
+        o.overrides.groupAdd = s.groupAdd
         o.addHosts = s.extraHosts
         o.dns = s.dns
         o.resources.memory = s.memLimit
@@ -384,7 +385,7 @@ public final class Orchestrator {
             s.extraHosts.joined(separator: ","), s.dns.joined(separator: ","), s.memLimit ?? "-", s.cpus ?? "-", "\(s.pidsLimit ?? -1)",
             s.logOptions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
             // A secret's content stays out of the hash (it is a label anyone with `inspect` reads).
-            s.ulimits.joined(separator: ","), s.shmSize ?? "-", s.sysctls.joined(separator: ","), s.devices.joined(separator: ","),
+            s.ulimits.joined(separator: ","), s.shmSize ?? "-", s.sysctls.joined(separator: ","), s.devices.joined(separator: ","), s.groupAdd.joined(separator: ","),
             s.files.map { f in
                 let src: String
                 if case .file(let p) = f.source { src = p } else { src = "content" }

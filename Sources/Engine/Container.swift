@@ -65,6 +65,7 @@ public struct Container: Codable {
         public var Privileged: Bool?
         public var SecurityOpt: [String]?
         public var Devices: [DeviceMapping]?
+        public var GroupAdd: [String]?
         /// --ulimit, as given (the defaults are not listed, as in Docker).
         public var Ulimits: [Ulimit]?
         /// --shm-size in bytes (Docker's default, 64 MiB, when absent) and --sysctl.

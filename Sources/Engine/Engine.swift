@@ -144,6 +144,7 @@ public final class Engine {
         if o.initProcess { hostConfig.Init = true }
         if !o.security.securityOpt.isEmpty { hostConfig.SecurityOpt = o.security.securityOpt }
         if !o.security.devices.isEmpty { hostConfig.Devices = try o.security.devices.map(DeviceMapping.parse) }
+        if !o.overrides.groupAdd.isEmpty { hostConfig.GroupAdd = o.overrides.groupAdd }
         let ulimits = try o.ulimits.map(Ulimit.parse)
         if !ulimits.isEmpty { hostConfig.Ulimits = ulimits }
         if let v = o.shmSize {

@@ -22,6 +22,7 @@ public struct RunConfig: Equatable {
         public var env: [String] = []            // -e KEY=VAL or KEY
         public var workdir: String?              // -w
         public var user: String?                 // -u
+        public var groupAdd: [String] = []       // --group-add NAME|GID
         public init() {}
     }
 
@@ -70,7 +71,19 @@ public struct RunConfig: Equatable {
         }
 
         let user = try resolveUser(o.user ?? c.User ?? "", passwd: passwd, group: group)
-        return RunConfig(args: args, env: env, cwd: cwd, uid: user.uid, gid: user.gid, additionalGids: user.groups,
+        // --group-add: names from the image's /etc/group, numbers as they are.
+        var extra = user.groups
+        for g in o.groupAdd {
+            let gid: UInt32
+            if let n = UInt32(g) { gid = n } else {
+                guard let e = parseGroup(group).first(where: { $0.name == g }) else {
+                    throw ConfigError(description: "--group-add \(g): unable to find group \(g): no matching entries in the image's /etc/group")
+                }
+                gid = e.gid
+            }
+            if gid != user.gid && !extra.contains(gid) { extra.append(gid) }
+        }
+        return RunConfig(args: args, env: env, cwd: cwd, uid: user.uid, gid: user.gid, additionalGids: extra,
                          stopSignal: c.StopSignal ?? "SIGTERM", exposedPorts: (c.ExposedPorts ?? [:]).keys.sorted(),
                          volumes: (c.Volumes ?? [:]).keys.sorted(), labels: c.Labels ?? [:],
                          healthcheck: c.Healthcheck, shell: c.Shell ?? ["/bin/sh", "-c"])

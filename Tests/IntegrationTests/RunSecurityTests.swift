@@ -134,6 +134,16 @@ final class RunSecurityTests: EngineTestCase {
         }
     }
 
+    /// --group-add: a name of the image's /etc/group or a number, on top of the user's own.
+    func testGroupAdd() throws {
+        let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root", "--group-add", "tty",
+                              "--group-add", "4242", "--entrypoint", "id", image, "-G"])
+        XCTAssertEqual(r.out, "0 5 4242\n", r.err)
+        let bad = try swiftrun(["run", "--rm", "--group-add", "nosuchgroup", "--entrypoint", "true", image])
+        XCTAssertEqual(bad.code, 125)
+        XCTAssertTrue(bad.err.contains("--group-add nosuchgroup: unable to find group"), bad.err)
+    }
+
     func testUlimits() throws {
         func limits(_ flags: [String]) throws -> [String] {
             let r = try swiftrun(["run", "--rm", "--network", "none", "--no-healthcheck", "-u", "root"] + flags +

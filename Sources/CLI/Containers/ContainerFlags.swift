@@ -53,6 +53,7 @@ struct ContainerFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "missing (pull the image if it is not here), always, or never.") var pull = "missing"
     @Option(parsing: .unconditionalSingleValue, help: "TYPE=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 is unlimited). Default nofile=1024:524288.") var ulimit: [String] = []
     @Option(name: .customLong("shm-size"), help: "Size of /dev/shm (default 64m).") var shmSize: String?
+    @Option(name: .customLong("group-add"), help: "A further group of the process (a name of the image's /etc/group, or a number); repeatable.") var groupAdd: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "HOST_PATH[:CONTAINER_PATH[:rwm]]: a device of the host in the container.") var device: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "KEY=VALUE: a namespaced kernel parameter (net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*).") var sysctl: [String] = []
     @OptionGroup(title: "Limits (cgroup v2)") var limits: LimitFlags
@@ -134,6 +135,7 @@ struct ContainerFlags: ParsableArguments {
         o.tty = tty
         o.ulimits = ulimit
         o.shmSize = shmSize
+        o.overrides.groupAdd = groupAdd
         o.security.devices = device
         o.sysctls = sysctl
         o.security.securityOpt = securityOpt
