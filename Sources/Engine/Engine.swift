@@ -151,7 +151,13 @@ public final class Engine {
             guard let b = ByteSize.parse(v), b > 0 else { throw Failure("invalid argument \"\(v)\" for \"--shm-size\" flag: invalid size: '\(v)' (use e.g. 256m)") }
             hostConfig.ShmSize = b
         }
-        let sysctls = try Self.checkedSysctls(o.sysctls, hostNetwork: netMode == .host)
+        let sharedNetns: String?
+        switch netMode {
+        case .host: sharedNetns = "--network host: that is the host's own network namespace"
+        case .container: sharedNetns = "--network container:NAME: that is the other container's network namespace"
+        default: sharedNetns = nil
+        }
+        let sysctls = try Self.checkedSysctls(o.sysctls, sharedNetns: sharedNetns)
         if !sysctls.isEmpty { hostConfig.Sysctls = sysctls }
         let resources = hostConfig.specResources
         try Self.checkLimits(resources, o.resources)

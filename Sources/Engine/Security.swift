@@ -52,7 +52,9 @@ extension Engine {
     /// --sysctl KEY=VALUE: only what the container's own namespaces hold (Docker's list: the
     /// IPC ones, fs.mqueue.*, and net.* in a network namespace of its own); anything else
     /// would change the host.
-    static func checkedSysctls(_ given: [String], hostNetwork: Bool) throws -> [String: String] {
+    /// `sharedNetns`: why net.* would reach beyond this container (its network namespace is
+    /// the host's or another container's), or nil.
+    static func checkedSysctls(_ given: [String], sharedNetns: String?) throws -> [String: String] {
         let ipc: Set<String> = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
                                 "kernel.shmmni", "kernel.shm_rmid_forced"]
         var out: [String: String] = [:]
@@ -60,7 +62,7 @@ extension Engine {
             guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else { throw Failure("invalid argument \"\(kv)\" for \"--sysctl\" flag: use KEY=VALUE") }
             let key = String(kv[..<eq]).replacing("/", with: "."), value = String(kv[kv.index(after: eq)...])
             if key.hasPrefix("net.") {
-                guard !hostNetwork else { throw Failure("--sysctl \(key): not with --network host: that is the host's own network namespace") }
+                if let why = sharedNetns { throw Failure("--sysctl \(key): not with \(why)") }
             } else if !ipc.contains(key) && !key.hasPrefix("fs.mqueue.") {
                 throw Failure("--sysctl \(key): not namespaced, it would change the host (allowed: net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*)")
             }

@@ -97,6 +97,7 @@ final class RunSecurityTests: EngineTestCase {
     /// from those of the shell that ran swiftrun; --ulimit changes them.
     /// --sysctl only for what the container's own namespaces hold; --shm-size sizes /dev/shm.
     func testSysctlsAndShmSize() throws {
+        _ = try runDetached(["--name", "sysctl-peer", "--network", "none", "--no-healthcheck", "--entrypoint", "sleep", image, "300"])
         let r = try swiftrun(["run", "--rm", "--no-healthcheck", "-u", "root", "--shm-size", "96m",
                               "--sysctl", "net.core.somaxconn=1024", "--sysctl", "kernel.shmmax=123456789",
                               "--entrypoint", "sh", image, "-c",
@@ -106,6 +107,7 @@ final class RunSecurityTests: EngineTestCase {
             .contains(#""ShmSize":1073741824"#))
         for (flags, words) in [(["--sysctl", "vm.swappiness=10"], "--sysctl vm.swappiness: not namespaced"),
                                (["--network", "host", "--sysctl", "net.core.somaxconn=1"], "not with --network host"),
+                               (["--network", "container:sysctl-peer", "--sysctl", "net.core.somaxconn=1"], "the other container's network namespace"),
                                (["--sysctl", "novalue"], "use KEY=VALUE"),
                                (["--shm-size", "lots"], "invalid argument \"lots\" for \"--shm-size\" flag")] {
             let bad = try swiftrun(["run", "--rm"] + flags + ["--entrypoint", "true", image])
