@@ -224,7 +224,7 @@ struct Decoder {
                 }
             }
             guard let def = defs[source] else {
-                throw err(item, key, "refers to undefined \(kind.rawValue) \(source): invalid compose project")
+                throw err(item, key, "refers to undefined \(kind.rawValue) \(source): invalid compose project (define it under the top-level \(kind.rawValue)s:, with file, environment or content)")
             }
             let t = target ?? source
             let path = t.hasPrefix("/") ? t : (kind == .secret ? "/run/secrets/" : "/") + t

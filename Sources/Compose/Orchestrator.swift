@@ -48,8 +48,8 @@ public final class Orchestrator {
     func container(_ s: Service) -> ContainerView? { replicas(s).first }
 
     /// A service's containers, by their number (1...scale).
-    func replicas(_ s: Service) -> [ContainerView] {
-        containers().filter { $0.container.Config.Labels[Self.serviceLabel] == s.name }
+    func replicas(_ s: Service, of all: [ContainerView]? = nil) -> [ContainerView] {
+        (all ?? containers()).filter { $0.container.Config.Labels[Self.serviceLabel] == s.name }
             .sorted { Int($0.container.Config.Labels[Self.numberLabel] ?? "") ?? 0 < Int($1.container.Config.Labels[Self.numberLabel] ?? "") ?? 0 }
     }
 
@@ -115,7 +115,8 @@ public final class Orchestrator {
             try startService(s, forceRecreate: o.forceRecreate, scale: o.scale[s.name] ?? s.scale)
         }
         if o.wait {
-            for v in services.flatMap(replicas) {
+            let all = containers()
+            for v in services.flatMap({ replicas($0, of: all) }) {
                 if v.container.Config.Healthcheck != nil && v.container.Config.Healthcheck?.Test?.first != "NONE" {
                     let (ok, msg) = try engine.waitHealth(v.container.Id, .healthy, timeoutNs: o.waitTimeoutNs)
                     guard ok else { throw ComposeError("container \(v.container.Name) is \(msg.contains("unhealthy") ? "unhealthy" : "not healthy"): \(msg)") }
@@ -186,11 +187,12 @@ public final class Orchestrator {
     /// Waits until each dependency meets its condition; Docker compose's words when one fails.
     func awaitDependencies(_ s: Service) throws {
         for d in s.dependsOn {
-            guard let dep = project.service(d.service), !replicas(dep).isEmpty else {
+            let reps = project.service(d.service).map { replicas($0) } ?? []
+            guard let dep = project.service(d.service), !reps.isEmpty else {
                 if d.required { throw ComposeError("dependency failed to start: service \(d.service) has no container") }
                 continue
             }
-            for v in replicas(dep) { try awaitDependency(d, dep, v) }
+            for v in reps { try awaitDependency(d, dep, v) }
         }
     }
 
@@ -228,7 +230,7 @@ public final class Orchestrator {
         for v in existing.reversed() where (Int(v.container.Config.Labels[Self.numberLabel] ?? "") ?? 1) > scale {
             try removeContainer(v)
         }
-        for number in 1...max(1, scale) where scale > 0 {
+        for number in stride(from: 1, through: scale, by: 1) {
             try startReplica(s, number, existing.first { $0.container.Config.Labels[Self.numberLabel] == String(number) }, forceRecreate: forceRecreate)
         }
     }
@@ -489,10 +491,11 @@ public final class Orchestrator {
     /// once, so one slow to stop (its grace period) does not hold up the others.
     public func stop(_ names: [String], timeout: Int?) throws {
         let order = try ordered(names, noDeps: true)
+        let all = containers()
         var depth: [String: Int] = [:]
         for s in order { depth[s.name] = 1 + (s.dependsOn.compactMap { depth[$0.service] }.max() ?? -1) }
         for level in Set(depth.values).sorted(by: >) {
-            let views = order.filter { depth[$0.name] == level }.flatMap(replicas).filter(\.state.Running)
+            let views = order.filter { depth[$0.name] == level }.flatMap { replicas($0, of: all) }.filter(\.state.Running)
             let sayLock = Lock()
             try parallelForEach(views.count, width: views.count) { i in
                 let v = views[i]

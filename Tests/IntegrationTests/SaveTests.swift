@@ -42,15 +42,19 @@ final class SaveTests: EngineTestCase {
         defer { unlink(fifo); unlink(got) }
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
-        reader.arguments = ["-c", "cat \(fifo) > \(got)"]
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [fifo]
+        FileManager.default.createFile(atPath: got, contents: nil)
+        reader.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: got))
         try reader.run()
         let r = try swiftrun(["save", "-o", fifo, image])
-        reader.waitUntilExit()
         XCTAssertEqual(r.code, 0, r.err)
         var st = stat()
         XCTAssertEqual(lstat(fifo, &st), 0)
         XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO, "still a pipe")
+        // Replaced by a file, the pipe would never get a writer: the reader (ours) is stopped.
+        if st.st_mode & S_IFMT != S_IFIFO { reader.terminate() }
+        reader.waitUntilExit()
         XCTAssertTrue(try TestBundle.exec("/usr/bin/tar", ["-tf", got]).out.contains("index.json"), "the archive went through it")
     }
 }
