@@ -84,10 +84,8 @@ final class SourceTree {
                 }
                 if (st.st_mode & S_IFMT) == S_IFDIR {
                     // A directory: its contents, not itself (with --parents, under its path).
-                    var below: [SourceEntry] = []
                     if parents && madeParents.insert(kept).inserted && !kept.isEmpty { out.append(SourceEntry(src: m, dst: kept, st: st, link: nil)) }
-                    try walk(m, dstPrefix: parents ? kept : "", into: &below, top: true)
-                    out += below.filter { e in exclude.map { !$0.ignores(e.src) } ?? true }
+                    try walk(m, dstPrefix: parents ? kept : "", into: &out, top: true, exclude: exclude)
                 } else {
                     out.append(SourceEntry(src: m, dst: kept, st: st, link: try linkTarget(m, st)))
                 }
@@ -146,7 +144,9 @@ final class SourceTree {
     }
 
     /// Every entry under `rel` (sorted), skipping what .dockerignore excludes.
-    func walk(_ rel: String, dstPrefix: String, into out: inout [SourceEntry], top: Bool = false) throws {
+    /// `exclude` (COPY --exclude) leaves out like .dockerignore does, without descending into
+    /// what it excludes.
+    func walk(_ rel: String, dstPrefix: String, into out: inout [SourceEntry], top: Bool = false, exclude: DockerIgnore? = nil) throws {
         let dir = rel.isEmpty ? try FD.open(path, O_RDONLY | O_DIRECTORY) : try root.openInRoot(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         for name in try Files.listDirectory(fd: dir) {
             let childRel = rel.isEmpty ? name : rel + "/" + name
@@ -154,11 +154,13 @@ final class SourceTree {
             var st = stat()
             guard fstatat(dir.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SysError("stat", "\(what)/\(childRel)") }
             let isDir = (st.st_mode & S_IFMT) == S_IFDIR
-            if ignored(childRel) {
+            let byIgnore = ignored(childRel), byExclude = exclude?.ignores(childRel) ?? false
+            if byIgnore || byExclude {
                 // A `!` pattern may bring back something below an ignored directory.
-                if isDir && ignore.mayReinclude(under: childRel) {
+                let mayReturn = (!byIgnore || ignore.mayReinclude(under: childRel)) && (!byExclude || exclude!.mayReinclude(under: childRel))
+                if isDir && mayReturn {
                     var below: [SourceEntry] = []
-                    try walk(childRel, dstPrefix: childDst, into: &below)
+                    try walk(childRel, dstPrefix: childDst, into: &below, exclude: exclude)
                     if !below.isEmpty {
                         out.append(SourceEntry(src: childRel, dst: childDst, st: st, link: nil))
                         out += below
@@ -167,7 +169,7 @@ final class SourceTree {
                 continue
             }
             out.append(SourceEntry(src: childRel, dst: childDst, st: st, link: try linkTarget(childRel, st)))
-            if isDir { try walk(childRel, dstPrefix: childDst, into: &out) }
+            if isDir { try walk(childRel, dstPrefix: childDst, into: &out, exclude: exclude) }
         }
     }
 
